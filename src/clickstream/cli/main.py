@@ -1,0 +1,221 @@
+"""The `clickstream` command line."""
+
+from __future__ import annotations
+
+import logging
+import re
+import signal
+import sys
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+
+from clickstream.errors import ClickstreamError, ConfigError
+
+app = typer.Typer(
+    name="clickstream",
+    help=(
+        "Streaming clickstream analytics: event files landing in a folder become bronze, silver and "
+        "gold tables in an embedded DuckDB warehouse, exactly once.\n\n"
+        "Quick start: `clickstream demo` (generates traffic, runs the pipeline, shows live KPIs)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str, option: str) -> float:
+    """'90', '30s', '10m', '2h' or '1d' in seconds."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ConfigError(f"{option} {text!r} is not a duration: use a number with s, m, h or d, e.g. 30s or 10m")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _overrides(**sections: dict[str, Any]) -> dict[str, Any]:
+    """Only the flags the user gave, so the config file and environment still apply to the rest."""
+    return {name: {k: v for k, v in values.items() if v is not None} for name, values in sections.items()}
+
+
+ConfigOption = typer.Option(None, "--config", "-c", help="YAML settings file (see README, 'Configuration').")
+LandingOption = typer.Option(None, "--landing", help="Landing folder to ingest from [default: data/landing].")
+WarehouseOption = typer.Option(None, "--warehouse", help="DuckDB warehouse file [default: data/warehouse.duckdb].")
+
+
+@app.command()
+def run(
+    landing: Optional[Path] = LandingOption,
+    warehouse: Optional[Path] = WarehouseOption,
+    once: bool = typer.Option(False, "--once", help="Drain the backlog, then exit (like Spark's availableNow)."),
+    config: Optional[Path] = ConfigOption,
+    max_files: Optional[int] = typer.Option(None, "--max-files", help="At most this many files per batch."),
+    max_bytes: Optional[int] = typer.Option(None, "--max-bytes", help="At most this many raw bytes per batch."),
+    poll_interval: Optional[float] = typer.Option(None, "--poll-interval", help="Seconds between landing-zone listings."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-batch output."),
+) -> None:
+    """Ingest landed files into bronze, silver and gold: continuously, or the backlog with --once."""
+    from clickstream.cli.runtime import open_pipeline, print_batch, print_summary
+
+    settings = _load(
+        config,
+        landing={"path": landing},
+        warehouse={"path": warehouse},
+        engine={"max_files_per_batch": max_files, "max_bytes_per_batch": max_bytes, "poll_interval_s": poll_interval},
+    )
+    engine, wh = open_pipeline(settings)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    try:
+        if not quiet:
+            mode = "draining the backlog" if once else f"watching {settings.landing.path} (Ctrl-C to stop)"
+            err_console.print(f"[bold]clickstream run[/]: {mode} into {settings.warehouse.path}")
+        summary = engine.run(once=once, stop=stop, on_batch=None if quiet else print_batch(err_console))
+    finally:
+        wh.close()
+    if not quiet:
+        print_summary(err_console, summary)
+
+
+@app.command()
+def generate(
+    out: Path = typer.Option(Path("data/landing"), "--out", "-o", help="Folder to write event files into."),
+    events: int = typer.Option(100_000, "--events", "-n", min=1, help="Unique valid events to write (batch mode)."),
+    files: int = typer.Option(10, "--files", "-f", min=1, help="Number of files (batch mode)."),
+    fmt: str = typer.Option("jsonl", "--format", help="jsonl or csv."),
+    seed: int = typer.Option(0, "--seed", help="Random seed; the same seed and --start give identical files."),
+    start: Optional[datetime] = typer.Option(None, "--start", help="Event time of the first event (UTC) [default: now - span]."),
+    span: str = typer.Option("1d", "--span", help="Event-time span the batch covers, e.g. 6h or 1d."),
+    rate: Optional[float] = typer.Option(None, "--rate", help="Continuous mode: events per second, timestamps near now."),
+    duration: Optional[str] = typer.Option(None, "--duration", help="Continuous mode: how long, e.g. 10m [default: until Ctrl-C]."),
+    duplicates: float = typer.Option(0.0, "--duplicates", min=0, max=1, help="Fraction of events duplicated, e.g. 0.01."),
+    malformed: float = typer.Option(0.0, "--malformed", min=0, max=1, help="Malformed lines per event, e.g. 0.005."),
+    late: float = typer.Option(0.0, "--late", min=0, max=1, help="Fraction of events delivered in a later file, e.g. 0.01."),
+    schema_drift: bool = typer.Option(False, "--schema-drift", help="Add an unknown field and string prices midway."),
+) -> None:
+    """Write realistic clickstream files (with optional injected faults) and a _manifest.json."""
+    from clickstream.generator import Faults, generate_batch, generate_stream
+
+    if fmt not in ("jsonl", "csv"):
+        raise ConfigError(f"--format {fmt!r} is not supported: use jsonl or csv")
+    faults = Faults(duplicates=duplicates, malformed=malformed, late=late, schema_drift=schema_drift)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create output folder {out}: {exc.strerror}; choose a writable --out") from exc
+    if rate is not None:
+        if rate <= 0:
+            raise ConfigError("--rate must be greater than 0 events per second")
+        seconds = parse_duration(duration, "--duration") if duration else None
+        stop = threading.Event()
+        _stop_on_signals(stop)
+        err_console.print(f"writing ~{rate:g} events/s into {out} ({'until Ctrl-C' if seconds is None else duration})")
+        manifest = generate_stream(out, rate=rate, duration=seconds, seed=seed, fmt=fmt, faults=faults, stop=stop)
+    else:
+        if start is not None and start.tzinfo is not None:
+            start = start.astimezone(timezone.utc).replace(tzinfo=None)
+        from rich.progress import Progress
+
+        with Progress(console=err_console, transient=True) as progress:
+            task = progress.add_task(f"generating {events:,} events", total=events)
+            manifest = generate_batch(
+                out,
+                events=events,
+                files=files,
+                fmt=fmt,
+                seed=seed,
+                start=start,
+                span=timedelta(seconds=parse_duration(span, "--span")),
+                faults=faults,
+                progress=lambda done, total: progress.update(task, completed=done),
+            )
+    console.print(
+        f"wrote {len(manifest.files)} files to {out}: {manifest.unique_valid_events:,} unique valid events, "
+        f"{manifest.duplicates:,} duplicates, {manifest.malformed_lines:,} malformed lines, "
+        f"{manifest.late_events:,} late events (manifest: {out / '_manifest.json'})"
+    )
+
+
+@app.command()
+def status(
+    warehouse: Optional[Path] = WarehouseOption,
+    config: Optional[Path] = ConfigOption,
+    batches: int = typer.Option(10, "--batches", help="How many recent batches to list."),
+) -> None:
+    """Show the ledger: files, batches, row counts per layer, quarantine reasons and lag."""
+    from clickstream.cli.runtime import show_status
+
+    settings = _load(config, warehouse={"path": warehouse})
+    show_status(console, settings, batches)
+
+
+@app.command()
+def demo(
+    duration: Optional[str] = typer.Option(None, "--duration", help="Stop after this long, e.g. 60 or 5m [default: until Ctrl-C]."),
+    rate: float = typer.Option(500.0, "--rate", help="Generated events per second."),
+    data_dir: Path = typer.Option(Path("data"), "--data-dir", help="Holds landing/ and warehouse.duckdb."),
+    config: Optional[Path] = ConfigOption,
+) -> None:
+    """Generate live traffic, run the pipeline on it and show the latest gold minutes as they change."""
+    from clickstream.cli.runtime import run_demo
+
+    seconds = parse_duration(duration, "--duration") if duration else None
+    if rate <= 0:
+        raise ConfigError("--rate must be greater than 0 events per second")
+    settings = _load(config, landing={"path": data_dir / "landing"}, warehouse={"path": data_dir / "warehouse.duckdb"})
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    run_demo(console, settings, rate=rate, seconds=seconds, stop=stop)
+
+
+def _load(config: Optional[Path], **sections: dict[str, Any]):
+    from clickstream.config import load_settings
+
+    return load_settings(config, _overrides(**sections))
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handler(signum, frame):  # noqa: ANN001 - signal's signature
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app(standalone_mode=False)
+    except ClickstreamError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""Wiring for the CLI: build engine and warehouse from settings, and render progress and status."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+
+from clickstream.config import Settings
+from clickstream.engine.base import BatchReport, RunSummary
+from clickstream.errors import WarehouseError
+from clickstream.ingest.landing import check_landing
+
+
+def open_pipeline(settings: Settings):
+    """The configured engine over the configured warehouse (only the DuckDB pair exists today)."""
+    from clickstream.engine.duckdb import DuckDBEngine
+    from clickstream.warehouse.duckdb import DuckDBWarehouse
+
+    check_landing(settings.landing)
+    warehouse = DuckDBWarehouse(settings.warehouse.path, threads=settings.engine.threads)
+    return DuckDBEngine(settings, warehouse), warehouse
+
+
+def print_batch(console: Console) -> Callable[[BatchReport], None]:
+    def show(report: BatchReport) -> None:
+        r = report.result
+        if not r.committed:
+            console.print(f"batch {r.batch_id}: already committed, skipped")
+            return
+        seconds = report.read_s + report.transform_s + r.commit_s
+        rate = r.input_lines / seconds if seconds else 0.0
+        console.print(
+            f"batch {r.batch_id}: {report.files} files, {r.input_lines:,} lines → silver +{r.silver_inserted:,}, "
+            f"quarantine +{r.quarantined:,}, duplicates {r.duplicates:,} in {seconds:.2f}s "
+            f"({rate:,.0f} lines/s); backlog {report.backlog_files} files",
+            highlight=False,
+        )
+
+    return show
+
+
+def print_summary(console: Console, s: RunSummary) -> None:
+    rate = s.input_lines / s.seconds if s.seconds else 0.0
+    console.print(
+        f"done: {s.batches} batches, {s.files} files, {s.input_lines:,} lines "
+        f"(silver {s.silver_inserted:,}, quarantine {s.quarantined:,}, duplicates {s.duplicates:,}) "
+        f"in {s.seconds:.1f}s, {rate:,.0f} lines/s",
+        highlight=False,
+    )
+
+
+def _table(title: str, cur, sql: str) -> Table:
+    rel = cur.sql(sql)
+    table = Table(title=title, title_justify="left")
+    for col in rel.columns:
+        table.add_column(col, justify="right")
+    for row in rel.fetchall():
+        table.add_row(*("" if v is None else f"{v:,}" if isinstance(v, int) else str(v) for v in row))
+    return table
+
+
+def show_status(console: Console, settings: Settings, batches: int) -> None:
+    from clickstream.warehouse.duckdb import DuckDBWarehouse
+
+    wh = DuckDBWarehouse(settings.warehouse.path, read_only=True)
+    try:
+        cur = wh.con
+        console.print(
+            _table(
+                f"clickstream status: {settings.warehouse.path}",
+                cur,
+                """SELECT (SELECT count(*) FROM pipeline_files) AS files,
+                          (SELECT count(*) FROM pipeline_batches) AS batches,
+                          (SELECT coalesce(sum(input_lines), 0) FROM pipeline_batches) AS input_lines,
+                          (SELECT count(*) FROM bronze_events) AS bronze,
+                          (SELECT count(*) FROM silver_events) AS silver,
+                          (SELECT count(*) FROM quarantine_events) AS quarantine,
+                          (SELECT coalesce(sum(duplicates), 0) FROM pipeline_batches) AS duplicates,
+                          (SELECT max(max_event_ts) FROM pipeline_batches) AS watermark,
+                          (SELECT max(committed_at) FROM pipeline_batches) AS last_commit""",
+            )
+        )
+        console.print(
+            _table(
+                "quarantine by reason",
+                cur,
+                "SELECT reason, count(*) AS rows FROM quarantine_events GROUP BY 1 ORDER BY 2 DESC, 1",
+            )
+        )
+        console.print(
+            _table(
+                f"last {batches} batches",
+                cur,
+                f"""SELECT batch_id, len(files) AS files, input_lines, silver_inserted, quarantined, duplicates,
+                           round(read_s + transform_s + commit_s, 3) AS seconds,
+                           round(max_event_lag_s, 1) AS max_lag_s, committed_at
+                    FROM pipeline_batches ORDER BY batch_id DESC LIMIT {int(batches)}""",
+            )
+        )
+    finally:
+        wh.close()
+
+
+_LIVE_SQL = """SELECT window_start, events, page_views, add_to_carts, purchases, unique_users, unique_sessions, revenue
+FROM gold_kpi_minute ORDER BY window_start DESC LIMIT 8"""
+
+_TOTALS_SQL = """SELECT (SELECT count(*) FROM silver_events) AS silver,
+  (SELECT count(*) FROM quarantine_events) AS quarantine,
+  (SELECT coalesce(sum(duplicates), 0) FROM pipeline_batches) AS duplicates,
+  (SELECT count(*) FROM gold_sessions) AS sessions,
+  (SELECT count(*) FROM pipeline_batches) AS batches,
+  (SELECT round(max(max_event_lag_s) FILTER (WHERE batch_id > (SELECT max(batch_id) - 5 FROM pipeline_batches)), 1)
+     FROM pipeline_batches) AS recent_lag_s"""
+
+
+def run_demo(console: Console, settings: Settings, rate: float, seconds: float | None, stop: threading.Event) -> None:
+    """Generator thread + pipeline thread + a live view read through a cursor of the writer process."""
+    from clickstream.generator import Faults, generate_stream
+
+    landing = settings.landing.path
+    try:
+        landing.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WarehouseError(f"cannot create {landing}: {exc.strerror}; pass a writable --data-dir") from exc
+    engine, wh = open_pipeline(settings)
+    faults = Faults(duplicates=0.01, malformed=0.005, late=0.01)
+    errors: list[BaseException] = []
+
+    def guarded(fn):
+        def body():
+            try:
+                fn()
+            except BaseException as exc:  # noqa: BLE001 - reported on the main thread
+                errors.append(exc)
+                stop.set()
+
+        return body
+
+    generator = threading.Thread(
+        target=guarded(lambda: generate_stream(landing, rate=rate, duration=None, seed=int(time.time()), faults=faults, stop=stop)),
+        name="generator",
+        daemon=True,
+    )
+    pipeline = threading.Thread(target=guarded(lambda: engine.run(once=False, stop=stop)), name="pipeline", daemon=True)
+    started = time.monotonic()
+    console.print(
+        f"[bold]clickstream demo[/]: ~{rate:g} events/s into {landing} → {settings.warehouse.path}. "
+        f"{'Ctrl-C to stop' if seconds is None else f'Running for {seconds:g}s (Ctrl-C stops early)'}."
+    )
+    generator.start()
+    pipeline.start()
+    cur = wh.cursor()
+    try:
+        with Live(console=console, refresh_per_second=2, transient=False) as live:
+            while not stop.is_set():
+                elapsed = time.monotonic() - started
+                if seconds is not None and elapsed >= seconds:
+                    break
+                live.update(
+                    Group(
+                        _table(f"latest gold minutes (gold_kpi_minute), {elapsed:.0f}s", cur, _LIVE_SQL),
+                        _table("totals", cur, _TOTALS_SQL),
+                    )
+                )
+                stop.wait(1.0)
+    finally:
+        stop.set()
+        generator.join(timeout=10)
+        pipeline.join(timeout=30)
+        cur.close()
+        wh.close()
+    if errors:
+        raise errors[0]
+    console.print("demo stopped cleanly; inspect with `clickstream status` or query data/warehouse.duckdb")

@@ -1,0 +1,151 @@
+"""One typed settings object for the whole platform.
+
+Precedence, highest first: explicit values (CLI flags), environment variables
+(`CLICKSTREAM_ENGINE__POLL_INTERVAL_S=0.5`), the YAML file given with `--config`, defaults.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from clickstream.contract.schema import DEFAULT_EVENT_TYPES
+from clickstream.errors import ConfigError
+
+MiB = 1024 * 1024
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LandingSettings(_Section):
+    path: Path = Field(Path("data/landing"), description="Folder where event files land.")
+    patterns: list[str] = Field(
+        ["*.jsonl", "*.ndjson", "*.json", "*.csv"],
+        description="Glob patterns (searched recursively) of files to ingest.",
+    )
+    format: Literal["auto", "jsonl", "csv"] = Field(
+        "auto", description="File format; auto decides by extension (.csv is CSV, the rest JSON lines)."
+    )
+    min_file_age_s: float = Field(
+        0.0,
+        ge=0,
+        description="Ignore files modified more recently than this; for producers that cannot rename.",
+    )
+
+
+class WarehouseSettings(_Section):
+    kind: Literal["duckdb"] = "duckdb"
+    path: Path = Field(Path("data/warehouse.duckdb"), description="DuckDB warehouse file.")
+
+
+class EngineSettings(_Section):
+    name: Literal["duckdb"] = "duckdb"
+    max_files_per_batch: int = Field(100, ge=1, description="Upper bound on files in one batch.")
+    max_bytes_per_batch: int = Field(
+        64 * MiB, ge=1024, description="Upper bound on raw bytes in one batch (one larger file still goes alone)."
+    )
+    poll_interval_s: float = Field(1.0, gt=0, le=3600, description="How often continuous mode lists the landing zone.")
+    watch_filesystem: bool = Field(True, description="Wake up on file-system events instead of waiting for the next poll.")
+    threads: int | None = Field(None, ge=1, description="DuckDB threads; default all cores.")
+
+
+class PipelineSettings(_Section):
+    event_types: list[str] = Field(list(DEFAULT_EVENT_TYPES), min_length=1)
+    dedup_horizon_days: float = Field(3.0, gt=0, description="How far back (event time) duplicates are detected.")
+    future_tolerance_s: float = Field(300.0, ge=0, description="Events further in the future than this are quarantined.")
+    max_line_bytes: int = Field(1 * MiB, ge=256, description="Longer lines are quarantined as line_too_long.")
+
+    @field_validator("event_types")
+    @classmethod
+    def _lower_event_types(cls, value: list[str]) -> list[str]:
+        cleaned = [v.strip().lower() for v in value]
+        if any(not v for v in cleaned):
+            raise ValueError("event types must be non-empty strings")
+        return cleaned
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CLICKSTREAM_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    landing: LandingSettings = LandingSettings()
+    warehouse: WarehouseSettings = WarehouseSettings()
+    engine: EngineSettings = EngineSettings()
+    pipeline: PipelineSettings = PipelineSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _YamlSource(settings_cls))
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    # Set by load_settings for the duration of one Settings() call; pydantic-settings builds
+    # sources from the class, so the file's content cannot be passed in any other way.
+    data: dict[str, Any] = {}
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self.data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self.data)
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist: pass an existing YAML file to --config")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML ({exc.__class__.__name__}): fix its syntax") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of sections (landing, engine, ...)")
+    return data
+
+
+def describe_validation_error(exc: ValidationError, origin: str = "config") -> str:
+    """One line naming every bad setting, its value and what is expected."""
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "settings"
+        value = err.get("input")
+        shown = "" if isinstance(value, dict) else f" (got {value!r})"
+        parts.append(f"{where}: {err['msg']}{shown}")
+    return f"invalid {origin}: " + "; ".join(parts)
+
+
+def load_settings(config_file: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Build the settings from defaults, an optional YAML file, the environment and explicit overrides."""
+    _YamlSource.data = _read_yaml(config_file) if config_file else {}
+    nested = _deep_merge({}, overrides or {})
+    try:
+        return Settings(**nested)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc) + ": fix the value in the config file, env or flag") from exc
+    finally:
+        _YamlSource.data = {}

@@ -1,0 +1,227 @@
+"""Every warehouse table, declared once. Silver is built from the event contract."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from clickstream.contract.schema import EVENT_FIELDS, FieldType
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: FieldType
+    description: str
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    layer: str
+    description: str
+    columns: tuple[Column, ...]
+    # Keys the warehouse partitions / clusters by; DuckDB ignores them, BigQuery uses them.
+    partition_by: str | None = None
+    cluster_by: tuple[str, ...] = ()
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+S, TS, D, DBL, DEC, INT, B, J, SL = (
+    FieldType.STRING,
+    FieldType.TIMESTAMP,
+    FieldType.DATE,
+    FieldType.DOUBLE,
+    FieldType.DECIMAL,
+    FieldType.INTEGER,
+    FieldType.BOOLEAN,
+    FieldType.JSON,
+    FieldType.STRING_LIST,
+)
+
+_LINEAGE = (
+    Column("source_file", S, "Landing file the line came from, relative to the landing root.", False),
+    Column("line_number", INT, "1-based physical line number in the source file.", False),
+    Column("batch_id", INT, "Micro-batch that committed the row.", False),
+)
+
+BRONZE = Table(
+    "bronze_events",
+    "bronze",
+    "Every input line exactly as it arrived, with where and when it came from.",
+    (
+        Column("raw_line", S, "The line, decoded as UTF-8 (invalid bytes replaced), without its line break.", False),
+        *_LINEAGE,
+        Column("ingested_at", TS, "When the batch that read the line started (UTC).", False),
+    ),
+    partition_by="ingested_at",
+)
+
+QUARANTINE = Table(
+    "quarantine_events",
+    "bronze",
+    "Lines that could not become a silver event, with the first reason found.",
+    (
+        Column("raw_line", S, "The rejected line.", False),
+        Column("reason", S, "Reason code, e.g. malformed_json or missing_required:event_id.", False),
+        *_LINEAGE,
+        Column("ingested_at", TS, "When the batch that read the line started (UTC).", False),
+    ),
+    partition_by="ingested_at",
+    cluster_by=("reason",),
+)
+
+SILVER_DERIVED = (
+    Column("event_date", D, "UTC date of event_ts; the partition key.", False),
+    Column("channel", S, "Acquisition channel from UTM and referrer: paid, email, social, organic_search, referral, direct.", False),
+    Column("revenue", DEC, "price x coalesce(quantity, 1) for purchases, else null."),
+)
+
+SILVER = Table(
+    "silver_events",
+    "silver",
+    "Typed, cleansed events; one row per event_id.",
+    (
+        *(Column(f.name, f.type, f.description, not f.required) for f in EVENT_FIELDS),
+        *SILVER_DERIVED,
+        *_LINEAGE,
+    ),
+    partition_by="event_date",
+    cluster_by=("event_id",),
+)
+
+GOLD_KPI_MINUTE = Table(
+    "gold_kpi_minute",
+    "gold",
+    "Traffic and commerce per minute of event time.",
+    (
+        Column("window_start", TS, "Start of the minute (UTC).", False),
+        Column("events", INT, "Events in the minute.", False),
+        Column("page_views", INT, "page_view events.", False),
+        Column("add_to_carts", INT, "add_to_cart events.", False),
+        Column("purchases", INT, "purchase events.", False),
+        Column("unique_users", INT, "Exact distinct users.", False),
+        Column("unique_sessions", INT, "Exact distinct sessions.", False),
+        Column("revenue", DEC, "Purchase revenue.", False),
+    ),
+    partition_by="window_start",
+)
+
+GOLD_SESSIONS = Table(
+    "gold_sessions",
+    "gold",
+    "One row per session.",
+    (
+        Column("session_id", S, "Session id.", False),
+        Column("user_id", S, "User of the session's first event."),
+        Column("session_start", TS, "First event time.", False),
+        Column("session_end", TS, "Last event time.", False),
+        Column("duration_s", DBL, "session_end - session_start in seconds.", False),
+        Column("page_views", INT, "page_view events.", False),
+        Column("events", INT, "All events.", False),
+        Column("is_engaged", B, "At least 2 page views or any purchase.", False),
+        Column("bounced", B, "Not engaged.", False),
+        Column("converted", B, "Has a purchase.", False),
+        Column("revenue", DEC, "Purchase revenue.", False),
+        Column("landing_page", S, "page_url of the first page view."),
+        Column("exit_page", S, "page_url of the last page view."),
+        Column("device", S, "First known device."),
+        Column("country", S, "First known country."),
+        Column("channel", S, "Channel of the first event.", False),
+        Column("funnel_step", INT, "Furthest ordered step: 0 none, 1 page_view, 2 then add_to_cart, 3 then purchase.", False),
+    ),
+    partition_by="session_start",
+    cluster_by=("session_id",),
+)
+
+GOLD_FUNNEL_HOURLY = Table(
+    "gold_funnel_hourly",
+    "gold",
+    "Sessions by start hour reaching page_view, then add_to_cart, then purchase, in that order.",
+    (
+        Column("hour", TS, "Hour the sessions started in.", False),
+        Column("sessions", INT, "Sessions started.", False),
+        Column("viewed", INT, "Sessions with a page view.", False),
+        Column("added_to_cart", INT, "...then an add_to_cart.", False),
+        Column("purchased", INT, "...then a purchase.", False),
+    ),
+    partition_by="hour",
+)
+
+GOLD_TOP_PAGES_HOURLY = Table(
+    "gold_top_pages_hourly",
+    "gold",
+    "Page views per page and hour, ranked.",
+    (
+        Column("hour", TS, "Hour of the page views.", False),
+        Column("page_url", S, "Page.", False),
+        Column("page_views", INT, "page_view events.", False),
+        Column("unique_users", INT, "Exact distinct users.", False),
+        Column("rank", INT, "1 = most viewed in the hour (ties by page_url).", False),
+    ),
+    partition_by="hour",
+)
+
+GOLD_TOP_PRODUCTS_DAILY = Table(
+    "gold_top_products_daily",
+    "gold",
+    "Commerce per product and day, ranked by revenue.",
+    (
+        Column("day", D, "UTC date.", False),
+        Column("product_id", S, "Product.", False),
+        Column("views", INT, "page_view events with the product.", False),
+        Column("add_to_carts", INT, "add_to_cart events.", False),
+        Column("purchases", INT, "purchase events.", False),
+        Column("units", INT, "Units purchased.", False),
+        Column("revenue", DEC, "Purchase revenue.", False),
+        Column("rank", INT, "1 = highest revenue of the day (ties by purchases, views, product_id).", False),
+    ),
+    partition_by="day",
+)
+
+PIPELINE_FILES = Table(
+    "pipeline_files",
+    "ops",
+    "The file ledger: every landing file consumed, once.",
+    (
+        Column("source_file", S, "Path relative to the landing root.", False),
+        Column("size_bytes", INT, "Size when read.", False),
+        Column("modified_at", TS, "Modification time when read.", False),
+        Column("lines", INT, "Data lines read (CSV headers excluded).", False),
+        Column("batch_id", INT, "Batch that consumed it.", False),
+    ),
+)
+
+PIPELINE_BATCHES = Table(
+    "pipeline_batches",
+    "ops",
+    "The batch ledger: one row per committed micro-batch.",
+    (
+        Column("batch_id", INT, "Sequential batch id.", False),
+        Column("engine", S, "Engine that ran the batch.", False),
+        Column("files", SL, "Files consumed.", False),
+        Column("bytes", INT, "Raw bytes read.", False),
+        Column("input_lines", INT, "Data lines read.", False),
+        Column("bronze_rows", INT, "Rows appended to bronze.", False),
+        Column("quarantined", INT, "Rows appended to quarantine.", False),
+        Column("silver_inserted", INT, "New silver rows.", False),
+        Column("duplicates", INT, "Valid rows dropped as duplicates (in the batch or already in silver).", False),
+        Column("min_event_ts", TS, "Oldest event time inserted."),
+        Column("max_event_ts", TS, "Newest event time inserted."),
+        Column("started_at", TS, "Batch start (UTC).", False),
+        Column("committed_at", TS, "Commit time (UTC).", False),
+        Column("read_s", DBL, "Seconds reading files.", False),
+        Column("transform_s", DBL, "Seconds parsing and validating.", False),
+        Column("commit_s", DBL, "Seconds in the warehouse transaction.", False),
+        Column("max_event_lag_s", DBL, "committed_at - oldest event time inserted."),
+    ),
+)
+
+BRONZE_TABLES = (BRONZE, QUARANTINE)
+GOLD_TABLES = (GOLD_KPI_MINUTE, GOLD_SESSIONS, GOLD_FUNNEL_HOURLY, GOLD_TOP_PAGES_HOURLY, GOLD_TOP_PRODUCTS_DAILY)
+OPS_TABLES = (PIPELINE_FILES, PIPELINE_BATCHES)
+ALL_TABLES: tuple[Table, ...] = (*BRONZE_TABLES, SILVER, *GOLD_TABLES, *OPS_TABLES)
+TABLES_BY_NAME = {t.name: t for t in ALL_TABLES}

@@ -1,0 +1,124 @@
+"""The embedded engine: polls (or watches) the landing folder and runs each batch through DuckDB."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from clickstream.config import Settings
+from clickstream.engine.base import BatchCallback, BatchReport, RunSummary
+from clickstream.ingest.landing import LandingFile, check_landing, cut_batches, list_landing
+from clickstream.ingest.lines import read_lines
+from clickstream.pipeline.batch import new_transform_connection, stage_rows, transform_params
+from clickstream.warehouse.base import StagedBatch, Warehouse
+from clickstream.warehouse.duckdb import utc_now
+
+log = logging.getLogger(__name__)
+
+
+class _LandingWatcher:
+    """Wakes the loop when something is renamed or written into the landing folder."""
+
+    def __init__(self, root, wake: threading.Event):
+        from watchdog.events import FileSystemEventHandler
+        from watchdog.observers import Observer
+
+        class _Handler(FileSystemEventHandler):
+            def on_any_event(self, event):  # noqa: ANN001 - watchdog's signature
+                if event.event_type in ("created", "moved", "closed", "modified"):
+                    wake.set()
+
+        self.observer = Observer()
+        self.observer.schedule(_Handler(), str(root), recursive=True)
+        self.observer.daemon = True
+        self.observer.start()
+
+    def stop(self) -> None:
+        self.observer.stop()
+        self.observer.join(timeout=2)
+
+
+class DuckDBEngine:
+    name = "duckdb"
+
+    def __init__(self, settings: Settings, warehouse: Warehouse):
+        self.settings = settings
+        self.warehouse = warehouse
+        self.con = new_transform_connection(settings.engine.threads)
+
+    def pending_files(self) -> list[LandingFile]:
+        done = self.warehouse.consumed_files()
+        return [f for f in list_landing(self.settings.landing) if f.name not in done]
+
+    def process(self, files: list[LandingFile]) -> BatchReport:
+        """Read, transform and commit one batch of files."""
+        started_at = utc_now()
+        t0 = time.perf_counter()
+        raw = read_lines(files)
+        read_s = time.perf_counter() - t0
+        params = transform_params(self.settings.pipeline, started_at, self.warehouse.watermark())
+        staged_rows = stage_rows(self.con, raw, params)
+        batch = StagedBatch(
+            batch_id=self.warehouse.next_batch_id(),
+            engine=self.name,
+            files=files,
+            lines_per_file=raw.lines_per_file,
+            bytes_read=raw.bytes_read,
+            raw_lines=raw.table,
+            quarantine=staged_rows.quarantine,
+            silver_candidates=staged_rows.silver_candidates,
+            duplicates_in_batch=staged_rows.duplicates_in_batch,
+            started_at=started_at,
+            read_s=read_s,
+            transform_s=staged_rows.transform_s,
+        )
+        result = self.warehouse.commit_batch(batch)
+        return BatchReport(result, len(files), raw.bytes_read, read_s, staged_rows.transform_s, 0)
+
+    def _drain(self, summary: RunSummary, on_batch: BatchCallback | None, stop: threading.Event | None) -> int:
+        pending = self.pending_files()
+        batches = cut_batches(pending, self.settings.engine.max_files_per_batch, self.settings.engine.max_bytes_per_batch)
+        left = len(pending)
+        for files in batches:
+            if stop is not None and stop.is_set():
+                break
+            report = self.process(files)
+            left -= len(files)
+            report.backlog_files = left
+            summary.add(report)
+            if on_batch:
+                on_batch(report)
+        return len(batches)
+
+    def run(self, once: bool, stop: threading.Event | None = None, on_batch: BatchCallback | None = None) -> RunSummary:
+        t0 = time.perf_counter()
+        summary = RunSummary()
+        root = check_landing(self.settings.landing)
+        if once:
+            self._drain(summary, on_batch, stop)
+            summary.seconds = time.perf_counter() - t0
+            return summary
+        stop = stop or threading.Event()
+        wake = threading.Event()
+        watcher = None
+        if self.settings.engine.watch_filesystem:
+            try:
+                watcher = _LandingWatcher(root, wake)
+            except Exception as exc:  # noqa: BLE001 - inotify limits vary; polling still works
+                log.warning("file-system events unavailable (%s); polling every %ss", exc, self.settings.engine.poll_interval_s)
+        try:
+            while not stop.is_set():
+                wake.clear()
+                did = self._drain(summary, on_batch, stop)
+                if did:
+                    continue
+                # Wake on a file event or the poll interval, whichever comes first; `stop` is checked often.
+                deadline = time.monotonic() + self.settings.engine.poll_interval_s
+                while not stop.is_set() and not wake.is_set() and time.monotonic() < deadline:
+                    wake.wait(min(0.1, max(0.0, deadline - time.monotonic())))
+        finally:
+            if watcher:
+                watcher.stop()
+        summary.seconds = time.perf_counter() - t0
+        return summary

@@ -1,0 +1,17 @@
+"""Project exceptions. Their message is shown to the user as is, so it says what to do."""
+
+
+class ClickstreamError(Exception):
+    """An error the user can act on; the CLI prints its message and exits with code 2."""
+
+
+class ConfigError(ClickstreamError):
+    """A missing, unreadable or invalid setting."""
+
+
+class LandingError(ClickstreamError):
+    """The landing zone cannot be listed or read."""
+
+
+class WarehouseError(ClickstreamError):
+    """The warehouse cannot be opened or written."""

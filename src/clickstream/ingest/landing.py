@@ -1,0 +1,95 @@
+"""The local landing zone: which files are there and which of them are complete.
+
+Completeness rule: producers write to a hidden name (starting with `.` or `_`, or ending in
+`.tmp` / `.part`) and rename it into place when done, so a visible name is always a whole file.
+Producers that cannot rename can set `landing.min_file_age_s` so a file is taken only once it
+has not been modified for that long.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from clickstream.config import LandingSettings
+from clickstream.errors import LandingError
+
+_INCOMPLETE_SUFFIXES = (".tmp", ".part", ".crdownload", ".inprogress")
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    name: str  # path relative to the landing root, POSIX separators; the ledger key
+    path: Path
+    size: int
+    modified_at: datetime
+    format: str  # "jsonl" | "csv"
+
+
+def _is_hidden_or_partial(relative: Path) -> bool:
+    if any(part.startswith((".", "_")) for part in relative.parts):
+        return True
+    return relative.name.endswith(_INCOMPLETE_SUFFIXES)
+
+
+def file_format(name: str, configured: str) -> str:
+    if configured != "auto":
+        return configured
+    return "csv" if name.lower().endswith(".csv") else "jsonl"
+
+
+def check_landing(settings: LandingSettings) -> Path:
+    root = settings.path
+    if not root.exists():
+        raise LandingError(f"landing folder {root} does not exist: create it or set landing.path / --landing")
+    if not root.is_dir():
+        raise LandingError(f"landing path {root} is not a folder: point landing.path / --landing at a folder")
+    return root
+
+
+def list_landing(settings: LandingSettings, now: float | None = None) -> list[LandingFile]:
+    """Complete files in the landing zone, sorted by name (producers name files in arrival order)."""
+    root = check_landing(settings)
+    now = time.time() if now is None else now
+    seen: dict[str, LandingFile] = {}
+    try:
+        for pattern in settings.patterns:
+            for path in root.rglob(pattern):
+                relative = path.relative_to(root)
+                name = relative.as_posix()
+                if name in seen or _is_hidden_or_partial(relative):
+                    continue
+                try:
+                    stat = path.stat()
+                except FileNotFoundError:
+                    continue  # renamed or deleted while listing: it will be seen again or never
+                if not path.is_file() or now - stat.st_mtime < settings.min_file_age_s:
+                    continue
+                seen[name] = LandingFile(
+                    name=name,
+                    path=path,
+                    size=stat.st_size,
+                    modified_at=datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc).replace(tzinfo=None),
+                    format=file_format(name, settings.format),
+                )
+    except PermissionError as exc:
+        raise LandingError(f"cannot list landing folder {root}: {exc.strerror}; fix its permissions") from exc
+    return [seen[k] for k in sorted(seen)]
+
+
+def cut_batches(files: list[LandingFile], max_files: int, max_bytes: int) -> list[list[LandingFile]]:
+    """Group files, in order, into batches bounded by file count and bytes (a larger file goes alone)."""
+    batches: list[list[LandingFile]] = []
+    current: list[LandingFile] = []
+    current_bytes = 0
+    for f in files:
+        if current and (len(current) >= max_files or current_bytes + f.size > max_bytes):
+            batches.append(current)
+            current, current_bytes = [], 0
+        current.append(f)
+        current_bytes += f.size
+    if current:
+        batches.append(current)
+    return batches

@@ -1,0 +1,195 @@
+"""The row-level transform, raw line -> typed silver candidate or quarantine reason, as SQL text.
+
+Pure: these functions only build SQL from the contract and the settings. The SQL reads two
+relations, `raw_lines(source_file, line_number, raw_line, invalid_utf8, file_format)` and
+`csv_headers(source_file, header VARCHAR[])`, and is written in DuckDB's dialect; the Spark
+engine runs the same text inside its executors, so both engines give the same answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from clickstream.contract import schema as C
+from clickstream.contract.render import DUCKDB_TYPES, duckdb_type
+from clickstream.contract.schema import EVENT_FIELDS, EventField, FieldType, Normalise
+from clickstream.contract.tables import SILVER
+
+_CSV_CELL = "(\"(?:[^\"]|\"\")*\"|[^,\"]*),"
+
+# Channels in order of precedence; the referrer lists are the common engines and networks.
+_SEARCH_REFERRERS = r"(^|[/.])(google|bing|duckduckgo|yahoo|baidu|yandex|ecosia)\."
+_SOCIAL_REFERRERS = r"(^|[/.])(facebook|instagram|twitter|x|t|linkedin|tiktok|reddit|pinterest|youtube)\.(com|co)([/:]|$)"
+_PAID_MEDIUMS = ("cpc", "ppc", "paid", "paidsearch", "paid_search", "display", "paid_social", "cpm")
+
+
+@dataclass(frozen=True)
+class TransformParams:
+    event_types: tuple[str, ...]
+    max_line_bytes: int
+    ingested_at: datetime
+    future_tolerance_s: float
+    # Events before this instant are too late to deduplicate reliably; None: nothing is too late.
+    too_late_before: datetime | None
+
+
+def sql_str(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sql_ts(value: datetime) -> str:
+    return f"TIMESTAMP {sql_str(value.strftime('%Y-%m-%d %H:%M:%S.%f'))}"
+
+
+def _value_expr(f: EventField, idx: int) -> str:
+    text = f"nullif(trim(vals[{idx}]), '')"
+    if f.normalise is Normalise.LOWER:
+        text = f"lower({text})"
+    elif f.normalise is Normalise.UPPER:
+        text = f"upper({text})"
+    return text
+
+
+def _typed_expr(f: EventField) -> str:
+    t = f"t_{f.name}"
+    if f.type is FieldType.TIMESTAMP:
+        return f"timezone('UTC', try_cast({t} AS TIMESTAMPTZ))"
+    if f.type is FieldType.DECIMAL:
+        dec = duckdb_type(FieldType.DECIMAL)
+        return f"coalesce(try_cast({t} AS {dec}), try_cast(try_cast({t} AS DOUBLE) AS {dec}))"
+    if f.type is FieldType.DOUBLE:
+        return f"CASE WHEN isfinite(try_cast({t} AS DOUBLE)) THEN try_cast({t} AS DOUBLE) END"
+    if f.type is FieldType.INTEGER:
+        return f"CASE WHEN try_cast({t} AS DOUBLE) = floor(try_cast({t} AS DOUBLE)) THEN try_cast({t} AS BIGINT) END"
+    if f.type is FieldType.JSON:
+        return (
+            f"CASE WHEN json_valid({t}) AND json_type({t}) = 'OBJECT' "
+            f"AND (kinds IS NULL OR kinds[{_index(f)}] = 'OBJECT') THEN {t}::JSON END"
+        )
+    return t
+
+
+def _index(f: EventField) -> int:
+    return EVENT_FIELDS.index(f) + 1
+
+
+def _bad_type_condition(f: EventField) -> str:
+    """True when a present value did not convert to the field's type."""
+    t, v = f"t_{f.name}", f"v_{f.name}"
+    if f.type is FieldType.STRING:
+        # Objects and arrays are not strings; numbers and booleans are accepted as their text.
+        return f"kinds[{_index(f)}] IN ('OBJECT', 'ARRAY')"
+    return f"{t} IS NOT NULL AND {v} IS NULL"
+
+
+def _reason_expr(p: TransformParams) -> str:
+    event_types = ", ".join(sql_str(e) for e in p.event_types)
+    whens = [
+        (f"trim(raw_line, ' \t') = ''", C.REASON_EMPTY_LINE),
+        ("invalid_utf8", C.REASON_INVALID_UTF8),
+        (f"strlen(raw_line) > {int(p.max_line_bytes)}", C.REASON_LINE_TOO_LONG),
+        ("file_format = 'jsonl' AND json_kind IS NULL", C.REASON_MALFORMED_JSON),
+        ("file_format = 'jsonl' AND json_kind <> 'OBJECT'", C.REASON_NOT_AN_OBJECT),
+        ("file_format = 'csv' AND (header IS NULL OR len(cells) <> len(header))", C.REASON_CSV_COLUMNS),
+    ]
+    for f in EVENT_FIELDS:
+        if f.required:
+            whens.append((f"t_{f.name} IS NULL", f"{C.REASON_MISSING_REQUIRED}:{f.name}"))
+    whens.append(("v_event_ts IS NULL", C.REASON_BAD_TIMESTAMP))
+    for f in EVENT_FIELDS:
+        if f.name != "event_ts":
+            whens.append((_bad_type_condition(f), f"{C.REASON_BAD_TYPE}:{f.name}"))
+    whens.append((f"v_event_type NOT IN ({event_types})", C.REASON_UNKNOWN_EVENT_TYPE))
+    for f in EVENT_FIELDS:
+        if f.minimum is not None:
+            whens.append((f"v_{f.name} < {f.minimum}", f.below_minimum_reason or f"{C.REASON_INVALID_VALUE}:{f.name}"))
+        if f.pattern:
+            whens.append((f"NOT regexp_full_match(v_{f.name}, {sql_str(f.pattern)})", f"{C.REASON_INVALID_VALUE}:{f.name}"))
+    future_limit = f"{sql_ts(p.ingested_at)} + INTERVAL ({float(p.future_tolerance_s)}) SECOND"
+    whens.append((f"v_event_ts > {future_limit}", C.REASON_FUTURE_TIMESTAMP))
+    if p.too_late_before is not None:
+        whens.append((f"v_event_ts < {sql_ts(p.too_late_before)}", C.REASON_TOO_LATE))
+    body = "\n      ".join(f"WHEN {cond} THEN {sql_str(code)}" for cond, code in whens)
+    return f"CASE\n      {body}\n    END"
+
+
+def channel_sql(utm_medium: str = "utm_medium", utm_source: str = "utm_source", referrer: str = "referrer") -> str:
+    """Acquisition channel of an event from its campaign fields and referrer."""
+    paid = ", ".join(sql_str(m) for m in _PAID_MEDIUMS)
+    ref = f"lower(coalesce({referrer}, ''))"
+    return (
+        f"CASE WHEN {utm_medium} IN ({paid}) THEN 'paid' "
+        f"WHEN {utm_medium} = 'email' OR {utm_source} = 'newsletter' THEN 'email' "
+        f"WHEN {utm_medium} = 'social' OR regexp_matches({ref}, {sql_str(_SOCIAL_REFERRERS)}) THEN 'social' "
+        f"WHEN regexp_matches({ref}, {sql_str(_SEARCH_REFERRERS)}) THEN 'organic_search' "
+        f"WHEN {ref} <> '' THEN 'referral' "
+        f"ELSE 'direct' END"
+    )
+
+
+def parse_sql(p: TransformParams) -> str:
+    """SELECT yielding every raw line with its reject reason (NULL when valid) and typed fields."""
+    paths = ", ".join(sql_str(f"$.{f.name}") for f in EVENT_FIELDS)
+    csv_vals = ", ".join(f"cells[list_position(header, {sql_str(f.name)})]" for f in EVENT_FIELDS)
+    text_cols = ",\n    ".join(f"{_value_expr(f, i + 1)} AS t_{f.name}" for i, f in enumerate(EVENT_FIELDS))
+    typed_cols = ",\n    ".join(f"{_typed_expr(f)} AS v_{f.name}" for f in EVENT_FIELDS)
+    out_cols = ",\n  ".join(f"v_{f.name} AS {f.name}" for f in EVENT_FIELDS)
+    revenue = C.revenue_sql("v_price", "v_quantity")
+    return f"""
+WITH src AS (
+  SELECT r.source_file, r.line_number, r.raw_line, r.invalid_utf8, r.file_format, h.header,
+    CASE WHEN r.file_format = 'jsonl' AND NOT r.invalid_utf8 AND strlen(r.raw_line) <= {int(p.max_line_bytes)}
+              AND json_valid(r.raw_line) THEN json_type(r.raw_line) END AS json_kind,
+    CASE WHEN r.file_format = 'csv' AND NOT r.invalid_utf8 AND strlen(r.raw_line) <= {int(p.max_line_bytes)} THEN
+      list_transform(regexp_extract_all(r.raw_line || ',', {sql_str(_CSV_CELL)}, 1),
+        lambda c: CASE WHEN starts_with(c, '"') THEN replace(array_slice(c, 2, -2), '""', '"') ELSE c END)
+    END AS cells
+  FROM raw_lines r LEFT JOIN csv_headers h ON h.source_file = r.source_file
+), extracted AS (
+  SELECT *,
+    CASE WHEN json_kind = 'OBJECT' THEN json_extract_string(raw_line, [{paths}])
+         WHEN cells IS NOT NULL AND len(cells) = len(header) THEN [{csv_vals}] END AS vals,
+    CASE WHEN json_kind = 'OBJECT' THEN json_type(raw_line, [{paths}]) END AS kinds
+  FROM src
+), texts AS (
+  SELECT source_file, line_number, raw_line, invalid_utf8, file_format, header, json_kind, cells, kinds,
+    {text_cols}
+  FROM extracted
+), typed AS (
+  SELECT *,
+    {typed_cols}
+  FROM texts
+), judged AS (
+  SELECT *, {_reason_expr(p)} AS reason
+  FROM typed
+)
+SELECT source_file, line_number, reason,
+  {out_cols},
+  CAST(v_event_ts AS DATE) AS event_date,
+  {channel_sql("v_utm_medium", "v_utm_source", "v_referrer")} AS channel,
+  CASE WHEN v_event_type = 'purchase' THEN CAST({revenue} AS {DUCKDB_TYPES[FieldType.DECIMAL]}) END AS revenue
+FROM judged
+"""
+
+
+SILVER_CANDIDATE_COLUMNS = tuple(c.name for c in SILVER.columns if c.name != "batch_id")
+
+
+def silver_candidates_sql(parsed: str = "parsed") -> str:
+    """Valid rows, the first occurrence of each event_id in (file, line) order."""
+    cols = ", ".join(SILVER_CANDIDATE_COLUMNS)
+    return (
+        f"SELECT {cols} FROM {parsed} WHERE reason IS NULL "
+        f"QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY source_file, line_number) = 1"
+    )
+
+
+def quarantine_sql(parsed: str = "parsed", raw: str = "raw_lines") -> str:
+    """Rejected rows joined back to their raw line."""
+    return (
+        f"SELECT r.raw_line, p.reason, p.source_file, p.line_number FROM {parsed} p "
+        f"JOIN {raw} r ON r.source_file = p.source_file AND r.line_number = p.line_number "
+        f"WHERE p.reason IS NOT NULL"
+    )

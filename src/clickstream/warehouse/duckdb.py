@@ -1,0 +1,217 @@
+"""The embedded DuckDB warehouse: all layers and the ledger in one file, one transaction per batch."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import duckdb
+
+from clickstream.contract.render import duckdb_schema_ddl
+from clickstream.contract.tables import SILVER
+from clickstream.errors import WarehouseError
+from clickstream.pipeline.transform import sql_ts
+from clickstream.warehouse import gold
+from clickstream.warehouse.base import CommitResult, StagedBatch
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    if not read_only:
+        parent = path.parent if str(path.parent) else Path(".")
+        if not parent.exists():
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise WarehouseError(
+                    f"cannot create folder {parent} for warehouse {path}: {exc.strerror}; choose a writable --warehouse path"
+                ) from exc
+    elif not path.exists():
+        raise WarehouseError(f"warehouse {path} does not exist yet: run `clickstream run` first or pass --warehouse")
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        text = str(exc)
+        if "lock" in text.lower():
+            raise WarehouseError(
+                f"warehouse {path} is open in another process (DuckDB allows one writer): "
+                "stop that `clickstream run`, or point this command at another --warehouse"
+            ) from exc
+        raise WarehouseError(f"cannot open warehouse {path}: {text.splitlines()[0]}; choose a writable --warehouse path") from exc
+    except (duckdb.Error, OSError) as exc:
+        raise WarehouseError(f"cannot open warehouse {path}: {str(exc).splitlines()[0]}; choose another --warehouse path") from exc
+
+
+class DuckDBWarehouse:
+    """Layers in one DuckDB file. One process owns it; readers in that process use `cursor()`."""
+
+    def __init__(self, path: Path, threads: int | None = None, read_only: bool = False):
+        self.path = Path(path)
+        self.con = _open(self.path, read_only)
+        self.con.execute("SET TimeZone = 'UTC'")
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        if not read_only:
+            try:
+                for ddl in duckdb_schema_ddl():
+                    self.con.execute(ddl)
+            except duckdb.Error as exc:
+                raise WarehouseError(
+                    f"cannot create tables in warehouse {path}: {str(exc).splitlines()[0]}; choose a writable --warehouse path"
+                ) from exc
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for a reader thread; it sees committed data only."""
+        cur = self.con.cursor()
+        cur.execute("SET TimeZone = 'UTC'")
+        return cur
+
+    def close(self) -> None:
+        self.con.close()
+
+    def consumed_files(self) -> set[str]:
+        return {r[0] for r in self.con.execute("SELECT source_file FROM pipeline_files").fetchall()}
+
+    def next_batch_id(self) -> int:
+        return self.con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM pipeline_batches").fetchall()[0][0]
+
+    def watermark(self) -> datetime | None:
+        return self.con.execute("SELECT max(max_event_ts) FROM pipeline_batches").fetchall()[0][0]
+
+    def _already_committed(self, batch: StagedBatch) -> bool:
+        cur = self.con
+        if cur.execute("SELECT count(*) FROM pipeline_batches WHERE batch_id = ?", [batch.batch_id]).fetchall()[0][0]:
+            return True
+        names = [f.name for f in batch.files]
+        return bool(
+            cur.execute("SELECT count(*) FROM pipeline_files WHERE list_contains(?, source_file)", [names]).fetchall()[0][0]
+        )
+
+    def commit_batch(self, batch: StagedBatch) -> CommitResult:
+        t0 = time.perf_counter()
+        con = self.con
+        con.register("batch_raw", batch.raw_lines)
+        con.register("batch_quarantine", batch.quarantine)
+        con.register("batch_candidates", batch.silver_candidates)
+        try:
+            con.execute("BEGIN TRANSACTION")
+            if self._already_committed(batch):
+                con.execute("ROLLBACK")
+                return CommitResult(batch.batch_id, committed=False)
+            result = self._write_layers(batch)
+            con.execute("COMMIT")
+        except BaseException:
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            raise
+        finally:
+            for name in ("batch_raw", "batch_quarantine", "batch_candidates"):
+                con.unregister(name)
+        result.commit_s = time.perf_counter() - t0
+        return result
+
+    def _write_layers(self, batch: StagedBatch) -> CommitResult:
+        con = self.con
+        bid = int(batch.batch_id)
+        ingested = sql_ts(batch.started_at)
+        con.execute(
+            f"INSERT INTO bronze_events SELECT raw_line, source_file, line_number, {bid}, {ingested} FROM batch_raw"
+        )
+        con.execute(
+            f"INSERT INTO quarantine_events SELECT raw_line, reason, source_file, line_number, {bid}, {ingested} "
+            "FROM batch_quarantine"
+        )
+        # The dedup horizon bounds the anti-join: candidates older than it were already quarantined.
+        lo = con.execute("SELECT min(event_ts) FROM batch_candidates").fetchall()[0][0]
+        horizon_filter = f"WHERE event_ts >= {sql_ts(lo)}" if lo is not None else ""
+        cols = ", ".join(c.name for c in SILVER.columns if c.name != "batch_id")
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE new_silver AS
+SELECT c.* FROM batch_candidates c
+WHERE c.event_id NOT IN (SELECT event_id FROM silver_events {horizon_filter})"""
+        )
+        silver_order = ", ".join(c.name for c in SILVER.columns)
+        con.execute(
+            f"INSERT INTO silver_events ({silver_order}) SELECT {cols}, {bid} FROM new_silver ORDER BY event_ts"
+        )
+        inserted, min_ts, max_ts = con.execute(
+            "SELECT count(*), min(event_ts), max(event_ts) FROM new_silver"
+        ).fetchall()[0]
+        if inserted:
+            self._recompute_gold(min_ts, max_ts)
+        committed_at = utc_now()
+        input_lines = sum(batch.lines_per_file.values())
+        quarantined = batch.quarantine.num_rows
+        duplicates = batch.duplicates_in_batch + (batch.silver_candidates.num_rows - inserted)
+        for f in batch.files:
+            con.execute(
+                "INSERT INTO pipeline_files VALUES (?, ?, ?, ?, ?)",
+                [f.name, f.size, f.modified_at, batch.lines_per_file.get(f.name, 0), bid],
+            )
+        lag = (committed_at - min_ts).total_seconds() if min_ts else None
+        con.execute(
+            "INSERT INTO pipeline_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                bid,
+                batch.engine,
+                [f.name for f in batch.files],
+                batch.bytes_read,
+                input_lines,
+                batch.raw_lines.num_rows,
+                quarantined,
+                inserted,
+                duplicates,
+                min_ts,
+                max_ts,
+                batch.started_at,
+                committed_at,
+                batch.read_s,
+                batch.transform_s,
+                (committed_at - batch.started_at).total_seconds() - batch.read_s - batch.transform_s,
+                lag,
+            ],
+        )
+        return CommitResult(
+            bid,
+            committed=True,
+            input_lines=input_lines,
+            bronze_rows=batch.raw_lines.num_rows,
+            quarantined=quarantined,
+            silver_inserted=inserted,
+            duplicates=duplicates,
+        )
+
+    def _recompute_gold(self, min_ts: datetime, max_ts: datetime) -> None:
+        con = self.con
+
+        def floor(ts: datetime, unit: str) -> datetime:
+            if unit == "minute":
+                return ts.replace(second=0, microsecond=0)
+            if unit == "hour":
+                return ts.replace(minute=0, second=0, microsecond=0)
+            return ts.replace(hour=0, minute=0, second=0, microsecond=0)
+
+        minute = gold.TouchedRange(floor(min_ts, "minute"), floor(max_ts, "minute") + timedelta(minutes=1))
+        hour = gold.TouchedRange(floor(min_ts, "hour"), floor(max_ts, "hour") + timedelta(hours=1))
+        day = gold.TouchedRange(floor(min_ts, "day"), floor(max_ts, "day") + timedelta(days=1))
+        for stmt in gold.kpi_minute_sql(minute):
+            con.execute(stmt)
+        prepare, bounds = gold.sessions_prepare_sql()
+        con.execute(prepare)
+        lo, hi = con.execute(bounds).fetchall()[0]
+        for stmt in gold.sessions_sql(gold.TouchedRange(lo, hi + timedelta(microseconds=1))):
+            con.execute(stmt)
+        for stmt in gold.funnel_hourly_sql():
+            con.execute(stmt)
+        for stmt in gold.top_pages_hourly_sql(hour):
+            con.execute(stmt)
+        for stmt in gold.top_products_daily_sql(day):
+            con.execute(stmt)
+
+

@@ -1,0 +1,177 @@
+"""Gold SQL: recompute only the keys a batch touched, from silver.
+
+Every statement reads `new_silver` (the rows the batch inserted) to find the touched keys, and
+scans silver only inside an event-time range passed in as literals, so the scan is pruned by
+DuckDB's zone maps (BigQuery: partitions) and work grows with the batch, not with history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from clickstream.contract.render import DECIMAL_SUM_TYPE
+from clickstream.pipeline.transform import sql_ts
+
+
+@dataclass(frozen=True)
+class TouchedRange:
+    """Event-time bounds of silver that a recompute must read."""
+
+    lo: datetime
+    hi: datetime  # exclusive
+
+
+def _between(col: str, r: TouchedRange) -> str:
+    return f"{col} >= {sql_ts(r.lo)} AND {col} < {sql_ts(r.hi)}"
+
+
+def _count_if(cond: str) -> str:
+    return f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END)"
+
+
+def kpi_minute_sql(r: TouchedRange) -> list[str]:
+    touched = "SELECT DISTINCT date_trunc('minute', event_ts) FROM new_silver"
+    return [
+        f"DELETE FROM gold_kpi_minute WHERE window_start IN ({touched})",
+        f"""INSERT INTO gold_kpi_minute
+SELECT date_trunc('minute', event_ts) AS window_start,
+  count(*) AS events,
+  {_count_if("event_type = 'page_view'")} AS page_views,
+  {_count_if("event_type = 'add_to_cart'")} AS add_to_carts,
+  {_count_if("event_type = 'purchase'")} AS purchases,
+  count(DISTINCT user_id) AS unique_users,
+  count(DISTINCT session_id) AS unique_sessions,
+  coalesce(sum(revenue), CAST(0 AS {DECIMAL_SUM_TYPE})) AS revenue
+FROM silver_events
+WHERE {_between("event_ts", r)} AND date_trunc('minute', event_ts) IN ({touched})
+GROUP BY 1""",
+    ]
+
+
+def sessions_prepare_sql() -> list[str]:
+    """Touched sessions with the time range their events can lie in, and their old start hour."""
+    return [
+        """CREATE OR REPLACE TEMP TABLE touched_sessions AS
+SELECT n.session_id, n.lo AS new_lo, n.hi AS new_hi, g.session_start AS old_start, g.session_end AS old_end
+FROM (SELECT session_id, min(event_ts) AS lo, max(event_ts) AS hi FROM new_silver GROUP BY session_id) n
+LEFT JOIN gold_sessions g ON g.session_id = n.session_id""",
+        "SELECT min(least(new_lo, coalesce(old_start, new_lo))), max(greatest(new_hi, coalesce(old_end, new_hi))) FROM touched_sessions",
+    ]
+
+
+def sessions_sql(r: TouchedRange) -> list[str]:
+    first = "ORDER BY event_ts, event_id"
+    scope = (
+        f"SELECT * FROM silver_events WHERE {_between('event_ts', r)} "
+        f"AND session_id IN (SELECT session_id FROM touched_sessions)"
+    )
+    return [
+        "DELETE FROM gold_sessions WHERE session_id IN (SELECT session_id FROM touched_sessions)",
+        f"""INSERT INTO gold_sessions
+WITH scope AS ({scope}),
+viewed AS (
+  SELECT *, min(CASE WHEN event_type = 'page_view' THEN event_ts END) OVER (PARTITION BY session_id) AS t_view
+  FROM scope
+),
+carted AS (
+  SELECT *, min(CASE WHEN event_type = 'add_to_cart' AND event_ts >= t_view THEN event_ts END)
+      OVER (PARTITION BY session_id) AS t_cart
+  FROM viewed
+),
+agg AS (
+  SELECT session_id,
+    first(user_id {first}) AS user_id,
+    min(event_ts) AS session_start,
+    max(event_ts) AS session_end,
+    {_count_if("event_type = 'page_view'")} AS page_views,
+    count(*) AS events,
+    {_count_if("event_type = 'purchase'")} AS purchases,
+    coalesce(sum(revenue), CAST(0 AS {DECIMAL_SUM_TYPE})) AS revenue,
+    first(page_url {first}) FILTER (WHERE event_type = 'page_view') AS landing_page,
+    first(page_url ORDER BY event_ts DESC, event_id DESC) FILTER (WHERE event_type = 'page_view') AS exit_page,
+    first(device {first}) FILTER (WHERE device IS NOT NULL) AS device,
+    first(country {first}) FILTER (WHERE country IS NOT NULL) AS country,
+    first(channel {first}) AS channel,
+    max(t_view) AS t_view,
+    max(t_cart) AS t_cart,
+    max(CASE WHEN event_type = 'purchase' AND event_ts >= t_cart THEN 1 ELSE 0 END) AS purchased_after_cart
+  FROM carted
+  GROUP BY session_id
+)
+SELECT session_id, user_id, session_start, session_end,
+  date_diff('millisecond', session_start, session_end) / 1000.0 AS duration_s,
+  page_views, events,
+  page_views >= 2 OR purchases > 0 AS is_engaged,
+  NOT (page_views >= 2 OR purchases > 0) AS bounced,
+  purchases > 0 AS converted,
+  revenue, landing_page, exit_page, device, country, channel,
+  CASE WHEN purchased_after_cart = 1 THEN 3 WHEN t_cart IS NOT NULL THEN 2 WHEN t_view IS NOT NULL THEN 1 ELSE 0 END
+    AS funnel_step
+FROM agg""",
+    ]
+
+
+def funnel_hourly_sql() -> list[str]:
+    """Rebuild the start hours touched sessions had before and have now (a late event can move a start)."""
+    touched = (
+        "SELECT date_trunc('hour', old_start) FROM touched_sessions WHERE old_start IS NOT NULL "
+        "UNION SELECT date_trunc('hour', g.session_start) FROM gold_sessions g "
+        "WHERE g.session_id IN (SELECT session_id FROM touched_sessions)"
+    )
+    return [
+        f"CREATE OR REPLACE TEMP TABLE touched_hours AS {touched}",
+        "DELETE FROM gold_funnel_hourly WHERE hour IN (SELECT * FROM touched_hours)",
+        f"""INSERT INTO gold_funnel_hourly
+SELECT date_trunc('hour', session_start) AS hour,
+  count(*) AS sessions,
+  {_count_if("funnel_step >= 1")} AS viewed,
+  {_count_if("funnel_step >= 2")} AS added_to_cart,
+  {_count_if("funnel_step >= 3")} AS purchased
+FROM gold_sessions
+WHERE session_start >= (SELECT min(h) FROM touched_hours t(h))
+  AND session_start < (SELECT max(h) FROM touched_hours t(h)) + INTERVAL 1 HOUR
+  AND date_trunc('hour', session_start) IN (SELECT * FROM touched_hours)
+GROUP BY 1""",
+    ]
+
+
+def top_pages_hourly_sql(r: TouchedRange) -> list[str]:
+    touched = (
+        "SELECT DISTINCT date_trunc('hour', event_ts) FROM new_silver "
+        "WHERE event_type = 'page_view' AND page_url IS NOT NULL"
+    )
+    return [
+        f"DELETE FROM gold_top_pages_hourly WHERE hour IN ({touched})",
+        f"""INSERT INTO gold_top_pages_hourly
+SELECT hour, page_url, page_views, unique_users,
+  row_number() OVER (PARTITION BY hour ORDER BY page_views DESC, page_url) AS rank
+FROM (
+  SELECT date_trunc('hour', event_ts) AS hour, page_url, count(*) AS page_views, count(DISTINCT user_id) AS unique_users
+  FROM silver_events
+  WHERE {_between("event_ts", r)} AND event_type = 'page_view' AND page_url IS NOT NULL
+    AND date_trunc('hour', event_ts) IN ({touched})
+  GROUP BY 1, 2
+)""",
+    ]
+
+
+def top_products_daily_sql(r: TouchedRange) -> list[str]:
+    touched = "SELECT DISTINCT event_date FROM new_silver WHERE product_id IS NOT NULL"
+    return [
+        f"DELETE FROM gold_top_products_daily WHERE day IN ({touched})",
+        f"""INSERT INTO gold_top_products_daily
+SELECT day, product_id, views, add_to_carts, purchases, units, revenue,
+  row_number() OVER (PARTITION BY day ORDER BY revenue DESC, purchases DESC, views DESC, product_id) AS rank
+FROM (
+  SELECT event_date AS day, product_id,
+    {_count_if("event_type = 'page_view'")} AS views,
+    {_count_if("event_type = 'add_to_cart'")} AS add_to_carts,
+    {_count_if("event_type = 'purchase'")} AS purchases,
+    coalesce(sum(CASE WHEN event_type = 'purchase' THEN coalesce(quantity, 1) END), 0) AS units,
+    coalesce(sum(revenue), CAST(0 AS {DECIMAL_SUM_TYPE})) AS revenue
+  FROM silver_events
+  WHERE {_between("event_ts", r)} AND product_id IS NOT NULL AND event_date IN ({touched})
+  GROUP BY 1, 2
+)""",
+    ]

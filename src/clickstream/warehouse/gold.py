@@ -100,7 +100,7 @@ agg AS (
   GROUP BY session_id
 )
 SELECT session_id, user_id, session_start, session_end,
-  date_diff('millisecond', session_start, session_end) / 1000.0 AS duration_s,
+  date_diff('microsecond', session_start, session_end) / 1000000.0 AS duration_s,
   page_views, events,
   page_views >= 2 OR purchases > 0 AS is_engaged,
   NOT (page_views >= 2 OR purchases > 0) AS bounced,

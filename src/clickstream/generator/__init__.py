@@ -1,0 +1,7 @@
+"""Realistic, deterministic clickstream landing files with optional fault injection."""
+
+from clickstream.generator.batch import generate_batch
+from clickstream.generator.faults import Faults
+from clickstream.generator.writer import MANIFEST_NAME, Manifest
+
+__all__ = ["MANIFEST_NAME", "Faults", "Manifest", "generate_batch"]

@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from clickstream.config import PipelineSettings
 from clickstream.ingest.lines import RawLines
-from clickstream.pipeline.transform import TransformParams, parse_sql, quarantine_sql, silver_candidates_sql
+from clickstream.pipeline.transform import TransformParams, extract_sql, judge_sql, quarantine_sql, silver_candidates_sql
 
 CSV_HEADERS_SCHEMA = pa.schema([("source_file", pa.string()), ("header", pa.list_(pa.string()))])
 
@@ -53,7 +53,9 @@ def stage_rows(con: duckdb.DuckDBPyConnection, raw: RawLines, params: TransformP
     con.register("raw_lines", raw.table)
     con.register("csv_headers", headers)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE parsed AS {parse_sql(params)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE extracted AS {extract_sql(params)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE parsed AS {judge_sql(params)}")
+        con.execute("DROP TABLE extracted")
         quarantine = con.sql(quarantine_sql()).to_arrow_table()
         candidates = con.sql(silver_candidates_sql()).to_arrow_table()
         valid = con.execute("SELECT count(*) FROM parsed WHERE reason IS NULL").fetchall()[0][0]

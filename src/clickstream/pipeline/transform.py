@@ -65,8 +65,7 @@ def _typed_expr(f: EventField) -> str:
         return f"CASE WHEN try_cast({t} AS DOUBLE) = floor(try_cast({t} AS DOUBLE)) THEN try_cast({t} AS BIGINT) END"
     if f.type is FieldType.JSON:
         return (
-            f"CASE WHEN json_valid({t}) AND json_type({t}) = 'OBJECT' "
-            f"AND (kinds IS NULL OR kinds[{_index(f)}] = 'OBJECT') THEN {t}::JSON END"
+            f"CASE WHEN json_valid({t}) AND json_type({t}) = 'OBJECT' THEN {t}::JSON END"
         )
     return t
 
@@ -80,7 +79,7 @@ def _bad_type_condition(f: EventField) -> str:
     t, v = f"t_{f.name}", f"v_{f.name}"
     if f.type is FieldType.STRING:
         # Objects and arrays are not strings; numbers and booleans are accepted as their text.
-        return f"kinds[{_index(f)}] IN ('OBJECT', 'ARRAY')"
+        return f"coalesce(kinds[{_index(f)}] IN ('OBJECT', 'ARRAY'), false)"
     return f"{t} IS NOT NULL AND {v} IS NULL"
 
 
@@ -129,34 +128,50 @@ def channel_sql(utm_medium: str = "utm_medium", utm_source: str = "utm_source", 
     )
 
 
-def parse_sql(p: TransformParams) -> str:
-    """SELECT yielding every raw line with its reject reason (NULL when valid) and typed fields."""
+def extract_sql(p: TransformParams) -> str:
+    """SELECT of every raw line with its JSON kind and the contract fields' text, in contract order.
+
+    The engine materializes this before judging: DuckDB re-evaluates a list expression once per
+    reference when it is inlined, and the judge references each field several times.
+    """
     paths = ", ".join(sql_str(f"$.{f.name}") for f in EVENT_FIELDS)
     csv_vals = ", ".join(f"cells[list_position(header, {sql_str(f.name)})]" for f in EVENT_FIELDS)
-    text_cols = ",\n    ".join(f"{_value_expr(f, i + 1)} AS t_{f.name}" for i, f in enumerate(EVENT_FIELDS))
-    typed_cols = ",\n    ".join(f"{_typed_expr(f)} AS v_{f.name}" for f in EVENT_FIELDS)
-    out_cols = ",\n  ".join(f"v_{f.name} AS {f.name}" for f in EVENT_FIELDS)
-    revenue = C.revenue_sql("v_price", "v_quantity")
+    fits = f"NOT r.invalid_utf8 AND strlen(r.raw_line) <= {int(p.max_line_bytes)}"
     return f"""
 WITH src AS (
   SELECT r.source_file, r.line_number, r.raw_line, r.invalid_utf8, r.file_format, h.header,
-    CASE WHEN r.file_format = 'jsonl' AND NOT r.invalid_utf8 AND strlen(r.raw_line) <= {int(p.max_line_bytes)}
-              AND json_valid(r.raw_line) THEN json_type(r.raw_line) END AS json_kind,
-    CASE WHEN r.file_format = 'csv' AND NOT r.invalid_utf8 AND strlen(r.raw_line) <= {int(p.max_line_bytes)} THEN
+    CASE WHEN r.file_format = 'jsonl' AND {fits} AND json_valid(r.raw_line) THEN json_type(r.raw_line) END AS json_kind,
+    CASE WHEN r.file_format = 'csv' AND {fits} THEN
       list_transform(regexp_extract_all(r.raw_line || ',', {sql_str(_CSV_CELL)}, 1),
         lambda c: CASE WHEN starts_with(c, '"') THEN replace(array_slice(c, 2, -2), '""', '"') ELSE c END)
     END AS cells
   FROM raw_lines r LEFT JOIN csv_headers h ON h.source_file = r.source_file
-), extracted AS (
-  SELECT *,
-    CASE WHEN json_kind = 'OBJECT' THEN json_extract_string(raw_line, [{paths}])
-         WHEN cells IS NOT NULL AND len(cells) = len(header) THEN [{csv_vals}] END AS vals,
-    CASE WHEN json_kind = 'OBJECT' THEN json_type(raw_line, [{paths}]) END AS kinds
-  FROM src
-), texts AS (
-  SELECT source_file, line_number, raw_line, invalid_utf8, file_format, header, json_kind, cells, kinds,
+)
+SELECT source_file, line_number, raw_line, invalid_utf8, file_format, header, json_kind, cells,
+  CASE WHEN json_kind = 'OBJECT' THEN json_extract_string(raw_line, [{paths}])
+       WHEN cells IS NOT NULL AND len(cells) = len(header) THEN [{csv_vals}] END AS vals
+FROM src
+"""
+
+
+def judge_sql(p: TransformParams, extracted: str = "extracted") -> str:
+    """SELECT over the extracted lines yielding the reject reason (NULL when valid) and typed fields."""
+    paths = ", ".join(sql_str(f"$.{f.name}") for f in EVENT_FIELDS)
+    text_cols = ",\n    ".join(f"{_value_expr(f, i + 1)} AS t_{f.name}" for i, f in enumerate(EVENT_FIELDS))
+    typed_cols = ",\n    ".join(f"{_typed_expr(f)} AS v_{f.name}" for f in EVENT_FIELDS)
+    out_cols = ",\n  ".join(f"v_{f.name} AS {f.name}" for f in EVENT_FIELDS)
+    revenue = C.revenue_sql("v_price", "v_quantity")
+    looks_nested = " OR ".join(
+        f"left(vals[{_index(f)}], 1) IN ('{{', '[')" for f in EVENT_FIELDS if f.type is FieldType.STRING
+    )
+    # JSON kinds are needed only to tell an object or array from a string; look them up just
+    # for the rare lines where some value looks like one.
+    return f"""
+WITH texts AS (
+  SELECT source_file, line_number, raw_line, invalid_utf8, file_format, header, json_kind, cells,
+    CASE WHEN json_kind = 'OBJECT' AND ({looks_nested}) THEN json_type(raw_line, [{paths}]) END AS kinds,
     {text_cols}
-  FROM extracted
+  FROM {extracted}
 ), typed AS (
   SELECT *,
     {typed_cols}

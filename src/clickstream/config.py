@@ -42,6 +42,12 @@ class LandingSettings(_Section):
 class WarehouseSettings(_Section):
     kind: Literal["duckdb"] = "duckdb"
     path: Path = Field(Path("data/warehouse.duckdb"), description="DuckDB warehouse file.")
+    memory_limit: str = Field("1GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", description="DuckDB memory limit.")
+    checkpoint_threshold: str = Field(
+        "256MB",
+        pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$",
+        description="WAL size that triggers a checkpoint; larger means fewer, longer checkpoints.",
+    )
 
 
 class EngineSettings(_Section):

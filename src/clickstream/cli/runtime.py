@@ -22,7 +22,12 @@ def open_pipeline(settings: Settings):
     from clickstream.warehouse.duckdb import DuckDBWarehouse
 
     check_landing(settings.landing)
-    warehouse = DuckDBWarehouse(settings.warehouse.path, threads=settings.engine.threads)
+    warehouse = DuckDBWarehouse(
+        settings.warehouse.path,
+        threads=settings.engine.threads,
+        memory_limit=settings.warehouse.memory_limit,
+        checkpoint_threshold=settings.warehouse.checkpoint_threshold,
+    )
     return DuckDBEngine(settings, warehouse), warehouse
 
 

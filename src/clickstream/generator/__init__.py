@@ -2,6 +2,7 @@
 
 from clickstream.generator.batch import generate_batch
 from clickstream.generator.faults import Faults
+from clickstream.generator.stream import generate_stream
 from clickstream.generator.writer import MANIFEST_NAME, Manifest
 
-__all__ = ["MANIFEST_NAME", "Faults", "Manifest", "generate_batch"]
+__all__ = ["MANIFEST_NAME", "Faults", "Manifest", "generate_batch", "generate_stream"]

@@ -1,7 +1,7 @@
 """Session and funnel simulation: what one visitor does, in order, before any timestamps exist.
 
-Rates follow the brief for the platform's demo data: about 30% of sessions add to cart, half of
-the carts that survive removals reach checkout, and 65% of checkouts become a purchase.
+Rates follow the brief for the platform's demo data: about 30% of sessions add to cart, about half
+of the carts reach checkout, and 65% of checkouts become a purchase.
 
 This is the per-event hot path of a million-event batch, hence plain tuples, inlined steps and
 `seq[int(r() * len(seq))]` instead of `random.choice` (three times faster, equally seeded).
@@ -30,7 +30,8 @@ PAGE_VIEW, CLICK, SEARCH, ADD_TO_CART, REMOVE_FROM_CART, CHECKOUT, PURCHASE = (
 P_CART = 0.30
 P_BOUNCE = 0.45  # of sessions that never add to cart
 P_REMOVE = 0.20
-P_CHECKOUT = 0.50
+# Of carts still holding items after removals (about 12% end empty), so ~50% of all carts.
+P_CHECKOUT = 0.56
 P_PURCHASE = 0.65
 P_ANONYMOUS = 0.15
 P_OWN_DEVICE = 0.85
@@ -81,13 +82,17 @@ Event = tuple[SessionInfo, int, str, "str | None", int, int, "str | None"]
 
 
 def _weighted_draws(rng: np.random.Generator, weights: np.ndarray, block: int = 16_384) -> Iterator[int]:
-    """Endless weighted index draws, made in numpy blocks because per-draw calls are slow."""
-    cdf = np.cumsum(weights)
-    cdf /= cdf[-1]
-    top = len(weights) - 1
+    """Endless weighted index draws, made in numpy blocks because per-draw calls are slow.
+
+    Draws index a table in which each index fills a share of 2**20 slots equal to its weight: a
+    binary search over 100k users per draw misses the cache on every probe and was 3x slower.
+    """
+    slots = 1 << 20
+    edges = np.floor(np.cumsum(weights) / np.sum(weights) * slots).astype(np.int64)
+    edges[-1] = slots
+    table = np.repeat(np.arange(len(weights)), np.diff(edges, prepend=0))
     while True:
-        idx = np.searchsorted(cdf, rng.random(block), side="right")
-        yield from np.minimum(idx, top).tolist()
+        yield from table[rng.integers(0, slots, block)].tolist()
 
 
 def _cum(weights: list[float]) -> list[float]:
@@ -268,7 +273,8 @@ class SessionSimulator:
             if step != BROWSE:
                 qty = 1 if r() < 0.70 else 2 if r() < 0.73 else 3
                 add((info, ADD_TO_CART, page, ref, last_product, qty, None))
-                cart[last_product] = cart.get(last_product, 0) + qty
+                # The shop caps a line at three units, like the quantity picker.
+                cart[last_product] = min(3, cart.get(last_product, 0) + qty)
         if not cart:
             return info
 

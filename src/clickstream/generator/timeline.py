@@ -8,11 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from clickstream.generator.sessions import PURCHASE
+from clickstream.generator.sessions import EVENT_TYPES, PURCHASE
 
 MEAN_GAP_MS = 32_000.0
-# Gap before an event, relative to the mean, by event type index (contract order).
-_GAP_SCALE = np.array([1.0, 0.6, 0.5, 0.8, 0.6, 1.5, 1.2])
+# Gap before an event, relative to the mean, by event type: reading a page takes longer than
+# clicking on it, and filling in the checkout form longest.
+_GAP_BY_TYPE = {
+    "page_view": 1.0, "click": 0.6, "search": 0.5, "add_to_cart": 0.8,
+    "remove_from_cart": 0.6, "checkout": 1.5, "purchase": 1.2,
+}  # fmt: skip
+_GAP_SCALE = np.array([_GAP_BY_TYPE[t] for t in EVENT_TYPES])
 # The items of one order are sent together, a few tens of milliseconds apart.
 _SAME_ORDER_SCALE = 0.002
 # Relative traffic by UTC hour: quiet early morning, peak around 20:00 UTC.

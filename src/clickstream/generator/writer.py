@@ -71,6 +71,58 @@ class Manifest:
         )
 
 
+def new_manifest(
+    *,
+    mode: str,
+    prefix: str,
+    fmt: str,
+    seed: int,
+    start: str,
+    end: str,
+    files: list[str],
+    unique: int,
+    duplicates: int,
+    by_reason: dict[str, int],
+    late: int,
+    schema_drift: bool,
+) -> Manifest:
+    """The manifest of one generation run; line totals are derived so they always add up."""
+    malformed = sum(by_reason.values())
+    return Manifest(
+        format=fmt,
+        seed=seed,
+        start=start,
+        end=end,
+        files=list(files),
+        unique_valid_events=unique,
+        duplicates=duplicates,
+        malformed_lines=malformed,
+        malformed_by_reason=dict(sorted(by_reason.items())),
+        late_events=late,
+        total_lines=unique + duplicates + malformed,
+        schema_drift=schema_drift,
+        generations=[
+            {"mode": mode, "prefix": prefix, "seed": seed, "files": len(files),
+             "unique_valid_events": unique, "start": start, "end": end}
+        ],
+    )  # fmt: skip
+
+
+def open_landing(out_dir: Path, fmt: str) -> Manifest | None:
+    """Create the landing folder if needed and return its manifest, refusing a format mix."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"cannot create landing folder {out_dir}: {exc.strerror}; choose a writable folder") from exc
+    manifest = read_manifest(out_dir)
+    if manifest is not None and manifest.format != fmt:
+        raise ValueError(
+            f"{out_dir} holds {manifest.format} files and this run writes {fmt}: "
+            "use another folder or the same format"
+        )
+    return manifest
+
+
 def write_atomic(path: Path, data: bytes | Iterable[bytes]) -> None:
     """Write to `.<name>.tmp` beside `path`, then rename, so a watcher never sees half a file."""
     tmp = path.with_name(f".{path.name}.tmp")

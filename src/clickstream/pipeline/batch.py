@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from clickstream.config import PipelineSettings
 from clickstream.ingest.lines import RawLines
-from clickstream.pipeline.transform import TransformParams, extract_sql, judge_sql, quarantine_sql, silver_candidates_sql
+from clickstream.pipeline.transform import TransformParams, extract_sql, judge_sql, type_sql, quarantine_sql, silver_candidates_sql
 
 CSV_HEADERS_SCHEMA = pa.schema([("source_file", pa.string()), ("header", pa.list_(pa.string()))])
 
@@ -38,6 +38,7 @@ def transform_params(settings: PipelineSettings, ingested_at: datetime, watermar
 def new_transform_connection(threads: int | None = None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET preserve_insertion_order = false")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     return con
@@ -52,15 +53,16 @@ def stage_rows(con: duckdb.DuckDBPyConnection, raw: RawLines, params: TransformP
     )
     con.register("raw_lines", raw.table)
     con.register("csv_headers", headers)
+    # Each stage is materialized as Arrow (cheaper here than a DuckDB temp table): DuckDB inlines
+    # CTEs and would otherwise evaluate a field's expression again for every condition naming it.
+    stages = (("extracted", extract_sql(params)), ("typed", type_sql()), ("parsed", judge_sql(params)))
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE extracted AS {extract_sql(params)}")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE parsed AS {judge_sql(params)}")
-        con.execute("DROP TABLE extracted")
+        for name, sql in stages:
+            con.register(name, con.sql(sql).to_arrow_table())
         quarantine = con.sql(quarantine_sql()).to_arrow_table()
         candidates = con.sql(silver_candidates_sql()).to_arrow_table()
         valid = con.execute("SELECT count(*) FROM parsed WHERE reason IS NULL").fetchall()[0][0]
-        con.execute("DROP TABLE parsed")
     finally:
-        con.unregister("raw_lines")
-        con.unregister("csv_headers")
+        for name in ("raw_lines", "csv_headers", *(n for n, _ in stages)):
+            con.unregister(name)
     return StagedRows(quarantine, candidates, valid - candidates.num_rows, time.perf_counter() - t0)

@@ -86,9 +86,9 @@ def _bad_type_condition(f: EventField) -> str:
 def _reason_expr(p: TransformParams) -> str:
     event_types = ", ".join(sql_str(e) for e in p.event_types)
     whens = [
-        (f"trim(raw_line, ' \t') = ''", C.REASON_EMPTY_LINE),
+        ("is_blank", C.REASON_EMPTY_LINE),
         ("invalid_utf8", C.REASON_INVALID_UTF8),
-        (f"strlen(raw_line) > {int(p.max_line_bytes)}", C.REASON_LINE_TOO_LONG),
+        ("too_long", C.REASON_LINE_TOO_LONG),
         ("file_format = 'jsonl' AND json_kind IS NULL", C.REASON_MALFORMED_JSON),
         ("file_format = 'jsonl' AND json_kind <> 'OBJECT'", C.REASON_NOT_AN_OBJECT),
         ("file_format = 'csv' AND (header IS NULL OR len(cells) <> len(header))", C.REASON_CSV_COLUMNS),
@@ -140,7 +140,9 @@ def extract_sql(p: TransformParams) -> str:
     return f"""
 WITH src AS (
   SELECT r.source_file, r.line_number, r.raw_line, r.invalid_utf8, r.file_format, h.header,
-    CASE WHEN r.file_format = 'jsonl' AND {fits} AND json_valid(r.raw_line) THEN json_type(r.raw_line) END AS json_kind,
+    -- Valid JSON whose first character is a brace is an object; this saves a second parse.
+    CASE WHEN r.file_format = 'jsonl' AND {fits} AND json_valid(r.raw_line)
+         THEN CASE WHEN left(ltrim(r.raw_line), 1) = '{{' THEN 'OBJECT' ELSE 'OTHER' END END AS json_kind,
     CASE WHEN r.file_format = 'csv' AND {fits} THEN
       list_transform(regexp_extract_all(r.raw_line || ',', {sql_str(_CSV_CELL)}, 1),
         lambda c: CASE WHEN starts_with(c, '"') THEN replace(array_slice(c, 2, -2), '""', '"') ELSE c END)
@@ -148,19 +150,19 @@ WITH src AS (
   FROM raw_lines r LEFT JOIN csv_headers h ON h.source_file = r.source_file
 )
 SELECT source_file, line_number, raw_line, invalid_utf8, file_format, header, json_kind, cells,
+  trim(raw_line, ' \t') = '' AS is_blank,
+  strlen(raw_line) > {int(p.max_line_bytes)} AS too_long,
   CASE WHEN json_kind = 'OBJECT' THEN json_extract_string(raw_line, [{paths}])
        WHEN cells IS NOT NULL AND len(cells) = len(header) THEN [{csv_vals}] END AS vals
 FROM src
 """
 
 
-def judge_sql(p: TransformParams, extracted: str = "extracted") -> str:
-    """SELECT over the extracted lines yielding the reject reason (NULL when valid) and typed fields."""
+def type_sql(extracted: str = "extracted") -> str:
+    """SELECT over the extracted lines: each field's cleansed text and its typed value."""
     paths = ", ".join(sql_str(f"$.{f.name}") for f in EVENT_FIELDS)
     text_cols = ",\n    ".join(f"{_value_expr(f, i + 1)} AS t_{f.name}" for i, f in enumerate(EVENT_FIELDS))
     typed_cols = ",\n    ".join(f"{_typed_expr(f)} AS v_{f.name}" for f in EVENT_FIELDS)
-    out_cols = ",\n  ".join(f"v_{f.name} AS {f.name}" for f in EVENT_FIELDS)
-    revenue = C.revenue_sql("v_price", "v_quantity")
     looks_nested = " OR ".join(
         f"left(vals[{_index(f)}], 1) IN ('{{', '[')" for f in EVENT_FIELDS if f.type is FieldType.STRING
     )
@@ -168,24 +170,28 @@ def judge_sql(p: TransformParams, extracted: str = "extracted") -> str:
     # for the rare lines where some value looks like one.
     return f"""
 WITH texts AS (
-  SELECT source_file, line_number, raw_line, invalid_utf8, file_format, header, json_kind, cells,
+  SELECT source_file, line_number, invalid_utf8, is_blank, too_long, file_format, header, json_kind, cells,
     CASE WHEN json_kind = 'OBJECT' AND ({looks_nested}) THEN json_type(raw_line, [{paths}]) END AS kinds,
     {text_cols}
   FROM {extracted}
-), typed AS (
-  SELECT *,
-    {typed_cols}
-  FROM texts
-), judged AS (
-  SELECT *, {_reason_expr(p)} AS reason
-  FROM typed
 )
-SELECT source_file, line_number, reason,
+SELECT *,
+  {typed_cols}
+FROM texts
+"""
+
+
+def judge_sql(p: TransformParams, typed: str = "typed") -> str:
+    """SELECT over the typed lines yielding the reject reason (NULL when valid) and silver's fields."""
+    out_cols = ",\n  ".join(f"v_{f.name} AS {f.name}" for f in EVENT_FIELDS)
+    revenue = C.revenue_sql("v_price", "v_quantity")
+    return f"""
+SELECT source_file, line_number, {_reason_expr(p)} AS reason,
   {out_cols},
   CAST(v_event_ts AS DATE) AS event_date,
   {channel_sql("v_utm_medium", "v_utm_source", "v_referrer")} AS channel,
   CASE WHEN v_event_type = 'purchase' THEN CAST({revenue} AS {DUCKDB_TYPES[FieldType.DECIMAL]}) END AS revenue
-FROM judged
+FROM {typed}
 """
 
 

@@ -11,7 +11,7 @@ import duckdb
 from clickstream.contract.render import duckdb_schema_ddl
 from clickstream.contract.tables import SILVER
 from clickstream.errors import WarehouseError
-from clickstream.pipeline.transform import sql_ts
+from clickstream.pipeline.transform import sql_str, sql_ts
 from clickstream.warehouse import gold
 from clickstream.warehouse.base import CommitResult, StagedBatch
 
@@ -49,12 +49,26 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
 class DuckDBWarehouse:
     """Layers in one DuckDB file. One process owns it; readers in that process use `cursor()`."""
 
-    def __init__(self, path: Path, threads: int | None = None, read_only: bool = False):
+    def __init__(
+        self,
+        path: Path,
+        threads: int | None = None,
+        read_only: bool = False,
+        memory_limit: str | None = None,
+        checkpoint_threshold: str | None = None,
+    ):
         self.path = Path(path)
         self.con = _open(self.path, read_only)
         self.con.execute("SET TimeZone = 'UTC'")
+        # Row order inside a table carries no meaning here; letting DuckDB drop it parallelises inserts.
+        self.con.execute("SET preserve_insertion_order = false")
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
+        if memory_limit:
+            # Bounds DuckDB's buffer cache, so memory does not grow with the warehouse's history.
+            self.con.execute(f"SET memory_limit = {sql_str(memory_limit)}")
+        if checkpoint_threshold and not read_only:
+            self.con.execute(f"SET checkpoint_threshold = {sql_str(checkpoint_threshold)}")
         if not read_only:
             try:
                 for ddl in duckdb_schema_ddl():
@@ -111,7 +125,7 @@ class DuckDBWarehouse:
                 pass
             raise
         finally:
-            for name in ("batch_raw", "batch_quarantine", "batch_candidates"):
+            for name in ("batch_raw", "batch_quarantine", "batch_candidates", "new_silver"):
                 con.unregister(name)
         result.commit_s = time.perf_counter() - t0
         return result
@@ -131,14 +145,14 @@ class DuckDBWarehouse:
         lo = con.execute("SELECT min(event_ts) FROM batch_candidates").fetchall()[0][0]
         horizon_filter = f"WHERE event_ts >= {sql_ts(lo)}" if lo is not None else ""
         cols = ", ".join(c.name for c in SILVER.columns if c.name != "batch_id")
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE new_silver AS
-SELECT c.* FROM batch_candidates c
-WHERE c.event_id NOT IN (SELECT event_id FROM silver_events {horizon_filter})"""
-        )
+        new_silver = con.sql(
+            f"SELECT c.* FROM batch_candidates c "
+            f"WHERE c.event_id NOT IN (SELECT event_id FROM silver_events {horizon_filter})"
+        ).to_arrow_table()
+        con.register("new_silver", new_silver)
         silver_order = ", ".join(c.name for c in SILVER.columns)
         con.execute(
-            f"INSERT INTO silver_events ({silver_order}) SELECT {cols}, {bid} FROM new_silver ORDER BY event_ts"
+            f"INSERT INTO silver_events ({silver_order}) SELECT {cols}, {bid} FROM new_silver"
         )
         inserted, min_ts, max_ts = con.execute(
             "SELECT count(*), min(event_ts), max(event_ts) FROM new_silver"

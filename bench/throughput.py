@@ -1,0 +1,92 @@
+"""Throughput: our engine end to end versus a plain DuckDB scan of the same files, in one run.
+
+Not a timed test: it prints events/s of each side, their ratio and the engine's peak memory.
+    python bench/throughput.py [--events 1000000] [--files 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from clickstream.generator import generate_batch
+
+
+def plain_duckdb_seconds(landing: Path) -> tuple[float, int]:
+    """The baseline: read the same JSON files, dedupe on event_id and count per minute."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    t0 = time.perf_counter()
+    con.execute(
+        f"""CREATE TABLE minute AS
+WITH events AS (
+  SELECT * FROM read_json('{landing}/*.jsonl', format = 'newline_delimited',
+    columns = {{event_id: 'VARCHAR', event_ts: 'TIMESTAMPTZ', event_type: 'VARCHAR', user_id: 'VARCHAR',
+               session_id: 'VARCHAR', price: 'DOUBLE', quantity: 'BIGINT'}})
+), unique_events AS (
+  SELECT * FROM events QUALIFY row_number() OVER (PARTITION BY event_id) = 1
+)
+SELECT date_trunc('minute', event_ts) AS window_start, count(*) AS events,
+  count_if(event_type = 'page_view') AS page_views, count_if(event_type = 'purchase') AS purchases,
+  count(DISTINCT user_id) AS unique_users, count(DISTINCT session_id) AS unique_sessions
+FROM unique_events GROUP BY 1"""
+    )
+    seconds = time.perf_counter() - t0
+    total = con.execute("SELECT sum(events) FROM minute").fetchall()[0][0]
+    con.close()
+    return seconds, total
+
+
+def engine_run(landing: Path, warehouse: Path) -> tuple[float, int]:
+    """`clickstream run --once` from an empty warehouse, in a child process; returns seconds and max RSS (KiB)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "clickstream.cli.main", "run", "--once", "--quiet",
+         "--landing", str(landing), "--warehouse", str(warehouse)],
+        check=True,
+    )
+    seconds = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, max(rss, before)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--files", type=int, default=100)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="clickstream-bench-") as tmp:
+        root = Path(tmp)
+        half, full = root / "half", root / "full"
+        print(f"generating {args.events:,} events in {args.files} files ...", flush=True)
+        generate_batch(full, events=args.events, files=args.files, seed=1, start=datetime(2026, 11, 20))
+        generate_batch(half, events=args.events // 2, files=args.files // 2, seed=1, start=datetime(2026, 11, 20))
+        total_bytes = sum(p.stat().st_size for p in full.glob("*.jsonl"))
+
+        base_s, base_events = plain_duckdb_seconds(full)
+        half_s, half_rss = engine_run(half, root / "half.duckdb")
+        ours_s, ours_rss = engine_run(full, root / "full.duckdb")
+        con = duckdb.connect(str(root / "full.duckdb"), read_only=True)
+        silver = con.execute("SELECT count(*) FROM silver_events").fetchall()[0][0]
+        con.close()
+
+    ours_rate, base_rate = args.events / ours_s, args.events / base_s
+    print(f"input: {args.events:,} events, {args.files} files, {total_bytes / 2**20:,.0f} MiB")
+    print(f"plain DuckDB read_json + dedupe + per-minute counts : {base_s:6.2f} s  {base_rate:>10,.0f} events/s  ({base_events:,} events)")
+    print(f"clickstream run --once (bronze, silver, gold, ledger): {ours_s:6.2f} s  {ours_rate:>10,.0f} events/s  ({silver:,} silver rows)")
+    print(f"ratio engine / plain scan: {ours_rate / base_rate:.2f}x  (target >= 0.5x)")
+    print(f"peak RSS of run --once: {ours_rss / 1024:,.0f} MiB on {args.events:,} events, "
+          f"{half_rss / 1024:,.0f} MiB on {args.events // 2:,} ({half_s:.1f} s)  (target <= 1536 MiB, flat)")
+
+
+if __name__ == "__main__":
+    main()

@@ -111,7 +111,10 @@ def show_status(console: Console, settings: Settings, batches: int) -> None:
         wh.close()
 
 
-_LIVE_SQL = """SELECT window_start, events, page_views, add_to_carts, purchases, unique_users, unique_sessions, revenue
+# Short column names so the live table fits an 80-column terminal.
+_LIVE_SQL = """SELECT strftime(window_start, '%H:%M') AS minute_utc, events, page_views AS views,
+  add_to_carts AS carts, purchases AS buys, unique_users AS users, unique_sessions AS sessions,
+  round(revenue, 2) AS revenue
 FROM gold_kpi_minute ORDER BY window_start DESC LIMIT 8"""
 
 _TOTALS_SQL = """SELECT (SELECT count(*) FROM silver_events) AS silver,
@@ -120,7 +123,7 @@ _TOTALS_SQL = """SELECT (SELECT count(*) FROM silver_events) AS silver,
   (SELECT count(*) FROM gold_sessions) AS sessions,
   (SELECT count(*) FROM pipeline_batches) AS batches,
   (SELECT round(max(max_event_lag_s) FILTER (WHERE batch_id > (SELECT max(batch_id) - 5 FROM pipeline_batches)), 1)
-     FROM pipeline_batches) AS recent_lag_s"""
+     FROM pipeline_batches) AS lag_s"""
 
 
 def run_demo(console: Console, settings: Settings, rate: float, seconds: float | None, stop: threading.Event) -> None:

@@ -17,6 +17,8 @@ from clickstream.contract.schema import DEFAULT_EVENT_TYPES
 from clickstream.errors import ConfigError
 
 MiB = 1024 * 1024
+# A size as DuckDB settings accept it, e.g. "512MB" or "1.5GiB".
+DUCKDB_SIZE = r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
 
 
 class _Section(BaseModel):
@@ -42,10 +44,10 @@ class LandingSettings(_Section):
 class WarehouseSettings(_Section):
     kind: Literal["duckdb"] = "duckdb"
     path: Path = Field(Path("data/warehouse.duckdb"), description="DuckDB warehouse file.")
-    memory_limit: str = Field("1GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", description="DuckDB memory limit.")
+    memory_limit: str = Field("1GB", pattern=DUCKDB_SIZE, description="Memory limit of the warehouse's DuckDB.")
     checkpoint_threshold: str = Field(
         "256MB",
-        pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$",
+        pattern=DUCKDB_SIZE,
         description="WAL size that triggers a checkpoint; larger means fewer, longer checkpoints.",
     )
 
@@ -59,6 +61,11 @@ class EngineSettings(_Section):
     poll_interval_s: float = Field(1.0, gt=0, le=3600, description="How often continuous mode lists the landing zone.")
     watch_filesystem: bool = Field(True, description="Wake up on file-system events instead of waiting for the next poll.")
     threads: int | None = Field(None, ge=1, description="DuckDB threads; default all cores.")
+    memory_limit: str = Field(
+        "512MB",
+        pattern=DUCKDB_SIZE,
+        description="Memory limit of the engine's in-memory DuckDB that runs the transform.",
+    )
 
 
 class PipelineSettings(_Section):

@@ -45,7 +45,7 @@ class DuckDBEngine:
     def __init__(self, settings: Settings, warehouse: Warehouse):
         self.settings = settings
         self.warehouse = warehouse
-        self.con = new_transform_connection(settings.engine.threads)
+        self.con = new_transform_connection(settings.engine.threads, settings.engine.memory_limit)
 
     def pending_files(self) -> list[LandingFile]:
         done = self.warehouse.consumed_files()

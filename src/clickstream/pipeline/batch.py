@@ -35,10 +35,12 @@ def transform_params(settings: PipelineSettings, ingested_at: datetime, watermar
     )
 
 
-def new_transform_connection(threads: int | None = None) -> duckdb.DuckDBPyConnection:
+def new_transform_connection(threads: int | None = None, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET preserve_insertion_order = false")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     return con

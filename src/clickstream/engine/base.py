@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from clickstream.warehouse.base import CommitResult
@@ -30,7 +30,6 @@ class RunSummary:
     quarantined: int = 0
     duplicates: int = 0
     seconds: float = 0.0
-    reports: list[BatchReport] = field(default_factory=list)
 
     def add(self, report: BatchReport) -> None:
         r = report.result

@@ -11,7 +11,15 @@ import pyarrow as pa
 
 from clickstream.config import PipelineSettings
 from clickstream.ingest.lines import RawLines
-from clickstream.pipeline.transform import TransformParams, extract_sql, judge_sql, type_sql, quarantine_sql, silver_candidates_sql
+from clickstream.pipeline.transform import (
+    TransformParams,
+    extract_sql,
+    judge_sql,
+    quarantine_sql,
+    silver_candidates_sql,
+    sql_str,
+    type_sql,
+)
 
 CSV_HEADERS_SCHEMA = pa.schema([("source_file", pa.string()), ("header", pa.list_(pa.string()))])
 
@@ -35,14 +43,20 @@ def transform_params(settings: PipelineSettings, ingested_at: datetime, watermar
     )
 
 
-def new_transform_connection(threads: int | None = None, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+def configure_duckdb(con: duckdb.DuckDBPyConnection, threads: int | None = None, memory_limit: str | None = None) -> None:
+    """Session settings every clickstream DuckDB connection shares."""
     con.execute("SET TimeZone = 'UTC'")
+    # Row order inside a table carries no meaning here; letting DuckDB drop it parallelises inserts.
     con.execute("SET preserve_insertion_order = false")
     if memory_limit:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
+        con.execute(f"SET memory_limit = {sql_str(memory_limit)}")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
+
+
+def new_transform_connection(threads: int | None = None, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    configure_duckdb(con, threads, memory_limit)
     return con
 
 

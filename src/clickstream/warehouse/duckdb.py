@@ -11,7 +11,8 @@ import duckdb
 from clickstream.contract.render import duckdb_schema_ddl
 from clickstream.contract.tables import SILVER
 from clickstream.errors import WarehouseError
-from clickstream.pipeline.transform import sql_str, sql_ts
+from clickstream.pipeline.batch import configure_duckdb
+from clickstream.pipeline.transform import SILVER_CANDIDATE_COLUMNS, sql_str, sql_ts
 from clickstream.warehouse import gold
 from clickstream.warehouse.base import CommitResult, StagedBatch
 
@@ -59,14 +60,8 @@ class DuckDBWarehouse:
     ):
         self.path = Path(path)
         self.con = _open(self.path, read_only)
-        self.con.execute("SET TimeZone = 'UTC'")
-        # Row order inside a table carries no meaning here; letting DuckDB drop it parallelises inserts.
-        self.con.execute("SET preserve_insertion_order = false")
-        if threads:
-            self.con.execute(f"SET threads = {int(threads)}")
-        if memory_limit:
-            # Bounds DuckDB's buffer cache, so memory does not grow with the warehouse's history.
-            self.con.execute(f"SET memory_limit = {sql_str(memory_limit)}")
+        # memory_limit bounds DuckDB's buffer cache, so memory does not grow with the history.
+        configure_duckdb(self.con, threads, memory_limit)
         if checkpoint_threshold and not read_only:
             self.con.execute(f"SET checkpoint_threshold = {sql_str(checkpoint_threshold)}")
         if not read_only:
@@ -144,7 +139,7 @@ class DuckDBWarehouse:
         # The dedup horizon bounds the anti-join: candidates older than it were already quarantined.
         lo = con.execute("SELECT min(event_ts) FROM batch_candidates").fetchall()[0][0]
         horizon_filter = f"WHERE event_ts >= {sql_ts(lo)}" if lo is not None else ""
-        cols = ", ".join(c.name for c in SILVER.columns if c.name != "batch_id")
+        cols = ", ".join(SILVER_CANDIDATE_COLUMNS)
         new_silver = con.sql(
             f"SELECT c.* FROM batch_candidates c "
             f"WHERE c.event_id NOT IN (SELECT event_id FROM silver_events {horizon_filter})"

@@ -44,7 +44,9 @@ def duckdb_type(field_type: FieldType) -> str:
 def duckdb_ddl(table: Table) -> str:
     """CREATE TABLE IF NOT EXISTS for one table in DuckDB."""
     cols = ",\n  ".join(
-        f"{c.name} {DUCKDB_TYPES[c.type]}{'' if c.nullable else ' NOT NULL'}" for c in table.columns
+        f"{c.name} {DUCKDB_TYPES[c.type]}"
+        f"{' USING COMPRESSION zstd' if c.long_text else ''}{'' if c.nullable else ' NOT NULL'}"
+        for c in table.columns
     )
     return f"CREATE TABLE IF NOT EXISTS {table.name} (\n  {cols}\n)"
 

@@ -71,7 +71,7 @@ def stage_rows(con: duckdb.DuckDBPyConnection, raw: RawLines, params: TransformP
     con.register("csv_headers", headers)
     # Each stage is materialized as Arrow (cheaper here than a DuckDB temp table): DuckDB inlines
     # CTEs and would otherwise evaluate a field's expression again for every condition naming it.
-    stages = (("extracted", extract_sql(params)), ("typed", type_sql()), ("parsed", judge_sql(params)))
+    stages = (("extracted", extract_sql(params, with_csv=bool(raw.csv_headers))), ("typed", type_sql()), ("parsed", judge_sql(params)))
     try:
         for name, sql in stages:
             con.register(name, con.sql(sql).to_arrow_table())

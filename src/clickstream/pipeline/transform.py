@@ -70,6 +70,11 @@ def _typed_expr(f: EventField) -> str:
     return t
 
 
+def _text_col(f: EventField) -> str:
+    """Column holding a field's cleansed text; for strings that text is already the value."""
+    return f"v_{f.name}" if f.type is FieldType.STRING else f"t_{f.name}"
+
+
 def _index(f: EventField) -> int:
     return EVENT_FIELDS.index(f) + 1
 
@@ -91,11 +96,11 @@ def _reason_expr(p: TransformParams) -> str:
         ("too_long", C.REASON_LINE_TOO_LONG),
         ("file_format = 'jsonl' AND json_kind IS NULL", C.REASON_MALFORMED_JSON),
         ("file_format = 'jsonl' AND json_kind <> 'OBJECT'", C.REASON_NOT_AN_OBJECT),
-        ("file_format = 'csv' AND (header IS NULL OR len(cells) <> len(header))", C.REASON_CSV_COLUMNS),
+        ("csv_bad_columns", C.REASON_CSV_COLUMNS),
     ]
     for f in EVENT_FIELDS:
         if f.required:
-            whens.append((f"t_{f.name} IS NULL", f"{C.REASON_MISSING_REQUIRED}:{f.name}"))
+            whens.append((f"{_text_col(f)} IS NULL", f"{C.REASON_MISSING_REQUIRED}:{f.name}"))
     whens.append(("v_event_ts IS NULL", C.REASON_BAD_TIMESTAMP))
     for f in EVENT_FIELDS:
         if f.name != "event_ts":
@@ -128,29 +133,40 @@ def channel_sql(utm_medium: str = "utm_medium", utm_source: str = "utm_source", 
     )
 
 
-def extract_sql(p: TransformParams) -> str:
+def extract_sql(p: TransformParams, with_csv: bool = True) -> str:
     """SELECT of every raw line with its JSON kind and the contract fields' text, in contract order.
 
     The engine materializes this before judging: DuckDB re-evaluates a list expression once per
-    reference when it is inlined, and the judge references each field several times.
+    reference when it is inlined, and the judge references each field several times. Without CSV
+    files in the batch (`with_csv=False`) the header join, which copies every line, is left out.
     """
     paths = ", ".join(sql_str(f"$.{f.name}") for f in EVENT_FIELDS)
     csv_vals = ", ".join(f"cells[list_position(header, {sql_str(f.name)})]" for f in EVENT_FIELDS)
     fits = f"NOT r.invalid_utf8 AND strlen(r.raw_line) <= {int(p.max_line_bytes)}"
-    return f"""
-WITH src AS (
-  SELECT r.source_file, r.line_number, r.raw_line, r.invalid_utf8, r.file_format, h.header,
-    -- Valid JSON whose first character is a brace is an object; this saves a second parse.
-    CASE WHEN r.file_format = 'jsonl' AND {fits} AND json_valid(r.raw_line)
-         THEN CASE WHEN left(ltrim(r.raw_line), 1) = '{{' THEN 'OBJECT' ELSE 'OTHER' END END AS json_kind,
-    CASE WHEN r.file_format = 'csv' AND {fits} THEN
+    if with_csv:
+        header = "h.header"
+        cells = f"""CASE WHEN r.file_format = 'csv' AND {fits} THEN
       list_transform(regexp_extract_all(r.raw_line || ',', {sql_str(_CSV_CELL)}, 1),
         lambda c: CASE WHEN starts_with(c, '"') THEN replace(array_slice(c, 2, -2), '""', '"') ELSE c END)
-    END AS cells
-  FROM raw_lines r LEFT JOIN csv_headers h ON h.source_file = r.source_file
+    END"""
+        source = "raw_lines r LEFT JOIN csv_headers h ON h.source_file = r.source_file"
+    else:
+        header, cells, source = "CAST(NULL AS VARCHAR[])", "CAST(NULL AS VARCHAR[])", "raw_lines r"
+    return f"""
+WITH src AS (
+  SELECT r.source_file, r.line_number, r.raw_line, r.invalid_utf8, r.file_format, {header} AS header,
+    -- Valid JSON starting with a brace (after optional blanks) is an object; no second parse.
+    CASE WHEN r.file_format = 'jsonl' AND {fits} AND json_valid(r.raw_line) THEN
+      CASE WHEN starts_with(r.raw_line, '{{') THEN 'OBJECT'
+           WHEN starts_with(ltrim(r.raw_line), '{{') THEN 'OBJECT' ELSE 'OTHER' END
+    END AS json_kind,
+    {cells} AS cells
+  FROM {source}
 )
-SELECT source_file, line_number, raw_line, invalid_utf8, file_format, header, json_kind, cells,
-  trim(raw_line, ' \t') = '' AS is_blank,
+SELECT source_file, line_number, raw_line, invalid_utf8, file_format, json_kind,
+  coalesce(file_format = 'csv' AND (header IS NULL OR len(cells) <> len(header)), false) AS csv_bad_columns,
+  -- Valid JSON is never blank, so only the other lines pay for the trim.
+  CASE WHEN json_kind IS NOT NULL THEN false ELSE trim(raw_line, ' \t') = '' END AS is_blank,
   strlen(raw_line) > {int(p.max_line_bytes)} AS too_long,
   CASE WHEN json_kind = 'OBJECT' THEN json_extract_string(raw_line, [{paths}])
        WHEN cells IS NOT NULL AND len(cells) = len(header) THEN [{csv_vals}] END AS vals
@@ -161,8 +177,10 @@ FROM src
 def type_sql(extracted: str = "extracted") -> str:
     """SELECT over the extracted lines: each field's cleansed text and its typed value."""
     paths = ", ".join(sql_str(f"$.{f.name}") for f in EVENT_FIELDS)
-    text_cols = ",\n    ".join(f"{_value_expr(f, i + 1)} AS t_{f.name}" for i, f in enumerate(EVENT_FIELDS))
-    typed_cols = ",\n    ".join(f"{_typed_expr(f)} AS v_{f.name}" for f in EVENT_FIELDS)
+    text_cols = ",\n    ".join(f"{_value_expr(f, i + 1)} AS {_text_col(f)}" for i, f in enumerate(EVENT_FIELDS))
+    typed_cols = ",\n  ".join(
+        f"{_typed_expr(f)} AS v_{f.name}" for f in EVENT_FIELDS if f.type is not FieldType.STRING
+    )
     looks_nested = " OR ".join(
         f"left(vals[{_index(f)}], 1) IN ('{{', '[')" for f in EVENT_FIELDS if f.type is FieldType.STRING
     )
@@ -170,7 +188,7 @@ def type_sql(extracted: str = "extracted") -> str:
     # for the rare lines where some value looks like one.
     return f"""
 WITH texts AS (
-  SELECT source_file, line_number, invalid_utf8, is_blank, too_long, file_format, header, json_kind, cells,
+  SELECT source_file, line_number, invalid_utf8, is_blank, too_long, file_format, json_kind, csv_bad_columns,
     CASE WHEN json_kind = 'OBJECT' AND ({looks_nested}) THEN json_type(raw_line, [{paths}]) END AS kinds,
     {text_cols}
   FROM {extracted}
@@ -201,10 +219,11 @@ SILVER_CANDIDATE_COLUMNS = tuple(c.name for c in SILVER.columns if c.name != "ba
 def silver_candidates_sql(parsed: str = "parsed") -> str:
     """Valid rows, the first occurrence of each event_id in (file, line) order."""
     cols = ", ".join(SILVER_CANDIDATE_COLUMNS)
-    return (
-        f"SELECT {cols} FROM {parsed} WHERE reason IS NULL "
-        f"QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY source_file, line_number) = 1"
-    )
+    # A hash aggregate plus semi-join; a ROW_NUMBER window sorts every row and was 1.5x slower.
+    return f"""WITH valid AS (SELECT {cols} FROM {parsed} WHERE reason IS NULL),
+firsts AS (SELECT event_id, min({{'f': source_file, 'n': line_number}}) AS at FROM valid GROUP BY event_id)
+SELECT valid.* FROM valid SEMI JOIN firsts
+  ON valid.event_id = firsts.event_id AND valid.source_file = firsts.at.f AND valid.line_number = firsts.at.n"""
 
 
 def quarantine_sql(parsed: str = "parsed", raw: str = "raw_lines") -> str:

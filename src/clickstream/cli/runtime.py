@@ -35,7 +35,8 @@ def print_batch(console: Console) -> Callable[[BatchReport], None]:
     def show(report: BatchReport) -> None:
         r = report.result
         if not r.committed:
-            console.print(f"batch {r.batch_id}: already committed, skipped")
+            why = "already in the ledger" if report.files else "its files vanished before they were read"
+            console.print(f"batch {r.batch_id}: nothing committed ({why})")
             return
         seconds = report.read_s + report.transform_s + r.commit_s
         rate = r.input_lines / seconds if seconds else 0.0

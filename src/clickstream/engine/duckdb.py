@@ -11,7 +11,7 @@ from clickstream.engine.base import BatchCallback, BatchReport, RunSummary
 from clickstream.ingest.landing import LandingFile, check_landing, cut_batches, list_landing
 from clickstream.ingest.lines import read_lines
 from clickstream.pipeline.batch import new_transform_connection, stage_rows, transform_params
-from clickstream.warehouse.base import StagedBatch, Warehouse
+from clickstream.warehouse.base import CommitResult, StagedBatch, Warehouse
 from clickstream.warehouse.duckdb import utc_now
 
 log = logging.getLogger(__name__)
@@ -46,10 +46,13 @@ class DuckDBEngine:
         self.settings = settings
         self.warehouse = warehouse
         self.con = new_transform_connection(settings.engine.threads, settings.engine.memory_limit)
+        self._consumed: set[str] | None = None
 
     def pending_files(self) -> list[LandingFile]:
-        done = self.warehouse.consumed_files()
-        return [f for f in list_landing(self.settings.landing) if f.name not in done]
+        # This process is the only writer, so the ledger is read once and then kept in step.
+        if self._consumed is None:
+            self._consumed = self.warehouse.consumed_files()
+        return [f for f in list_landing(self.settings.landing) if f.name not in self._consumed]
 
     def process(self, files: list[LandingFile]) -> BatchReport:
         """Read, transform and commit one batch of files."""
@@ -57,6 +60,12 @@ class DuckDBEngine:
         t0 = time.perf_counter()
         raw = read_lines(files)
         read_s = time.perf_counter() - t0
+        if raw.missing:
+            # Deleted between listing and reading: nothing to ingest, and if it comes back it is new.
+            log.warning("landing files vanished before they were read, skipped: %s", ", ".join(raw.missing))
+            files = [f for f in files if f.name not in raw.missing]
+            if not files:
+                return BatchReport(CommitResult(self.warehouse.next_batch_id(), committed=False), 0, 0, read_s, 0.0, 0)
         params = transform_params(self.settings.pipeline, started_at, self.warehouse.watermark())
         staged_rows = stage_rows(self.con, raw, params)
         batch = StagedBatch(
@@ -74,6 +83,8 @@ class DuckDBEngine:
             transform_s=staged_rows.transform_s,
         )
         result = self.warehouse.commit_batch(batch)
+        if self._consumed is not None:
+            self._consumed.update(f.name for f in files)
         return BatchReport(result, len(files), raw.bytes_read, read_s, staged_rows.transform_s, 0)
 
     def _drain(self, summary: RunSummary, on_batch: BatchCallback | None, stop: threading.Event | None) -> int:

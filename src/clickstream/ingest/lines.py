@@ -36,6 +36,8 @@ class RawLines:
     csv_headers: dict[str, list[str]] = field(default_factory=dict)
     lines_per_file: dict[str, int] = field(default_factory=dict)
     bytes_read: int = 0
+    # Files listed but gone by the time they were read; they stay out of the ledger.
+    missing: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -106,8 +108,8 @@ def _csv_header(line: str) -> list[str]:
 def read_file(f: LandingFile) -> tuple[_FileLines, list[str] | None, int]:
     try:
         data = Path(f.path).read_bytes()
-    except FileNotFoundError as exc:
-        raise LandingError(f"landing file {f.name} disappeared before it was read: do not delete files before they are ingested") from exc
+    except FileNotFoundError:
+        raise
     except OSError as exc:
         raise LandingError(f"cannot read landing file {f.name}: {exc.strerror}; fix its permissions") from exc
     size = len(data)
@@ -127,7 +129,11 @@ def read_lines(files: list[LandingFile]) -> RawLines:
     tables = []
     result = RawLines(table=RAW_LINES_SCHEMA.empty_table())
     for f in files:
-        file_lines, header, size = read_file(f)
+        try:
+            file_lines, header, size = read_file(f)
+        except FileNotFoundError:
+            result.missing.append(f.name)
+            continue
         n = len(file_lines.lines)
         result.bytes_read += size
         result.lines_per_file[f.name] = n

@@ -17,13 +17,24 @@ $(STAMP): pyproject.toml | check-python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
 
+# checkov (tests/infra) gets its own virtualenv: its pins clash with the project's (see the file).
+CHECKOV_VENV := $(VENV)/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
+
+$(CHECKOV_STAMP): infra/ci/requirements-checkov.txt | check-python
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r infra/ci/requirements-checkov.txt
+	@touch $(CHECKOV_STAMP)
+
 install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/clickstream demo --duration $(DEMO_DURATION)
 
-test: $(STAMP)
+test: $(STAMP) $(CHECKOV_STAMP)
 	@command -v java >/dev/null 2>&1 || echo "note: no 'java' on PATH; the Spark engine (optional) needs Java 17: apt-get install -y openjdk-17-jre-headless"
+	@if command -v terraform >/dev/null 2>&1; then terraform fmt -check -recursive infra/terraform || { echo "infra/terraform is not formatted: run 'terraform fmt -recursive infra/terraform'"; exit 1; }; \
+	else echo "note: no 'terraform' on PATH; skipping 'terraform fmt -check' of infra/terraform (install Terraform >= 1.9)"; fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -14,6 +14,7 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 
+from clickstream.cli.schema import app as schema_app
 from clickstream.errors import ClickstreamError, ConfigError
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(schema_app, name="schema")
 console = Console()
 err_console = Console(stderr=True)
 

@@ -32,6 +32,10 @@ demo: $(STAMP)
 	$(BIN)/clickstream demo --duration $(DEMO_DURATION)
 
 test: $(STAMP) $(CHECKOV_STAMP)
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then echo "installing Debian chromium for the dashboard browser test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "note: /usr/bin/chromium is missing and this is not root: the dashboard browser test will be skipped; run 'sudo apt-get install -y chromium'"; fi; }
 	@command -v java >/dev/null 2>&1 || echo "note: no 'java' on PATH; the Spark engine (optional) needs Java 17: apt-get install -y openjdk-17-jre-headless"
 	@if command -v terraform >/dev/null 2>&1; then terraform fmt -check -recursive infra/terraform || { echo "infra/terraform is not formatted: run 'terraform fmt -recursive infra/terraform'"; exit 1; }; \
 	else echo "note: no 'terraform' on PATH; skipping 'terraform fmt -check' of infra/terraform (install Terraform >= 1.9)"; fi

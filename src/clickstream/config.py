@@ -83,6 +83,13 @@ class PipelineSettings(_Section):
         return cleaned
 
 
+class DashboardSettings(_Section):
+    host: str = Field("127.0.0.1", description="Address the local dashboard listens on (loopback by default).")
+    port: int = Field(8050, ge=0, le=65535, description="Port of the local dashboard; 0 picks a free one.")
+    refresh_s: float = Field(5.0, gt=0, le=5, description="How often the page re-reads the warehouse; at most 5 s.")
+    definition: Path | None = Field(None, description="Dashboard definition YAML [default: the one shipped in the package].")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CLICKSTREAM_",
@@ -94,6 +101,7 @@ class Settings(BaseSettings):
     warehouse: WarehouseSettings = WarehouseSettings()
     engine: EngineSettings = EngineSettings()
     pipeline: PipelineSettings = PipelineSettings()
+    dashboard: DashboardSettings = DashboardSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -15,3 +15,11 @@ class LandingError(ClickstreamError):
 
 class WarehouseError(ClickstreamError):
     """The warehouse cannot be opened or written."""
+
+
+class DashboardError(ClickstreamError):
+    """The dashboard definition is invalid or the dashboard cannot be served."""
+
+
+class WarehouseBusyError(WarehouseError):
+    """The warehouse file is held by a running pipeline in another process."""

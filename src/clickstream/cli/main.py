@@ -179,6 +179,44 @@ def demo(
     run_demo(console, settings, rate=rate, seconds=seconds, stop=stop)
 
 
+DefinitionOption = typer.Option(None, "--definition", help="Dashboard definition YAML [default: the shipped one].")
+
+
+@app.command()
+def lookml(
+    out: Path = typer.Option(Path("looker"), "--out", "-o", help="Folder to write the LookML project into."),
+    definition: Optional[Path] = DefinitionOption,
+    config: Optional[Path] = ConfigOption,
+) -> None:
+    """Generate a LookML project (model, views, dashboard) and looker_dashboard.json from the contract."""
+    from clickstream.dashboards import load_definition
+    from clickstream.dashboards.lookml import write_project
+
+    settings = _load(config, dashboard={"definition": definition})
+    try:
+        written = write_project(load_definition(settings.dashboard.definition), out)
+    except OSError as exc:
+        raise ConfigError(f"cannot write LookML into {out}: {exc.strerror}; choose a writable --out") from exc
+    console.print(f"wrote {len(written)} files to {out}: " + ", ".join(str(p.relative_to(out)) for p in written), highlight=False)
+
+
+@app.command()
+def dashboard(
+    warehouse: Optional[Path] = WarehouseOption,
+    host: Optional[str] = typer.Option(None, "--host", help="Address to listen on [default: 127.0.0.1]."),
+    port: Optional[int] = typer.Option(None, "--port", help="Port to listen on [default: 8050]."),
+    definition: Optional[Path] = DefinitionOption,
+    config: Optional[Path] = ConfigOption,
+) -> None:
+    """Serve the live dashboard over a warehouse no pipeline is running on (use `demo` for a live run)."""
+    from clickstream.cli.runtime import serve_dashboard
+
+    settings = _load(
+        config, warehouse={"path": warehouse}, dashboard={"host": host, "port": port, "definition": definition}
+    )
+    serve_dashboard(console, settings)
+
+
 def _load(config: Optional[Path], **sections: dict[str, Any]):
     from clickstream.config import load_settings
 

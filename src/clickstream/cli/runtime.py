@@ -127,6 +127,35 @@ _TOTALS_SQL = """SELECT (SELECT count(*) FROM silver_events) AS silver,
      FROM pipeline_batches) AS lag_s"""
 
 
+def start_dashboard(settings: Settings, reader):
+    """The dashboard app over `reader`, listening in a background thread (starlette loaded only here)."""
+    from clickstream.dashboards import load_definition
+    from clickstream.dashboards.web import DashboardServer, create_app
+
+    definition = load_definition(settings.dashboard.definition)
+    definition.refresh_s = settings.dashboard.refresh_s
+    return DashboardServer(create_app(definition, reader), settings.dashboard.host, settings.dashboard.port).start()
+
+
+def serve_dashboard(console: Console, settings: Settings) -> None:
+    """`clickstream dashboard`: read-only over a warehouse file, until Ctrl-C."""
+    from clickstream.dashboards.reader import open_reader
+
+    reader = open_reader(settings.warehouse.path)
+    try:
+        server = start_dashboard(settings, reader)
+        console.print(f"dashboard on {server.url} over {settings.warehouse.path} (read-only; Ctrl-C to stop)")
+        try:
+            while server.thread.is_alive():
+                server.thread.join(timeout=0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()
+    finally:
+        reader.close()
+
+
 def run_demo(console: Console, settings: Settings, rate: float, seconds: float | None, stop: threading.Event) -> None:
     """Generator thread + pipeline thread + a live view read through a cursor of the writer process."""
     from clickstream.generator import Faults, generate_stream
@@ -161,6 +190,18 @@ def run_demo(console: Console, settings: Settings, rate: float, seconds: float |
         f"[bold]clickstream demo[/]: ~{rate:g} events/s into {landing} → {settings.warehouse.path}. "
         f"{'Ctrl-C to stop' if seconds is None else f'Running for {seconds:g}s (Ctrl-C stops early)'}."
     )
+    from clickstream.dashboards.reader import CursorReader
+
+    # The dashboard reads through its own cursor of the pipeline's connection: DuckDB lets only one
+    # process open the file, so it has to live in this process.
+    board_reader = CursorReader(wh.cursor())
+    try:
+        board = start_dashboard(settings, board_reader)
+    except BaseException:
+        board_reader.close()
+        wh.close()
+        raise
+    console.print(f"dashboard: [bold]{board.url}[/] (refreshes every {settings.dashboard.refresh_s:g}s)")
     generator.start()
     pipeline.start()
     cur = wh.cursor()
@@ -181,6 +222,8 @@ def run_demo(console: Console, settings: Settings, rate: float, seconds: float |
         stop.set()
         generator.join(timeout=10)
         pipeline.join(timeout=30)
+        board.stop()
+        board_reader.close()
         cur.close()
         wh.close()
     if errors:

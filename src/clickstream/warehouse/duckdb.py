@@ -10,7 +10,7 @@ import duckdb
 
 from clickstream.contract.render import duckdb_schema_ddl
 from clickstream.contract.tables import SILVER
-from clickstream.errors import WarehouseError
+from clickstream.errors import WarehouseBusyError, WarehouseError
 from clickstream.pipeline.batch import configure_duckdb
 from clickstream.pipeline.transform import SILVER_CANDIDATE_COLUMNS, sql_str, sql_ts
 from clickstream.warehouse import gold
@@ -38,7 +38,7 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     except duckdb.IOException as exc:
         text = str(exc)
         if "lock" in text.lower():
-            raise WarehouseError(
+            raise WarehouseBusyError(
                 f"warehouse {path} is open in another process (DuckDB allows one writer): "
                 "stop that `clickstream run`, or point this command at another --warehouse"
             ) from exc

@@ -1,0 +1,102 @@
+"""SQL for each tile of the definition, with the filters it listens to (pure; DuckDB dialect)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from clickstream.contract.schema import FieldType
+from clickstream.dashboards.definition import Definition, Dimension, Measure, Tile, View, refs
+
+_RANGE_UNITS = {"m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True)
+class TileQuery:
+    tile: Tile
+    sql: str
+    params: list[Any]
+    columns: tuple[str, ...]  # the tile's field refs, in SELECT order
+
+
+def range_start(option: str | None, now: datetime) -> datetime | None:
+    """Start of a time-range option such as '15m', '24h' or '7d'; None for 'all'."""
+    if not option or option == "all":
+        return None
+    unit = option[-1]
+    if unit not in _RANGE_UNITS or not option[:-1].isdigit():
+        raise ValueError(f"time range {option!r}: use e.g. 15m, 1h, 7d or all")
+    return now - timedelta(seconds=int(option[:-1]) * _RANGE_UNITS[unit])
+
+
+def dimension_sql(d: Dimension) -> str:
+    col = f'"{d.column}"'
+    if d.timeframe in (None, "raw", "time"):
+        return col
+    if d.timeframe == "date":
+        return f"CAST({col} AS DATE)"
+    return f"date_trunc('{d.timeframe}', {col})"
+
+
+def measure_sql(view: View, m: Measure) -> str:
+    def row_expr(sql: str) -> str:
+        for name in refs(sql):
+            sql = sql.replace("${" + name + "}", f'"{view.dimensions[name].column}"')
+        return sql
+
+    if m.type == "count":
+        return "count(*)"
+    if m.type == "number":
+        sql = m.sql or "NULL"
+        for name in refs(sql):
+            sql = sql.replace("${" + name + "}", f"({measure_sql(view, view.measures[name])})")
+        return sql
+    inner = row_expr(m.sql or "NULL")
+    if m.type == "count_distinct":
+        return f"count(DISTINCT {inner})"
+    if m.type == "sum":
+        # A sum over no rows is 0 on a dashboard, not blank.
+        return f"coalesce(sum({inner}), 0)"
+    return f"{ {'average': 'avg'}.get(m.type, m.type)}({inner})"
+
+
+def tile_query(definition: Definition, tile: Tile, selected: dict[str, str | None], now: datetime) -> TileQuery:
+    """The tile's query with every filter it listens to and that has a value in `selected`."""
+    view = definition.views[tile.view]
+    select, group = [], []
+    for i, ref in enumerate(tile.fields):
+        _, f = definition.resolve(ref)
+        if isinstance(f, Dimension):
+            select.append(f"{dimension_sql(f)} AS c{i}")
+            group.append(str(i + 1))
+        else:
+            select.append(f"{measure_sql(view, f)} AS c{i}")
+    where, params = [], []
+    for flt in definition.filters_of(tile):
+        value = selected.get(flt.name)
+        column = flt.fields[tile.view]
+        if flt.type == "date":
+            start = range_start(value, now)
+            if start is None:
+                continue
+            col_type = view.table.columns[view.table.column_names.index(column)].type
+            where.append(f'"{column}" >= ?' if col_type == FieldType.TIMESTAMP else f'"{column}" >= CAST(? AS DATE)')
+            params.append(start)
+        elif value:
+            where.append(f'"{column}" = ?')
+            params.append(value)
+    sql = f"SELECT {', '.join(select)} FROM {view.name}"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    if group:
+        sql += " GROUP BY " + ", ".join(group)
+    if tile.sorts:
+        order = []
+        for s in tile.sorts:
+            ref, _, direction = s.partition(" ")
+            order.append(f"{tile.fields.index(ref) + 1} {'DESC' if direction.strip().lower() == 'desc' else 'ASC'}")
+        sql += " ORDER BY " + ", ".join(order)
+    if tile.limit:
+        sql += f" LIMIT {int(tile.limit)}"
+    return TileQuery(tile, sql, params, tile.fields)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from clickstream.contract.schema import DEFAULT_EVENT_TYPES
@@ -31,14 +31,28 @@ class LandingSettings(_Section):
         ["*.jsonl", "*.ndjson", "*.json", "*.csv"],
         description="Glob patterns (searched recursively) of files to ingest.",
     )
-    format: Literal["auto", "jsonl", "csv"] = Field(
-        "auto", description="File format; auto decides by extension (.csv is CSV, the rest JSON lines)."
+    format: Literal["auto", "contract", "jsonl", "csv", "rees46", "snowplow", "segment", "ga4", "mapping"] = Field(
+        "auto",
+        description=(
+            "Event format. Contract events: auto or contract (by extension: .csv is CSV, the rest JSON lines), "
+            "jsonl, csv. Foreign events through an adapter: rees46, snowplow, segment, ga4, or mapping "
+            "(with mapping_file)."
+        ),
+    )
+    mapping_file: Path | None = Field(
+        None, description="YAML mapping of foreign columns to contract fields, for format: mapping."
     )
     min_file_age_s: float = Field(
         0.0,
         ge=0,
         description="Ignore files modified more recently than this; for producers that cannot rename.",
     )
+
+    @model_validator(mode="after")
+    def _mapping_needs_file(self) -> "LandingSettings":
+        if self.format == "mapping" and self.mapping_file is None:
+            raise ValueError("format mapping needs mapping_file: the YAML mapping of columns to contract fields")
+        return self
 
 
 class WarehouseSettings(_Section):
@@ -90,6 +104,34 @@ class DashboardSettings(_Section):
     definition: Path | None = Field(None, description="Dashboard definition YAML [default: the one shipped in the package].")
 
 
+class QualitySettings(_Section):
+    enabled: bool = Field(True, description="Validate each completed window inside `clickstream run` (continuous mode).")
+    window_s: int = Field(
+        3600, ge=60, le=86400, description="Length of a validated window; an hour, shorter in the demo. Must divide a day."
+    )
+    grace_s: float = Field(300.0, ge=0, description="Wait this long after a window ends (late files) before validating it.")
+    check_interval_s: float = Field(60.0, gt=0, description="How often the scheduler in `clickstream run` looks for due windows.")
+    catch_up_windows: int = Field(24, ge=1, description="After a restart, validate at most this many missed windows back.")
+    max_quarantine_rate: float = Field(
+        0.05, ge=0, le=1, description="Bronze warning when more of a window's lines than this are quarantined."
+    )
+    min_silver_rows: int = Field(
+        1, ge=0, description="Silver rows a window must have; fewer is a missing hour of data (critical). 0 disables."
+    )
+    samples: int = Field(5, ge=0, le=100, description="Unexpected values kept per failed expectation.")
+    results_dir: Path | None = Field(
+        Path("data/quality"), description="Where each run's GX validation result JSON is written; null: not written."
+    )
+    docs_dir: Path | None = Field(None, description="Render GX Data Docs HTML here after each run; null: not rendered.")
+
+    @field_validator("window_s")
+    @classmethod
+    def _divides_a_day(cls, value: int) -> int:
+        if 86400 % value:
+            raise ValueError("must divide a day (e.g. 60, 300, 900, 3600)")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CLICKSTREAM_",
@@ -102,6 +144,7 @@ class Settings(BaseSettings):
     engine: EngineSettings = EngineSettings()
     pipeline: PipelineSettings = PipelineSettings()
     dashboard: DashboardSettings = DashboardSettings()
+    quality: QualitySettings = QualitySettings()
 
     @classmethod
     def settings_customise_sources(

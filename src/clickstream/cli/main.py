@@ -66,7 +66,7 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-batch output."),
 ) -> None:
     """Ingest landed files into bronze, silver and gold: continuously, or the backlog with --once."""
-    from clickstream.cli.runtime import open_pipeline, print_batch, print_summary
+    from clickstream.cli.runtime import open_pipeline, print_batch, print_summary, start_quality
 
     settings = _load(
         config,
@@ -77,12 +77,17 @@ def run(
     engine, wh = open_pipeline(settings)
     stop = threading.Event()
     _stop_on_signals(stop)
+    # Continuous mode validates each completed hour in a thread with its own cursor: ingestion never waits for it.
+    quality = None if once else start_quality(settings, wh, stop)
     try:
         if not quiet:
             mode = "draining the backlog" if once else f"watching {settings.landing.path} (Ctrl-C to stop)"
             err_console.print(f"[bold]clickstream run[/]: {mode} into {settings.warehouse.path}")
         summary = engine.run(once=once, stop=stop, on_batch=None if quiet else print_batch(err_console))
     finally:
+        stop.set()
+        if quality is not None:
+            quality.join(timeout=60)
         wh.close()
     if not quiet:
         print_summary(err_console, summary)
@@ -173,10 +178,59 @@ def demo(
     seconds = parse_duration(duration, "--duration") if duration else None
     if rate <= 0:
         raise ConfigError("--rate must be greater than 0 events per second")
-    settings = _load(config, landing={"path": data_dir / "landing"}, warehouse={"path": data_dir / "warehouse.duckdb"})
+    # Validation every minute instead of every hour, so the demo shows it within its run.
+    settings = _load(
+        config,
+        landing={"path": data_dir / "landing"},
+        warehouse={"path": data_dir / "warehouse.duckdb"},
+        quality={
+            "window_s": 60,
+            "grace_s": 10,
+            "check_interval_s": 5,
+            "catch_up_windows": 5,
+            "results_dir": data_dir / "quality" / "results",
+            "docs_dir": data_dir / "quality" / "docs",
+        },
+    )
     stop = threading.Event()
     _stop_on_signals(stop)
     run_demo(console, settings, rate=rate, seconds=seconds, stop=stop)
+
+
+def parse_hour(text: str) -> datetime:
+    """'2026-11-28T10', '2026-11-28T10:00' or '2026-11-28 10:00:00' (UTC) as a naive UTC datetime."""
+    cleaned = text.strip().replace(" ", "T")
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}", cleaned):
+        cleaned += ":00"
+    try:
+        value = datetime.fromisoformat(cleaned)
+    except ValueError:
+        raise ConfigError(f"--hour {text!r} is not an hour: use YYYY-MM-DDTHH (UTC), e.g. 2026-11-28T10") from None
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+@app.command()
+def validate(
+    warehouse: Optional[Path] = WarehouseOption,
+    config: Optional[Path] = ConfigOption,
+    layer: str = typer.Option("all", "--layer", help="bronze, silver, gold or all."),
+    hour: Optional[str] = typer.Option(None, "--hour", help="Window to validate, e.g. 2026-11-28T10 (UTC) [default: the last completed one]."),
+    force: bool = typer.Option(False, "--force", help="Validate again even if results for the window and layer exist."),
+    docs: Optional[Path] = typer.Option(None, "--docs", help="Render GX Data Docs HTML into this folder."),
+    results: Optional[Path] = typer.Option(None, "--results", help="Write GX validation JSON here [default: data/quality]."),
+) -> None:
+    """Run the Great Expectations suites on one completed window; exit 1 if a critical expectation failed."""
+    from clickstream.cli.runtime import run_validate
+
+    layers = ("bronze", "silver", "gold") if layer == "all" else (layer,)
+    if layer not in ("bronze", "silver", "gold", "all"):
+        raise ConfigError(f"--layer {layer!r} is not a layer: use bronze, silver, gold or all")
+    settings = _load(config, warehouse={"path": warehouse}, quality={"docs_dir": docs, "results_dir": results})
+    window = parse_hour(hour) if hour else None
+    if not run_validate(console, settings, layers, window, force):
+        raise typer.Exit(1)
 
 
 DefinitionOption = typer.Option(None, "--definition", help="Dashboard definition YAML [default: the shipped one].")

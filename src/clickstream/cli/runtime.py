@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 from typing import Callable
 
 from rich.console import Console, Group
@@ -112,6 +113,65 @@ def show_status(console: Console, settings: Settings, batches: int) -> None:
         wh.close()
 
 
+def run_validate(console: Console, settings: Settings, layers: tuple[str, ...], window, force: bool) -> bool:
+    """`clickstream validate`: one window, printed as a table; False if a critical expectation failed."""
+    from clickstream.quality.runner import Validator, window_floor
+    from clickstream.quality.scheduler import utc_now
+    from clickstream.warehouse.duckdb import DuckDBWarehouse
+
+    path = settings.warehouse.path
+    if not path.exists():
+        raise WarehouseError(f"warehouse {path} does not exist yet: run `clickstream run` first or pass --warehouse")
+    q = settings.quality
+    if window is None:
+        window = window_floor(utc_now(), q.window_s) - timedelta(seconds=q.window_s)
+    wh = DuckDBWarehouse(path, memory_limit=settings.warehouse.memory_limit)
+    try:
+        report = Validator(wh.cursor(), settings).validate(window, layers, force=force)
+    finally:
+        wh.close()
+    for layer, start in report.skipped:
+        console.print(f"{layer} {start:%Y-%m-%dT%H:%M}: validated before (see dq_results); --force runs it again")
+    table = Table(title=f"data quality, window from {window_floor(window, q.window_s):%Y-%m-%dT%H:%M} UTC", title_justify="left")
+    for col in ("layer", "suite", "expectation", "column", "severity", "result", "observed", "unexpected", "samples"):
+        table.add_column(col)
+    for run in report.runs:
+        for r in run.rows:
+            mark = "[green]pass[/]" if r["success"] else "[red]FAIL[/]" if r["severity"] == "critical" else "[yellow]fail[/]"
+            if r["success"]:
+                continue
+            table.add_row(run.layer, r["suite"], r["expectation"], r["column_name"] or "", r["severity"], mark,
+                          (r["observed_value"] or "")[:40], "" if r["unexpected_count"] is None else f"{r['unexpected_count']:,}",
+                          (r["unexpected_samples"] or "")[:60])
+    for run in report.runs:
+        failed = len(run.failures)
+        console.print(f"{run.layer}: {len(run.rows) - failed}/{len(run.rows)} expectations passed in {run.seconds:.2f}s"
+                      + (" [red](critical failure)[/]" if run.critical_failed else ""), highlight=False)
+    if any(run.failures for run in report.runs):
+        console.print(table)
+    if q.docs_dir is not None and report.runs:
+        console.print(f"Data Docs: {q.docs_dir / 'index.html'} (styles load from CDNs; offline the pages are unstyled)")
+    return not report.critical_failed
+
+
+def start_quality(settings: Settings, wh, stop: threading.Event):
+    """The hourly validation thread on its own cursor, or None when quality is disabled or not installed."""
+    if not settings.quality.enabled:
+        return None
+    import importlib.util
+
+    if importlib.util.find_spec("great_expectations") is None:
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "data quality is enabled but Great Expectations is not installed: pip install 'clickstream[quality]'"
+        )
+        return None
+    from clickstream.quality.scheduler import QualityScheduler
+
+    return QualityScheduler(wh.cursor(), settings).start(stop)
+
+
 # Short column names so the live table fits an 80-column terminal.
 _LIVE_SQL = """SELECT strftime(window_start, '%H:%M') AS minute_utc, events, page_views AS views,
   add_to_carts AS carts, purchases AS buys, unique_users AS users, unique_sessions AS sessions,
@@ -125,6 +185,13 @@ _TOTALS_SQL = """SELECT (SELECT count(*) FROM silver_events) AS silver,
   (SELECT count(*) FROM pipeline_batches) AS batches,
   (SELECT round(max(max_event_lag_s) FILTER (WHERE batch_id > (SELECT max(batch_id) - 5 FROM pipeline_batches)), 1)
      FROM pipeline_batches) AS lag_s"""
+
+
+_DQ_SQL = """SELECT strftime(window_start, '%H:%M') AS window_utc, layer, count(*) AS checks,
+  count(*) FILTER (WHERE NOT success) AS failed,
+  count(*) FILTER (WHERE NOT success AND severity = 'critical') AS critical,
+  coalesce(string_agg(DISTINCT CASE WHEN NOT success THEN suite || ':' || coalesce(column_name, expectation) END, ' '), '') AS failing
+FROM dq_results GROUP BY window_start, layer ORDER BY window_start DESC, layer LIMIT 6"""
 
 
 def start_dashboard(settings: Settings, reader):
@@ -204,6 +271,12 @@ def run_demo(console: Console, settings: Settings, rate: float, seconds: float |
     console.print(f"dashboard: [bold]{board.url}[/] (refreshes every {settings.dashboard.refresh_s:g}s)")
     generator.start()
     pipeline.start()
+    quality = start_quality(settings, wh, stop)
+    if quality is not None:
+        console.print(
+            f"data quality: every {settings.quality.window_s}s window validated {settings.quality.grace_s:g}s after it ends "
+            f"→ dq_results, Data Docs in {settings.quality.docs_dir}"
+        )
     cur = wh.cursor()
     try:
         with Live(console=console, refresh_per_second=2, transient=False) as live:
@@ -215,6 +288,7 @@ def run_demo(console: Console, settings: Settings, rate: float, seconds: float |
                     Group(
                         _table(f"latest gold minutes (gold_kpi_minute), {elapsed:.0f}s", cur, _LIVE_SQL),
                         _table("totals", cur, _TOTALS_SQL),
+                        _table("data quality (dq_results, latest windows)", cur, _DQ_SQL),
                     )
                 )
                 stop.wait(1.0)
@@ -222,6 +296,8 @@ def run_demo(console: Console, settings: Settings, rate: float, seconds: float |
         stop.set()
         generator.join(timeout=10)
         pipeline.join(timeout=30)
+        if quality is not None:
+            quality.join(timeout=60)
         board.stop()
         board_reader.close()
         cur.close()

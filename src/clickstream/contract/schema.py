@@ -124,6 +124,9 @@ REASON_INVALID_VALUE = "invalid_value"
 REASON_UNKNOWN_EVENT_TYPE = "unknown_event_type"
 REASON_FUTURE_TIMESTAMP = "future_timestamp"
 REASON_TOO_LATE = "too_late"
+# Adapter reasons: a foreign row that parsed but cannot be trusted.
+REASON_MANGLED_ID = "mangled_id"  # ":<field>"; an id a spreadsheet turned into 2.10381E+18
+REASON_NOT_AN_EVENT = "not_an_event"  # a record that describes a user, not something that happened
 
 
 def revenue_sql(price: str = "price", quantity: str = "quantity") -> str:

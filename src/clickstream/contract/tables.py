@@ -229,8 +229,33 @@ PIPELINE_BATCHES = Table(
     ),
 )
 
+DQ_RESULTS = Table(
+    "dq_results",
+    "ops",
+    "Data-quality results: one row per Great Expectations expectation evaluated on one window of one layer.",
+    (
+        Column("run_id", S, "Validation run (one per window and layer).", False),
+        Column("window_start", TS, "Start of the validated window (UTC): event time for silver and gold, ingest time for bronze.", False),
+        Column("window_end", TS, "End of the window, exclusive (an hour, or shorter in the demo).", False),
+        Column("layer", S, "bronze, silver or gold.", False),
+        Column("suite", S, "Expectation suite, <layer>.<asset>.", False),
+        Column("expectation", S, "GX expectation type, e.g. expect_column_values_to_be_unique.", False),
+        Column("column_name", S, "Column (or columns, comma-separated) the expectation is about."),
+        Column("kwargs", J, "The expectation's arguments as JSON."),
+        Column("success", B, "Whether the expectation held.", False),
+        Column("severity", S, "critical, warning or info (GX severity); a critical failure fails `clickstream validate`.", False),
+        Column("observed_value", J, "GX observed value as JSON, for table and aggregate expectations."),
+        Column("element_count", INT, "Rows the expectation looked at."),
+        Column("unexpected_count", INT, "Rows that broke it."),
+        Column("unexpected_samples", J, "Up to `quality.samples` offending values as JSON."),
+        Column("validated_at", TS, "When the run finished (UTC).", False),
+    ),
+    partition_by="window_start",
+    cluster_by=("layer", "severity"),
+)
+
 BRONZE_TABLES = (BRONZE, QUARANTINE)
 GOLD_TABLES = (GOLD_KPI_MINUTE, GOLD_SESSIONS, GOLD_FUNNEL_HOURLY, GOLD_TOP_PAGES_HOURLY, GOLD_TOP_PRODUCTS_DAILY)
-OPS_TABLES = (PIPELINE_FILES, PIPELINE_BATCHES)
+OPS_TABLES = (PIPELINE_FILES, PIPELINE_BATCHES, DQ_RESULTS)
 ALL_TABLES: tuple[Table, ...] = (*BRONZE_TABLES, SILVER, *GOLD_TABLES, *OPS_TABLES)
 TABLES_BY_NAME = {t.name: t for t in ALL_TABLES}

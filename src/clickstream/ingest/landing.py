@@ -15,6 +15,8 @@ from pathlib import Path
 
 from clickstream.config import LandingSettings
 from clickstream.errors import LandingError
+from clickstream.ingest.adapters import adapter_for
+from clickstream.ingest.adapters.base import Adapter
 
 _INCOMPLETE_SUFFIXES = (".tmp", ".part", ".crdownload", ".inprogress")
 
@@ -25,7 +27,9 @@ class LandingFile:
     path: Path
     size: int
     modified_at: datetime
-    format: str  # "jsonl" | "csv"
+    format: str  # "jsonl" | "csv" | "tsv"
+    # The adapter mapping the file's records onto the contract; None: they already follow it.
+    adapter: Adapter | None = None
 
 
 def _is_hidden_or_partial(relative: Path) -> bool:
@@ -34,8 +38,10 @@ def _is_hidden_or_partial(relative: Path) -> bool:
     return relative.name.endswith(_INCOMPLETE_SUFFIXES)
 
 
-def file_format(name: str, configured: str) -> str:
-    if configured != "auto":
+def file_format(name: str, configured: str, adapter: Adapter | None = None) -> str:
+    if adapter is not None:
+        return adapter.physical_format(name)
+    if configured not in ("auto", "contract"):
         return configured
     return "csv" if name.lower().endswith(".csv") else "jsonl"
 
@@ -53,6 +59,7 @@ def list_landing(settings: LandingSettings, now: float | None = None) -> list[La
     """Complete files in the landing zone, sorted by name (producers name files in arrival order)."""
     root = check_landing(settings)
     now = time.time() if now is None else now
+    adapter = adapter_for(settings)
     seen: dict[str, LandingFile] = {}
     try:
         for pattern in settings.patterns:
@@ -72,7 +79,8 @@ def list_landing(settings: LandingSettings, now: float | None = None) -> list[La
                     path=path,
                     size=stat.st_size,
                     modified_at=datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc).replace(tzinfo=None),
-                    format=file_format(name, settings.format),
+                    format=file_format(name, settings.format, adapter),
+                    adapter=adapter,
                 )
     except PermissionError as exc:
         raise LandingError(f"cannot list landing folder {root}: {exc.strerror}; fix its permissions") from exc

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from clickstream.errors import LandingError
+from clickstream.ingest.adapters.base import Adapter
 from clickstream.ingest.landing import LandingFile
 
 _BOM = b"\xef\xbb\xbf"
@@ -38,6 +39,8 @@ class RawLines:
     bytes_read: int = 0
     # Files listed but gone by the time they were read; they stay out of the ledger.
     missing: list[str] = field(default_factory=list)
+    # The adapter the batch's files are read through (one landing source, one format); None: contract.
+    adapter: Adapter | None = None
 
 
 @dataclass
@@ -98,11 +101,26 @@ def _lines_from_bytes(data: bytes) -> tuple[pa.Array, pa.Array]:
     return pa.array(decoded, type=pa.large_string()), pa.array(invalid, type=pa.bool_())
 
 
-def _csv_header(line: str) -> list[str]:
+def _csv_header(line: str, delimiter: str = ",") -> list[str]:
     try:
-        return [c.strip().lower() for c in next(csv.reader([line]))]
+        return [c.strip().lower() for c in next(csv.reader([line], delimiter=delimiter))]
     except (csv.Error, StopIteration):
         return []
+
+
+def _header(f: LandingFile, lines: pa.Array) -> list[str] | None:
+    """The file's column names, or None when its first line is already a record.
+
+    Contract CSV always starts with a header. An adapter's file may not (REES46 slices, Snowplow's
+    enriched TSV): unless most of its cells name the adapter's columns, the first line is data,
+    read in the adapter's default column order. (One match is not enough: a Snowplow struct
+    event's event_name cell is the word `event`, which is also a column name.)
+    """
+    first = _csv_header(lines[0].as_py(), "\t" if f.format == "tsv" else ",") if len(lines) else []
+    if f.adapter is None or not f.adapter.default_columns:
+        return first
+    known = f.adapter.known_columns()
+    return first if 2 * sum(c in known for c in first) > len(first) else None
 
 
 def read_file(f: LandingFile) -> tuple[_FileLines, list[str] | None, int]:
@@ -118,16 +136,19 @@ def read_file(f: LandingFile) -> tuple[_FileLines, list[str] | None, int]:
     lines, invalid = _lines_from_bytes(data)
     header = None
     first = 1
-    if f.format == "csv":
-        header = _csv_header(lines[0].as_py()) if len(lines) else []
-        lines, invalid, first = lines.slice(1), invalid.slice(1), 2
+    if f.format in ("csv", "tsv"):
+        header = _header(f, lines)
+        if header is None:
+            header = list(f.adapter.default_columns)
+        else:
+            lines, invalid, first = lines.slice(1), invalid.slice(1), 2
     return _FileLines(lines, invalid, first), header, size
 
 
 def read_lines(files: list[LandingFile]) -> RawLines:
     """Read whole files into one Arrow table of raw lines (CSV header lines are metadata, not rows)."""
     tables = []
-    result = RawLines(table=RAW_LINES_SCHEMA.empty_table())
+    result = RawLines(table=RAW_LINES_SCHEMA.empty_table(), adapter=files[0].adapter if files else None)
     for f in files:
         try:
             file_lines, header, size = read_file(f)

@@ -10,6 +10,7 @@ import duckdb
 import pyarrow as pa
 
 from clickstream.config import PipelineSettings
+from clickstream.ingest.adapters import sql as adapter_sql
 from clickstream.ingest.lines import RawLines
 from clickstream.pipeline.transform import (
     TransformParams,
@@ -71,7 +72,16 @@ def stage_rows(con: duckdb.DuckDBPyConnection, raw: RawLines, params: TransformP
     con.register("csv_headers", headers)
     # Each stage is materialized as Arrow (cheaper here than a DuckDB temp table): DuckDB inlines
     # CTEs and would otherwise evaluate a field's expression again for every condition naming it.
-    stages = (("extracted", extract_sql(params, with_csv=bool(raw.csv_headers))), ("typed", type_sql()), ("parsed", judge_sql(params)))
+    if raw.adapter is None:
+        stages = (("extracted", extract_sql(params, with_csv=bool(raw.csv_headers))), ("typed", type_sql()), ("parsed", judge_sql(params)))
+    else:
+        # A foreign format: the adapter's mapping yields the same `vals` (plus its own reasons).
+        stages = (
+            ("split", adapter_sql.split_sql(raw.adapter, params)),
+            ("extracted", adapter_sql.extract_sql(raw.adapter, params)),
+            ("typed", type_sql(adapter=True)),
+            ("parsed", judge_sql(params, adapter=True)),
+        )
     try:
         for name, sql in stages:
             con.register(name, con.sql(sql).to_arrow_table())

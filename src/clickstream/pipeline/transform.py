@@ -88,7 +88,10 @@ def _bad_type_condition(f: EventField) -> str:
     return f"{t} IS NOT NULL AND {v} IS NULL"
 
 
-def _reason_expr(p: TransformParams) -> str:
+_ADAPTER_REASON = "<adapter_reason>"  # stands for the reason the adapter computed for the row
+
+
+def _reason_expr(p: TransformParams, adapter: bool = False) -> str:
     event_types = ", ".join(sql_str(e) for e in p.event_types)
     whens = [
         ("is_blank", C.REASON_EMPTY_LINE),
@@ -98,6 +101,9 @@ def _reason_expr(p: TransformParams) -> str:
         ("file_format = 'jsonl' AND json_kind <> 'OBJECT'", C.REASON_NOT_AN_OBJECT),
         ("csv_bad_columns", C.REASON_CSV_COLUMNS),
     ]
+    if adapter:
+        # An adapter's own findings (a mangled id, a cut-off row) rank right after the line-level ones.
+        whens.append(("adapter_reason IS NOT NULL", _ADAPTER_REASON))
     for f in EVENT_FIELDS:
         if f.required:
             whens.append((f"{_text_col(f)} IS NULL", f"{C.REASON_MISSING_REQUIRED}:{f.name}"))
@@ -115,7 +121,9 @@ def _reason_expr(p: TransformParams) -> str:
     whens.append((f"v_event_ts > {future_limit}", C.REASON_FUTURE_TIMESTAMP))
     if p.too_late_before is not None:
         whens.append((f"v_event_ts < {sql_ts(p.too_late_before)}", C.REASON_TOO_LATE))
-    body = "\n      ".join(f"WHEN {cond} THEN {sql_str(code)}" for cond, code in whens)
+    body = "\n      ".join(
+        f"WHEN {cond} THEN {'adapter_reason' if code is _ADAPTER_REASON else sql_str(code)}" for cond, code in whens
+    )
     return f"CASE\n      {body}\n    END"
 
 
@@ -133,6 +141,21 @@ def channel_sql(utm_medium: str = "utm_medium", utm_source: str = "utm_source", 
     )
 
 
+def csv_cells_sql(line: str, delimiter: str) -> str:
+    """The cells of one delimited line as a VARCHAR list.
+
+    A comma splits RFC 4180 style (quoted cells, doubled quotes); a tab splits plainly, as TSV
+    exports (Snowplow's enriched events among them) never quote and carry raw quotes in JSON cells.
+    """
+    if delimiter == "\t":
+        return f"string_split({line}, chr(9))"
+    cell = _CSV_CELL.replace(",", delimiter)
+    return (
+        f"list_transform(regexp_extract_all({line} || {sql_str(delimiter)}, {sql_str(cell)}, 1),\n"
+        f"        lambda c: CASE WHEN starts_with(c, '\"') THEN replace(array_slice(c, 2, -2), '\"\"', '\"') ELSE c END)"
+    )
+
+
 def extract_sql(p: TransformParams, with_csv: bool = True) -> str:
     """SELECT of every raw line with its JSON kind and the contract fields' text, in contract order.
 
@@ -146,8 +169,7 @@ def extract_sql(p: TransformParams, with_csv: bool = True) -> str:
     if with_csv:
         header = "h.header"
         cells = f"""CASE WHEN r.file_format = 'csv' AND {fits} THEN
-      list_transform(regexp_extract_all(r.raw_line || ',', {sql_str(_CSV_CELL)}, 1),
-        lambda c: CASE WHEN starts_with(c, '"') THEN replace(array_slice(c, 2, -2), '""', '"') ELSE c END)
+      {csv_cells_sql("r.raw_line", ",")}
     END"""
         source = "raw_lines r LEFT JOIN csv_headers h ON h.source_file = r.source_file"
     else:
@@ -174,8 +196,12 @@ FROM src
 """
 
 
-def type_sql(extracted: str = "extracted") -> str:
-    """SELECT over the extracted lines: each field's cleansed text and its typed value."""
+def type_sql(extracted: str = "extracted", adapter: bool = False) -> str:
+    """SELECT over the extracted lines: each field's cleansed text and its typed value.
+
+    With `adapter`, the lines came through an adapter: its JSON paths are not the contract's, and
+    its `adapter_reason` is carried to the judge.
+    """
     paths = ", ".join(sql_str(f"$.{f.name}") for f in EVENT_FIELDS)
     text_cols = ",\n    ".join(f"{_value_expr(f, i + 1)} AS {_text_col(f)}" for i, f in enumerate(EVENT_FIELDS))
     typed_cols = ",\n  ".join(
@@ -185,11 +211,17 @@ def type_sql(extracted: str = "extracted") -> str:
         f"left(vals[{_index(f)}], 1) IN ('{{', '[')" for f in EVENT_FIELDS if f.type is FieldType.STRING
     )
     # JSON kinds are needed only to tell an object or array from a string; look them up just
-    # for the rare lines where some value looks like one.
+    # for the rare lines where some value looks like one. An adapter's expressions yield text.
+    kinds = (
+        "CAST(NULL AS VARCHAR[])"
+        if adapter
+        else f"CASE WHEN json_kind = 'OBJECT' AND ({looks_nested}) THEN json_type(raw_line, [{paths}]) END"
+    )
+    carried = " adapter_reason," if adapter else ""
     return f"""
 WITH texts AS (
   SELECT source_file, line_number, invalid_utf8, is_blank, too_long, file_format, json_kind, csv_bad_columns,
-    CASE WHEN json_kind = 'OBJECT' AND ({looks_nested}) THEN json_type(raw_line, [{paths}]) END AS kinds,
+    {kinds} AS kinds,{carried}
     {text_cols}
   FROM {extracted}
 )
@@ -199,12 +231,12 @@ FROM texts
 """
 
 
-def judge_sql(p: TransformParams, typed: str = "typed") -> str:
+def judge_sql(p: TransformParams, typed: str = "typed", adapter: bool = False) -> str:
     """SELECT over the typed lines yielding the reject reason (NULL when valid) and silver's fields."""
     out_cols = ",\n  ".join(f"v_{f.name} AS {f.name}" for f in EVENT_FIELDS)
     revenue = C.revenue_sql("v_price", "v_quantity")
     return f"""
-SELECT source_file, line_number, {_reason_expr(p)} AS reason,
+SELECT source_file, line_number, {_reason_expr(p, adapter)} AS reason,
   {out_cols},
   CAST(v_event_ts AS DATE) AS event_date,
   {channel_sql("v_utm_medium", "v_utm_source", "v_referrer")} AS channel,

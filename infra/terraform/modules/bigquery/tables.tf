@@ -14,6 +14,7 @@ locals {
     gold_top_products_daily = { layer = "gold", partition_field = "day", clustering = [] }
     pipeline_files          = { layer = "ops", partition_field = null, clustering = [] }
     pipeline_batches        = { layer = "ops", partition_field = null, clustering = [] }
+    dq_results              = { layer = "ops", partition_field = "window_start", clustering = ["layer", "severity"] }
   }
 
   # Written by `clickstream schema export` and committed; the path is relative to this module.

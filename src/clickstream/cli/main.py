@@ -27,6 +27,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help text: with Rich markup, "[default: ...]" in an option's help is read as a tag and vanishes.
+    rich_markup_mode=None,
 )
 app.add_typer(schema_app, name="schema")
 console = Console()

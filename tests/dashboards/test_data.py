@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from clickstream.dashboards import load_definition
+from clickstream.dashboards.definition import VIEW_TABLES
 from clickstream.dashboards.reader import open_reader
 from clickstream.errors import WarehouseBusyError
 from clickstream.generator import generate_batch
@@ -106,4 +107,26 @@ def test_lookml_command_writes_the_project(tmp_path: Path) -> None:
     done = subprocess.run([str(cli), "lookml", "--out", str(tmp_path / "looker")], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "looker" / "looker_dashboard.json").is_file()
-    assert len(list((tmp_path / "looker" / "views").glob("*.view.lkml"))) == 6
+    # One view per table the dashboard reads: the gold tables, the batch ledger and dq_results.
+    views = {p.name.removesuffix(".view.lkml") for p in (tmp_path / "looker" / "views").glob("*.view.lkml")}
+    assert views == {t.name for t in VIEW_TABLES}
+
+
+def test_data_quality_tile_counts_failures_per_layer(tmp_path: Path) -> None:
+    import duckdb
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    (tmp_path / "landing").mkdir()
+    run_once(tmp_path / "landing", warehouse)  # creates every table, dq_results included
+    con = duckdb.connect(str(warehouse))
+    rows = [("bronze", True, "warning"), ("silver", True, "critical"), ("silver", False, "critical"),
+            ("silver", False, "warning"), ("gold", False, "critical")]
+    for i, (layer, success, severity) in enumerate(rows):
+        con.execute(
+            "INSERT INTO dq_results (run_id, window_start, window_end, layer, suite, expectation, success, severity, validated_at) "
+            "VALUES (?, now()::TIMESTAMP, now()::TIMESTAMP, ?, ?, 'expect_x', ?, ?, now()::TIMESTAMP)",
+            [f"r{i}", layer, f"{layer}.events", success, severity],
+        )
+    con.close()
+    tile = {tuple(r) for r in data(warehouse)["tiles"]["data_quality"]}
+    assert tile == {("bronze", 1, 0, 0), ("silver", 3, 2, 1), ("gold", 1, 1, 1)}

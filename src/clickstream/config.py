@@ -66,8 +66,41 @@ class WarehouseSettings(_Section):
     )
 
 
+class SparkSettings(_Section):
+    """The Spark engine (`engine.name: spark`): Structured Streaming over the landing zone."""
+
+    master: str | None = Field(
+        "local[*]",
+        description="Spark master URL (local[*], spark://host:port, yarn); null on Databricks/Dataproc, which set it.",
+    )
+    app_name: str = Field("clickstream", description="Spark application name.")
+    source: Literal["files", "cloudFiles"] = Field(
+        "files", description="files: Spark's file source (anywhere); cloudFiles: Databricks Auto Loader."
+    )
+    landing_uri: str | None = Field(
+        None,
+        description="Landing zone as executors see it (gs://bucket/landing, dbfs:/...); default: landing.path.",
+    )
+    checkpoint: str | None = Field(
+        None,
+        description="Streaming checkpoint (local path or gs://); default: beside the warehouse, <warehouse>.spark-checkpoint.",
+    )
+    trigger_interval_s: float = Field(1.0, gt=0, le=3600, description="Micro-batch interval in continuous mode.")
+    schema_location: str | None = Field(
+        None, description="cloudFiles.schemaLocation for Auto Loader; default: <checkpoint>/schema."
+    )
+    use_notifications: bool = Field(
+        False, description="cloudFiles.useNotifications: file events (Pub/Sub on GCS) instead of directory listing."
+    )
+    conf: dict[str, str] = Field(
+        default_factory=dict, description="Extra Spark configuration, e.g. spark.executor.memory: 4g."
+    )
+
+
 class EngineSettings(_Section):
-    name: Literal["duckdb"] = "duckdb"
+    name: Literal["duckdb", "spark"] = Field(
+        "duckdb", description="duckdb: embedded, no JVM (default); spark: Structured Streaming, scales out."
+    )
     max_files_per_batch: int = Field(100, ge=1, description="Upper bound on files in one batch.")
     max_bytes_per_batch: int = Field(
         64 * MiB, ge=1024, description="Upper bound on raw bytes in one batch (one larger file still goes alone)."
@@ -80,6 +113,7 @@ class EngineSettings(_Section):
         pattern=DUCKDB_SIZE,
         description="Memory limit of the engine's in-memory DuckDB that runs the transform.",
     )
+    spark: SparkSettings = SparkSettings()
 
 
 class PipelineSettings(_Section):

@@ -48,7 +48,10 @@ def parse_duration(text: str, option: str) -> float:
 
 def _overrides(**sections: dict[str, Any]) -> dict[str, Any]:
     """Only the flags the user gave, so the config file and environment still apply to the rest."""
-    return {name: {k: v for k, v in values.items() if v is not None} for name, values in sections.items()}
+    def given(values: dict[str, Any]) -> dict[str, Any]:
+        return {k: given(v) if isinstance(v, dict) else v for k, v in values.items() if v is not None}
+
+    return given(sections)
 
 
 ConfigOption = typer.Option(None, "--config", "-c", help="YAML settings file (see README, 'Configuration').")
@@ -66,15 +69,38 @@ def run(
     max_bytes: Optional[int] = typer.Option(None, "--max-bytes", help="At most this many raw bytes per batch."),
     poll_interval: Optional[float] = typer.Option(None, "--poll-interval", help="Seconds between landing-zone listings."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-batch output."),
+    engine_name: Optional[str] = typer.Option(
+        None,
+        "--engine",
+        help="duckdb (embedded, default) or spark (Structured Streaming; needs clickstream[spark] and Java 17).",
+    ),
+    master: Optional[str] = typer.Option(
+        None, "--master", help="Spark engine: master URL, e.g. local[4] or spark://host:7077 [default: local[*]]."
+    ),
+    checkpoint: Optional[str] = typer.Option(
+        None,
+        "--checkpoint",
+        help="Spark engine: streaming checkpoint (path or gs://) [default: <warehouse>.spark-checkpoint].",
+    ),
 ) -> None:
-    """Ingest landed files into bronze, silver and gold: continuously, or the backlog with --once."""
+    """Ingest landed files into bronze, silver and gold: continuously, or the backlog with --once.
+
+    With --engine spark the same transforms run on Spark Structured Streaming (availableNow with
+    --once, a processing-time trigger otherwise); the landing zone must then be storage every
+    executor can read, and the checkpoint must stay with the warehouse it was written with."""
     from clickstream.cli.runtime import open_pipeline, print_batch, print_summary, start_quality
 
     settings = _load(
         config,
         landing={"path": landing},
         warehouse={"path": warehouse},
-        engine={"max_files_per_batch": max_files, "max_bytes_per_batch": max_bytes, "poll_interval_s": poll_interval},
+        engine={
+            "name": engine_name,
+            "max_files_per_batch": max_files,
+            "max_bytes_per_batch": max_bytes,
+            "poll_interval_s": poll_interval,
+            "spark": {"master": master, "checkpoint": checkpoint},
+        },
     )
     engine, wh = open_pipeline(settings)
     stop = threading.Event()
@@ -84,7 +110,9 @@ def run(
     try:
         if not quiet:
             mode = "draining the backlog" if once else f"watching {settings.landing.path} (Ctrl-C to stop)"
-            err_console.print(f"[bold]clickstream run[/]: {mode} into {settings.warehouse.path}")
+            err_console.print(
+                f"[bold]clickstream run[/] ({settings.engine.name} engine): {mode} into {settings.warehouse.path}"
+            )
         summary = engine.run(once=once, stop=stop, on_batch=None if quiet else print_batch(err_console))
     finally:
         stop.set()

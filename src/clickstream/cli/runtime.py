@@ -17,19 +17,30 @@ from clickstream.errors import WarehouseError
 from clickstream.ingest.landing import check_landing
 
 
-def open_pipeline(settings: Settings):
-    """The configured engine over the configured warehouse (only the DuckDB pair exists today)."""
-    from clickstream.engine.duckdb import DuckDBEngine
+def open_pipeline(settings: Settings, spark=None):
+    """The configured engine over the configured warehouse; `spark` reuses a running SparkSession."""
     from clickstream.warehouse.duckdb import DuckDBWarehouse
 
-    check_landing(settings.landing)
+    if settings.engine.name == "duckdb" or settings.engine.spark.landing_uri is None:
+        check_landing(settings.landing)
     warehouse = DuckDBWarehouse(
         settings.warehouse.path,
         threads=settings.engine.threads,
         memory_limit=settings.warehouse.memory_limit,
         checkpoint_threshold=settings.warehouse.checkpoint_threshold,
     )
-    return DuckDBEngine(settings, warehouse), warehouse
+    try:
+        if settings.engine.name == "spark":
+            # Imported only here: the DuckDB engine never loads PySpark.
+            from clickstream.engine.spark import SparkEngine
+
+            return SparkEngine(settings, warehouse, spark), warehouse
+        from clickstream.engine.duckdb import DuckDBEngine
+
+        return DuckDBEngine(settings, warehouse), warehouse
+    except BaseException:
+        warehouse.close()
+        raise
 
 
 def print_batch(console: Console) -> Callable[[BatchReport], None]:

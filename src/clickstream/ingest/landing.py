@@ -32,7 +32,7 @@ class LandingFile:
     adapter: Adapter | None = None
 
 
-def _is_hidden_or_partial(relative: Path) -> bool:
+def is_hidden_or_partial(relative: Path) -> bool:
     if any(part.startswith((".", "_")) for part in relative.parts):
         return True
     return relative.name.endswith(_INCOMPLETE_SUFFIXES)
@@ -66,7 +66,7 @@ def list_landing(settings: LandingSettings, now: float | None = None) -> list[La
             for path in root.rglob(pattern):
                 relative = path.relative_to(root)
                 name = relative.as_posix()
-                if name in seen or _is_hidden_or_partial(relative):
+                if name in seen or is_hidden_or_partial(relative):
                     continue
                 try:
                     stat = path.stat()

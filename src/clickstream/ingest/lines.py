@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -130,6 +131,11 @@ def read_file(f: LandingFile) -> tuple[_FileLines, list[str] | None, int]:
         raise
     except OSError as exc:
         raise LandingError(f"cannot read landing file {f.name}: {exc.strerror}; fix its permissions") from exc
+    return split_file(f, data)
+
+
+def split_file(f: LandingFile, data: bytes) -> tuple[_FileLines, list[str] | None, int]:
+    """A file's content as lines, its CSV header (if any) and its size in bytes."""
     size = len(data)
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
@@ -147,11 +153,18 @@ def read_file(f: LandingFile) -> tuple[_FileLines, list[str] | None, int]:
 
 def read_lines(files: list[LandingFile]) -> RawLines:
     """Read whole files into one Arrow table of raw lines (CSV header lines are metadata, not rows)."""
+    return lines_of(files, read_file)
+
+
+def lines_of(
+    files: list[LandingFile], split: Callable[[LandingFile], tuple[_FileLines, list[str] | None, int]]
+) -> RawLines:
+    """Raw lines of files, each cut by `split` (from a path here, from bytes a Spark executor holds)."""
     tables = []
     result = RawLines(table=RAW_LINES_SCHEMA.empty_table(), adapter=files[0].adapter if files else None)
     for f in files:
         try:
-            file_lines, header, size = read_file(f)
+            file_lines, header, size = split(f)
         except FileNotFoundError:
             result.missing.append(f.name)
             continue

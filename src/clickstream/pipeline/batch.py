@@ -61,9 +61,12 @@ def new_transform_connection(threads: int | None = None, memory_limit: str | Non
     return con
 
 
-def stage_rows(con: duckdb.DuckDBPyConnection, raw: RawLines, params: TransformParams) -> StagedRows:
-    """Run the contract's parse/validate SQL over the raw lines and dedupe inside the batch."""
-    t0 = time.perf_counter()
+def parse_lines(con: duckdb.DuckDBPyConnection, raw: RawLines, params: TransformParams) -> pa.Table:
+    """The row-level part: each raw line's reject reason (NULL when valid) and typed fields.
+
+    Row by row and independent of the rest of the batch, so the Spark engine runs it in its
+    executors over any split of the files.
+    """
     headers = pa.table(
         [pa.array(list(raw.csv_headers), pa.string()), pa.array(list(raw.csv_headers.values()), pa.list_(pa.string()))],
         schema=CSV_HEADERS_SCHEMA,
@@ -82,13 +85,32 @@ def stage_rows(con: duckdb.DuckDBPyConnection, raw: RawLines, params: TransformP
             ("typed", type_sql(adapter=True)),
             ("parsed", judge_sql(params, adapter=True)),
         )
+    registered = ["raw_lines", "csv_headers"]
     try:
-        for name, sql in stages:
+        for name, sql in stages[:-1]:
             con.register(name, con.sql(sql).to_arrow_table())
+            registered.append(name)
+        return con.sql(stages[-1][1]).to_arrow_table()
+    finally:
+        for name in registered:
+            con.unregister(name)
+
+
+def finish_rows(con: duckdb.DuckDBPyConnection, raw_lines: pa.Table, parsed: pa.Table, started: float) -> StagedRows:
+    """The batch-wide part: quarantine rows with their raw line, and silver candidates deduplicated."""
+    con.register("raw_lines", raw_lines)
+    con.register("parsed", parsed)
+    try:
         quarantine = con.sql(quarantine_sql()).to_arrow_table()
         candidates = con.sql(silver_candidates_sql()).to_arrow_table()
         valid = con.execute("SELECT count(*) FROM parsed WHERE reason IS NULL").fetchall()[0][0]
     finally:
-        for name in ("raw_lines", "csv_headers", *(n for n, _ in stages)):
-            con.unregister(name)
-    return StagedRows(quarantine, candidates, valid - candidates.num_rows, time.perf_counter() - t0)
+        con.unregister("raw_lines")
+        con.unregister("parsed")
+    return StagedRows(quarantine, candidates, valid - candidates.num_rows, time.perf_counter() - started)
+
+
+def stage_rows(con: duckdb.DuckDBPyConnection, raw: RawLines, params: TransformParams) -> StagedRows:
+    """Run the contract's parse/validate SQL over the raw lines and dedupe inside the batch."""
+    t0 = time.perf_counter()
+    return finish_rows(con, raw.table, parse_lines(con, raw, params), t0)

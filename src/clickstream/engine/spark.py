@@ -1,0 +1,341 @@
+"""The scale-out engine: Spark Structured Streaming over the landing zone, committing per micro-batch.
+
+Spark's file source (or Auto Loader's `cloudFiles` on Databricks) hands each micro-batch over as
+whole files (`binaryFile`). Executors cut them into lines and run the contract's row-level SQL
+with an embedded DuckDB (`mapInArrow`), the very text the DuckDB engine runs, so the two engines
+cannot drift apart. The driver then deduplicates inside the batch and commits through the same
+warehouse transaction. Exactly once: Spark's checkpoint records which files each batch id holds,
+and the warehouse ledger, written in the batch's transaction, turns a replayed batch into a no-op.
+
+Paths: executors read the landing zone themselves, so on a cluster it must be storage every node
+sees (gs://, dbfs:/, hdfs://, or a shared mount). Only the driver touches the warehouse and the
+checkpoint's commit log; the checkpoint must survive the driver (gs:// on a cluster).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+import threading
+import time
+from datetime import timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+from urllib.parse import unquote, urlsplit
+
+import pyarrow as pa
+
+from clickstream.config import Settings, SparkSettings
+from clickstream.engine.base import BatchCallback, BatchReport, RunSummary
+from clickstream.errors import ConfigError, LandingError
+from clickstream.ingest.adapters import adapter_for
+from clickstream.ingest.landing import LandingFile, file_format, is_hidden_or_partial
+from clickstream.pipeline.batch import finish_rows, new_transform_connection, parse_lines, transform_params
+from clickstream.pipeline.transform import TransformParams
+from clickstream.warehouse.base import CommitResult, StagedBatch, Warehouse
+from clickstream.warehouse.duckdb import utc_now
+
+log = logging.getLogger(__name__)
+
+# What an executor sends back per chunk of files: Arrow IPC streams, so DuckDB's exact column
+# types reach the driver unchanged (no round trip through Spark's type system).
+PAYLOAD_SCHEMA = "kind string, payload binary"
+# The binaryFile format's fixed schema; a streaming source wants it spelled out.
+BINARY_FILE_SCHEMA = "path string, modificationTime timestamp, length long, content binary"
+_RAW, _PARSED, _FILES = "raw", "parsed", "files"
+_FILES_SCHEMA = pa.schema([("name", pa.string()), ("lines", pa.int64())])
+
+# Settings every clickstream SparkSession gets; `engine.spark.conf` overrides them.
+SPARK_DEFAULTS = {
+    # 200 shuffle partitions made small batches 10x slower on 2 cores; nothing here shuffles much.
+    "spark.sql.shuffle.partitions": "2",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.session.timeZone": "UTC",
+    # A file deleted after listing is skipped (and stays out of the ledger), as in the DuckDB engine.
+    "spark.sql.files.ignoreMissingFiles": "true",
+    "spark.driver.maxResultSize": "2g",
+    "spark.sql.execution.arrow.maxRecordsPerBatch": "64",
+}
+
+
+def landing_root_uri(settings: Settings) -> str:
+    """The landing zone as a URI the executors can list and read."""
+    configured = settings.engine.spark.landing_uri or str(settings.landing.path)
+    if "://" in configured or configured.startswith(("dbfs:", "file:")):
+        return configured.rstrip("/")
+    root = Path(configured)
+    if not root.is_dir():
+        raise LandingError(f"landing folder {root} does not exist: create it or set landing.path / --landing")
+    return root.resolve().as_uri()
+
+
+def relative_name(file_uri: str, root_uri: str) -> str:
+    """A file's ledger name: its path below the landing root, the same name the DuckDB engine uses."""
+    file_path = unquote(urlsplit(file_uri).path)
+    root_path = unquote(urlsplit(root_uri).path).rstrip("/")
+    if not file_path.startswith(root_path + "/"):
+        raise LandingError(f"file {file_uri} is not below the landing zone {root_uri}")
+    return file_path[len(root_path) + 1 :]
+
+
+def checkpoint_location(settings: Settings) -> str:
+    configured = settings.engine.spark.checkpoint
+    if configured:
+        return configured
+    return str(Path(settings.warehouse.path).resolve()) + ".spark-checkpoint"
+
+
+def path_glob(patterns: list[str]) -> str:
+    """Spark's `pathGlobFilter` (one Hadoop glob) for the landing patterns."""
+    return patterns[0] if len(patterns) == 1 else "{" + ",".join(patterns) + "}"
+
+
+def spark_session(cfg: SparkSettings) -> Any:
+    """A SparkSession with the settings measured to matter on small machines."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise ConfigError("the Spark engine needs PySpark: pip install 'clickstream[spark]' (and Java 17)") from exc
+    if not os.environ.get("JAVA_HOME") and shutil.which("java") is None:
+        raise ConfigError(
+            "the Spark engine needs Java 17 and none was found: install it (apt-get install -y openjdk-17-jre-headless) "
+            "or set JAVA_HOME"
+        )
+    # Executors must run the interpreter that has clickstream installed.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    if cfg.master is None or cfg.master.startswith(("local", "spark://127.0.0.1", "spark://localhost")):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    builder = SparkSession.builder.appName(cfg.app_name)
+    if cfg.master:
+        builder = builder.master(cfg.master)
+    for key, value in {**SPARK_DEFAULTS, **cfg.conf}.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
+
+
+def _ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _from_ipc(data: bytes) -> pa.Table:
+    return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+
+
+def parse_files_in_executor(
+    root_uri: str, landing_format: str, adapter: Any, params: TransformParams, memory_limit: str
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """The `mapInArrow` function: binaryFile rows in, raw lines and parsed rows (as Arrow IPC) out."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from clickstream.ingest.lines import lines_of, split_file
+
+        # One thread per task: Spark already runs a task per core.
+        con = new_transform_connection(1, memory_limit)
+        try:
+            for rb in batches:
+                files, contents = [], {}
+                for path, length, modified, content in zip(
+                    rb.column("path").to_pylist(),
+                    rb.column("length").to_pylist(),
+                    rb.column("modificationTime").to_pylist(),
+                    rb.column("content").to_pylist(),
+                ):
+                    name = relative_name(path, root_uri)
+                    fmt = file_format(name, landing_format, adapter)
+                    files.append(LandingFile(name, Path(name), length, modified, fmt, adapter))
+                    contents[name] = content
+                if not files:
+                    continue
+                raw = lines_of(files, lambda f: split_file(f, contents[f.name]))
+                parsed = parse_lines(con, raw, params)
+                counts = pa.table(
+                    [pa.array(list(raw.lines_per_file), pa.string()), pa.array(list(raw.lines_per_file.values()), pa.int64())],
+                    schema=_FILES_SCHEMA,
+                )
+                yield pa.record_batch(
+                    [
+                        pa.array([_FILES, _RAW, _PARSED], pa.string()),
+                        pa.array([_ipc(counts), _ipc(raw.table), _ipc(parsed)], pa.binary()),
+                    ],
+                    names=["kind", "payload"],
+                )
+        finally:
+            con.close()
+
+    return run
+
+
+class SparkEngine:
+    name = "spark"
+
+    def __init__(self, settings: Settings, warehouse: Warehouse, spark: Any = None):
+        self.settings = settings
+        self.warehouse = warehouse
+        self.spark = spark if spark is not None else spark_session(settings.engine.spark)
+        self.root_uri = landing_root_uri(settings)
+        self.adapter = adapter_for(settings.landing)
+        self.con = new_transform_connection(settings.engine.threads, settings.engine.memory_limit)
+        self._consumed: set[str] | None = None
+        self._summary = RunSummary()
+        self._on_batch: BatchCallback | None = None
+        self._error: BaseException | None = None
+
+    # --- the stream ---------------------------------------------------------------------------
+
+    def _reader(self) -> Any:
+        cfg = self.settings.engine.spark
+        eng = self.settings.engine
+        if cfg.source == "cloudFiles":
+            checkpoint = checkpoint_location(self.settings)
+            reader = (
+                self.spark.readStream.format("cloudFiles")
+                .option("cloudFiles.format", "binaryFile")
+                .option("cloudFiles.schemaLocation", cfg.schema_location or checkpoint.rstrip("/") + "/schema")
+                .option("cloudFiles.useNotifications", str(cfg.use_notifications).lower())
+                .option("cloudFiles.maxFilesPerTrigger", str(eng.max_files_per_batch))
+                .option("cloudFiles.maxBytesPerTrigger", f"{eng.max_bytes_per_batch}b")
+            )
+        else:
+            # Spark takes either limit, not both; files in order of modification time, as they land.
+            reader = self.spark.readStream.format("binaryFile").option("maxFilesPerTrigger", str(eng.max_files_per_batch))
+        return (
+            reader.schema(BINARY_FILE_SCHEMA)
+            .option("pathGlobFilter", path_glob(self.settings.landing.patterns))
+            .option("recursiveFileLookup", "true")
+            .load(self.root_uri)
+        )
+
+    def _start(self, once: bool) -> Any:
+        writer = (
+            self._reader()
+            .writeStream.foreachBatch(self._guarded_batch)
+            .option("checkpointLocation", checkpoint_location(self.settings))
+            .queryName("clickstream")
+        )
+        if once:
+            writer = writer.trigger(availableNow=True)
+        else:
+            writer = writer.trigger(processingTime=f"{self.settings.engine.spark.trigger_interval_s} seconds")
+        return writer.start()
+
+    def run(self, once: bool, stop: threading.Event | None = None, on_batch: BatchCallback | None = None) -> RunSummary:
+        t0 = time.perf_counter()
+        self._summary, self._on_batch, self._error = RunSummary(), on_batch, None
+        stop = stop or threading.Event()
+        query = self._start(once)
+        try:
+            while not stop.is_set():
+                if query.awaitTermination(0.5):
+                    break
+        finally:
+            if query.isActive:
+                query.stop()
+        if self._error is not None:
+            raise self._error
+        failure = query.exception()
+        if failure is not None:
+            raise RuntimeError(f"the Spark streaming query failed: {failure}")
+        self._summary.seconds = time.perf_counter() - t0
+        return self._summary
+
+    # --- one micro-batch ----------------------------------------------------------------------
+
+    def _guarded_batch(self, df: Any, spark_batch_id: int) -> None:
+        # A clickstream error (bad landing file name, busy warehouse) is re-raised as it is from
+        # run(), rather than wrapped in Spark's Java exception text.
+        try:
+            report = self.process(df, spark_batch_id)
+        except Exception as exc:
+            self._error = exc
+            raise
+        self._summary.add(report)
+        if self._on_batch:
+            self._on_batch(report)
+
+    def _new_files(self, df: Any) -> tuple[list[LandingFile], list[str]]:
+        """The batch's files not yet in the ledger, and their paths as Spark names them."""
+        if self._consumed is None:
+            self._consumed = self.warehouse.consumed_files()
+        files, paths = [], []
+        # Only metadata: binaryFile reads `content` only when it is selected.
+        for row in df.select("path", "length", "modificationTime").collect():
+            name = relative_name(row["path"], self.root_uri)
+            if name in self._consumed or is_hidden_or_partial(Path(name)):
+                continue
+            # Naive datetimes from Spark are in the driver's local time zone.
+            modified = row["modificationTime"].astimezone(timezone.utc).replace(tzinfo=None)
+            fmt = file_format(name, self.settings.landing.format, self.adapter)
+            files.append(LandingFile(name, Path(name), row["length"], modified, fmt, self.adapter))
+            paths.append(row["path"])
+        return sorted(files, key=lambda f: f.name), paths
+
+    def process(self, df: Any, spark_batch_id: int) -> BatchReport:
+        """Parse the batch's files in the executors, then dedupe and commit on the driver."""
+        from pyspark.sql import functions as F
+
+        started_at = utc_now()
+        t0 = time.perf_counter()
+        files, paths = self._new_files(df)
+        if not files:
+            # A replay of a batch whose commit already landed, or only files to leave alone.
+            return BatchReport(CommitResult(self.warehouse.next_batch_id(), committed=False), 0, 0, 0.0, 0.0, 0)
+        params = transform_params(self.settings.pipeline, started_at, self.warehouse.watermark())
+        parse = parse_files_in_executor(
+            self.root_uri, self.settings.landing.format, self.adapter, params, self.settings.engine.memory_limit
+        )
+        payloads = df.where(F.col("path").isin(paths)).mapInArrow(parse, PAYLOAD_SCHEMA).toArrow()
+        read_s = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        parts: dict[str, list[pa.Table]] = {_FILES: [], _RAW: [], _PARSED: []}
+        for kind, payload in zip(payloads.column("kind").to_pylist(), payloads.column("payload").to_pylist()):
+            parts[kind].append(_from_ipc(payload))
+        read = {name: lines for t in parts[_FILES] for name, lines in zip(t.column("name").to_pylist(), t.column("lines").to_pylist())}
+        missing = [f.name for f in files if f.name not in read]
+        if missing:
+            log.warning("landing files vanished before they were read, skipped: %s", ", ".join(missing))
+            files = [f for f in files if f.name in read]
+            if not files:
+                return BatchReport(CommitResult(self.warehouse.next_batch_id(), committed=False), 0, 0, read_s, 0.0, 0)
+        raw_table, parsed = self._combine(parts, params)
+        staged = finish_rows(self.con, raw_table, parsed, t1)
+        batch = StagedBatch(
+            batch_id=self.warehouse.next_batch_id(),
+            engine=self.name,
+            files=files,
+            lines_per_file={f.name: read[f.name] for f in files},
+            bytes_read=sum(f.size for f in files),
+            raw_lines=raw_table,
+            quarantine=staged.quarantine,
+            silver_candidates=staged.silver_candidates,
+            duplicates_in_batch=staged.duplicates_in_batch,
+            started_at=started_at,
+            read_s=read_s,
+            transform_s=staged.transform_s,
+        )
+        result = self.warehouse.commit_batch(batch)
+        result.stats["spark_batch_id"] = spark_batch_id
+        self._consumed.update(f.name for f in files)
+        return BatchReport(result, len(files), batch.bytes_read, read_s, staged.transform_s, 0)
+
+    def _combine(self, parts: dict[str, list[pa.Table]], params: TransformParams) -> tuple[pa.Table, pa.Table]:
+        from clickstream.ingest.lines import RAW_LINES_SCHEMA, RawLines
+
+        raw = [t for t in parts[_RAW] if t.num_rows]
+        raw_table = pa.concat_tables(raw) if raw else RAW_LINES_SCHEMA.empty_table()
+        parsed = [t for t in parts[_PARSED] if t.num_rows]
+        if parsed:
+            return raw_table, pa.concat_tables(parsed, promote_options="default")
+        # Only empty files: an empty parse on the driver gives the parsed table its columns.
+        return raw_table, parse_lines(self.con, RawLines(table=RAW_LINES_SCHEMA.empty_table(), adapter=self.adapter), params)
+
+    def close(self) -> None:
+        self.con.close()

@@ -1,0 +1,129 @@
+"""Both engines, the same files: identical bronze, quarantine, silver and gold.
+
+The files carry every fault (duplicates, malformed lines, late events, schema drift), in JSON lines
+and CSV, nested one folder deep, and are cut into several batches so duplicates and late events
+cross batch boundaries. Each engine must reconcile with the generator's manifest and keep gold
+equal to a from-scratch recompute; then the two warehouses must hold the same rows.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from clickstream.generator import Faults, Manifest, generate_batch
+from tests.adapters.conftest import REES46_SAMPLE, SNOWPLOW_SAMPLE
+from tests.conftest import assert_identical, query, run_once, run_spark_once
+from tests.warehouse.recompute import assert_gold_matches_silver
+
+ENGINES = ("duckdb", "spark")
+FAULTS = Faults(duplicates=0.02, malformed=0.01, late=0.03, schema_drift=True)
+# Two files a batch: 5 batches over the 10 files.
+BATCHING = {"max_files_per_batch": 2}
+
+
+def land_in_name_order(landing: Path) -> list[Path]:
+    """Give files modification times in name order: Spark's file source takes them oldest first,
+    the DuckDB engine by name, so both cut the same batches."""
+    files = sorted(p for p in landing.rglob("*") if p.is_file() and not p.name.startswith("_"))
+    base = time.time() - 10 * len(files)
+    for i, path in enumerate(sorted(files, key=lambda p: p.relative_to(landing).as_posix())):
+        os.utime(path, (base + 5 * i, base + 5 * i))
+    return files
+
+
+def run_engine(name: str, spark, landing: Path, warehouse: Path, **sections) -> None:
+    if name == "duckdb":
+        run_once(landing, warehouse, **sections)
+    else:
+        run_spark_once(spark, landing, warehouse, **sections)
+
+
+@pytest.fixture(scope="module")
+def faulty_landing(tmp_path_factory) -> tuple[Path, list[Manifest]]:
+    landing = tmp_path_factory.mktemp("conformance") / "landing"
+    start = datetime(2026, 11, 20, 8, 0)
+    manifests = [
+        generate_batch(landing / "csv", events=4_000, files=2, fmt="csv", seed=5, start=start, faults=FAULTS),
+        generate_batch(landing, events=16_000, files=8, fmt="jsonl", seed=6, start=start, faults=FAULTS),
+    ]
+    land_in_name_order(landing)
+    return landing, manifests
+
+
+@pytest.fixture(scope="module")
+def warehouses(faulty_landing, spark, tmp_path_factory) -> dict[str, Path]:
+    landing, _ = faulty_landing
+    out = {}
+    for engine in ENGINES:
+        warehouse = tmp_path_factory.mktemp(engine) / "warehouse.duckdb"
+        run_engine(engine, spark, landing, warehouse, engine=BATCHING)
+        out[engine] = warehouse
+    return out
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("engine", ENGINES)
+def test_counts_reconcile_with_the_manifest(engine: str, faulty_landing, warehouses) -> None:
+    _, manifests = faulty_landing
+    warehouse = warehouses[engine]
+    bronze, silver, quarantine, duplicates, batches = query(
+        warehouse,
+        "SELECT (SELECT count(*) FROM bronze_events), (SELECT count(*) FROM silver_events), "
+        "(SELECT count(*) FROM quarantine_events), (SELECT sum(duplicates) FROM pipeline_batches), "
+        "(SELECT count(*) FROM pipeline_batches)",
+    )[0]
+    assert batches == 5
+    assert bronze == sum(m.total_lines for m in manifests)
+    assert bronze == silver + quarantine + duplicates
+    assert silver == sum(m.unique_valid_events for m in manifests)
+    assert duplicates == sum(m.duplicates for m in manifests) > 0
+    want_reasons: dict[str, int] = {}
+    for m in manifests:
+        for reason, n in m.malformed_by_reason.items():
+            if n:
+                want_reasons[reason] = want_reasons.get(reason, 0) + n
+    assert dict(query(warehouse, "SELECT reason, count(*) FROM quarantine_events GROUP BY 1")) == want_reasons
+    engines = {e for (e,) in query(warehouse, "SELECT DISTINCT engine FROM pipeline_batches")}
+    assert engines == {engine}
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("engine", ENGINES)
+def test_gold_equals_a_recompute_from_silver(engine: str, warehouses) -> None:
+    counts = assert_gold_matches_silver(warehouses[engine])
+    assert all(rows > 0 for rows in counts.values()), counts
+
+
+@pytest.mark.spark
+def test_both_engines_write_identical_tables(warehouses) -> None:
+    rows = assert_identical(warehouses["duckdb"], warehouses["spark"])
+    assert all(n > 0 for n in rows.values()), rows
+    # The same files in the same batches, so the same late-data and duplicate decisions.
+    ledgers = [
+        query(w, "SELECT files, input_lines, silver_inserted, quarantined, duplicates FROM pipeline_batches ORDER BY batch_id")
+        for w in (warehouses["duckdb"], warehouses["spark"])
+    ]
+    assert ledgers[0] == ledgers[1]
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize(
+    "fmt, sample",
+    [("rees46", REES46_SAMPLE), ("snowplow", SNOWPLOW_SAMPLE)],
+    ids=["rees46", "snowplow"],
+)
+def test_real_samples_give_identical_tables_on_both_engines(fmt: str, sample: Path, spark, tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    shutil.copy(sample, landing)
+    section = {"format": fmt, "patterns": ["*.csv", "*.tsv", "*.jsonl"]}
+    run_once(landing, tmp_path / "duckdb.duckdb", landing=section)
+    run_spark_once(spark, landing, tmp_path / "spark.duckdb", landing=section)
+    rows = assert_identical(tmp_path / "duckdb.duckdb", tmp_path / "spark.duckdb")
+    assert rows["silver_events"] > 0 and rows["bronze_events"] > 0

@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator
 from urllib.parse import unquote, urlsplit
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from clickstream.config import Settings, SparkSettings
 from clickstream.engine.base import BatchCallback, BatchReport, RunSummary
@@ -45,7 +46,9 @@ PAYLOAD_SCHEMA = "kind string, payload binary"
 # The binaryFile format's fixed schema; a streaming source wants it spelled out.
 BINARY_FILE_SCHEMA = "path string, modificationTime timestamp, length long, content binary"
 _RAW, _PARSED, _FILES = "raw", "parsed", "files"
-_FILES_SCHEMA = pa.schema([("name", pa.string()), ("lines", pa.int64())])
+_FILES_SCHEMA = pa.schema(
+    [("name", pa.string()), ("size", pa.int64()), ("modified_at", pa.timestamp("us")), ("lines", pa.int64())]
+)
 
 # Settings every clickstream SparkSession gets; `engine.spark.conf` overrides them.
 SPARK_DEFAULTS = {
@@ -150,6 +153,9 @@ def parse_files_in_executor(
                     rb.column("content").to_pylist(),
                 ):
                     name = relative_name(path, root_uri)
+                    if is_hidden_or_partial(Path(name)):
+                        continue  # still being written under a temporary name; its final name comes later
+                    modified = modified.astimezone(timezone.utc).replace(tzinfo=None)
                     fmt = file_format(name, landing_format, adapter)
                     files.append(LandingFile(name, Path(name), length, modified, fmt, adapter))
                     contents[name] = content
@@ -158,7 +164,12 @@ def parse_files_in_executor(
                 raw = lines_of(files, lambda f: split_file(f, contents[f.name]))
                 parsed = parse_lines(con, raw, params)
                 counts = pa.table(
-                    [pa.array(list(raw.lines_per_file), pa.string()), pa.array(list(raw.lines_per_file.values()), pa.int64())],
+                    [
+                        pa.array([f.name for f in files], pa.string()),
+                        pa.array([f.size for f in files], pa.int64()),
+                        pa.array([f.modified_at for f in files], pa.timestamp("us")),
+                        pa.array([raw.lines_per_file[f.name] for f in files], pa.int64()),
+                    ],
                     schema=_FILES_SCHEMA,
                 )
                 yield pa.record_batch(
@@ -261,57 +272,43 @@ class SparkEngine:
         if self._on_batch:
             self._on_batch(report)
 
-    def _new_files(self, df: Any) -> tuple[list[LandingFile], list[str]]:
-        """The batch's files not yet in the ledger, and their paths as Spark names them."""
-        if self._consumed is None:
-            self._consumed = self.warehouse.consumed_files()
-        files, paths = [], []
-        # Only metadata: binaryFile reads `content` only when it is selected.
-        for row in df.select("path", "length", "modificationTime").collect():
-            name = relative_name(row["path"], self.root_uri)
-            if name in self._consumed or is_hidden_or_partial(Path(name)):
-                continue
-            # Naive datetimes from Spark are in the driver's local time zone.
-            modified = row["modificationTime"].astimezone(timezone.utc).replace(tzinfo=None)
-            fmt = file_format(name, self.settings.landing.format, self.adapter)
-            files.append(LandingFile(name, Path(name), row["length"], modified, fmt, self.adapter))
-            paths.append(row["path"])
-        return sorted(files, key=lambda f: f.name), paths
-
     def process(self, df: Any, spark_batch_id: int) -> BatchReport:
         """Parse the batch's files in the executors, then dedupe and commit on the driver."""
-        from pyspark.sql import functions as F
-
         started_at = utc_now()
         t0 = time.perf_counter()
-        files, paths = self._new_files(df)
-        if not files:
-            # A replay of a batch whose commit already landed, or only files to leave alone.
-            return BatchReport(CommitResult(self.warehouse.next_batch_id(), committed=False), 0, 0, 0.0, 0.0, 0)
+        if self._consumed is None:
+            self._consumed = self.warehouse.consumed_files()
         params = transform_params(self.settings.pipeline, started_at, self.warehouse.watermark())
         parse = parse_files_in_executor(
             self.root_uri, self.settings.landing.format, self.adapter, params, self.settings.engine.memory_limit
         )
-        payloads = df.where(F.col("path").isin(paths)).mapInArrow(parse, PAYLOAD_SCHEMA).toArrow()
+        # One Spark job a batch: listing the files first would cost a second one. The ledger check
+        # comes after parsing, which wastes work only when a batch is replayed after a crash.
+        payloads = df.mapInArrow(parse, PAYLOAD_SCHEMA).toArrow()
         read_s = time.perf_counter() - t0
         t1 = time.perf_counter()
         parts: dict[str, list[pa.Table]] = {_FILES: [], _RAW: [], _PARSED: []}
         for kind, payload in zip(payloads.column("kind").to_pylist(), payloads.column("payload").to_pylist()):
             parts[kind].append(_from_ipc(payload))
-        read = {name: lines for t in parts[_FILES] for name, lines in zip(t.column("name").to_pylist(), t.column("lines").to_pylist())}
-        missing = [f.name for f in files if f.name not in read]
-        if missing:
-            log.warning("landing files vanished before they were read, skipped: %s", ", ".join(missing))
-            files = [f for f in files if f.name in read]
-            if not files:
-                return BatchReport(CommitResult(self.warehouse.next_batch_id(), committed=False), 0, 0, read_s, 0.0, 0)
-        raw_table, parsed = self._combine(parts, params)
+        files, lines_per_file = [], {}
+        for t in parts[_FILES]:
+            for name, size, modified, lines in zip(*(t.column(c).to_pylist() for c in _FILES_SCHEMA.names)):
+                if name in self._consumed:
+                    continue
+                fmt = file_format(name, self.settings.landing.format, self.adapter)
+                files.append(LandingFile(name, Path(name), size, modified, fmt, self.adapter))
+                lines_per_file[name] = lines
+        if not files:
+            # A replay of a batch whose commit already landed, or nothing but temporary names.
+            return BatchReport(CommitResult(self.warehouse.next_batch_id(), committed=False), 0, 0, read_s, 0.0, 0)
+        files.sort(key=lambda f: f.name)
+        raw_table, parsed = self._combine(parts, params, set(lines_per_file))
         staged = finish_rows(self.con, raw_table, parsed, t1)
         batch = StagedBatch(
             batch_id=self.warehouse.next_batch_id(),
             engine=self.name,
             files=files,
-            lines_per_file={f.name: read[f.name] for f in files},
+            lines_per_file=lines_per_file,
             bytes_read=sum(f.size for f in files),
             raw_lines=raw_table,
             quarantine=staged.quarantine,
@@ -326,12 +323,20 @@ class SparkEngine:
         self._consumed.update(f.name for f in files)
         return BatchReport(result, len(files), batch.bytes_read, read_s, staged.transform_s, 0)
 
-    def _combine(self, parts: dict[str, list[pa.Table]], params: TransformParams) -> tuple[pa.Table, pa.Table]:
+    def _combine(
+        self, parts: dict[str, list[pa.Table]], params: TransformParams, keep: set[str]
+    ) -> tuple[pa.Table, pa.Table]:
+        """The batch's raw lines and parsed rows, only from the files in `keep`."""
         from clickstream.ingest.lines import RAW_LINES_SCHEMA, RawLines
 
-        raw = [t for t in parts[_RAW] if t.num_rows]
+        def kept(tables: list[pa.Table]) -> list[pa.Table]:
+            keep_set = pa.array(sorted(keep), pa.string())
+            out = [t.filter(pc.is_in(t.column("source_file"), value_set=keep_set)) for t in tables if t.num_rows]
+            return [t for t in out if t.num_rows]
+
+        raw = kept(parts[_RAW])
         raw_table = pa.concat_tables(raw) if raw else RAW_LINES_SCHEMA.empty_table()
-        parsed = [t for t in parts[_PARSED] if t.num_rows]
+        parsed = kept(parts[_PARSED])
         if parsed:
             return raw_table, pa.concat_tables(parsed, promote_options="default")
         # Only empty files: an empty parse on the driver gives the parsed table its columns.

@@ -166,6 +166,38 @@ class QualitySettings(_Section):
         return value
 
 
+class DatabricksDeploySettings(_Section):
+    """The Databricks Asset Bundle `clickstream deploy databricks` writes."""
+
+    bundle_name: str = Field("clickstream", pattern=r"^[A-Za-z0-9_-]+$", description="Bundle and job name prefix.")
+    host: str | None = Field(None, description="Workspace URL, e.g. https://1234567890.1.gcp.databricks.com.")
+    spark_version: str = Field("16.4.x-scala2.13", description="Databricks Runtime of the job cluster.")
+    node_type_id: str = Field("n2-highmem-4", description="GCP machine type of the job cluster's nodes.")
+    num_workers: int = Field(2, ge=0, description="Workers of the job cluster.")
+    service_account: str | None = Field(None, description="Google service account the cluster runs as.")
+
+
+class DataprocDeploySettings(_Section):
+    """The Dataproc Serverless batch `clickstream deploy dataproc` writes."""
+
+    project: str | None = Field(None, description="GCP project of the batch.")
+    region: str = Field("europe-west1", description="Dataproc region.")
+    runtime_version: str = Field("2.3", description="Serverless for Apache Spark runtime version.")
+    artifacts_uri: str | None = Field(
+        None, description="gs:// folder the wheel, entry point and config are uploaded to; default: <bucket>/deploy."
+    )
+    container_image: str | None = Field(
+        None, description="Custom image with clickstream's dependencies (duckdb, pyarrow, ...) installed."
+    )
+    service_account: str | None = Field(None, description="Service account the batch runs as.")
+    subnetwork_uri: str | None = Field(None, description="Subnetwork of the batch.")
+
+
+class DeploySettings(_Section):
+    databricks: DatabricksDeploySettings = DatabricksDeploySettings()
+    dataproc: DataprocDeploySettings = DataprocDeploySettings()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CLICKSTREAM_",
@@ -179,6 +211,7 @@ class Settings(BaseSettings):
     pipeline: PipelineSettings = PipelineSettings()
     dashboard: DashboardSettings = DashboardSettings()
     quality: QualitySettings = QualitySettings()
+    deploy: DeploySettings = DeploySettings()
 
     @classmethod
     def settings_customise_sources(

@@ -301,6 +301,45 @@ def dashboard(
     serve_dashboard(console, settings)
 
 
+@app.command()
+def deploy(
+    target: str = typer.Argument(..., help="databricks (Asset Bundle with a continuous Auto Loader job) or dataproc (Serverless batch)."),
+    out: Path = typer.Option(Path("deploy"), "--out", "-o", help="Folder to write the descriptors into."),
+    config: Optional[Path] = ConfigOption,
+    landing_uri: Optional[str] = typer.Option(
+        None, "--landing-uri", help="Landing zone on shared storage, e.g. gs://my-bucket/landing [default: engine.spark.landing_uri]."
+    ),
+    checkpoint: Optional[str] = typer.Option(
+        None, "--checkpoint", help="Streaming checkpoint on shared storage, e.g. gs://my-bucket/checkpoints/clickstream."
+    ),
+) -> None:
+    """Write the job definitions that run the Spark engine on Databricks or Dataproc, from the config.
+
+    The job runs the same entry point as a laptop (`clickstream run --engine spark`) with a copy of
+    the settings (clickstream.yaml) whose landing zone and checkpoint are on shared storage."""
+    import os
+
+    from clickstream.engine import deploy as descriptors
+
+    settings = _load(config, engine={"spark": {"landing_uri": landing_uri, "checkpoint": checkpoint}})
+    if target == "databricks":
+        root = Path.cwd() if (Path.cwd() / "pyproject.toml").exists() else None
+        project_root = os.path.relpath(root, out.resolve()) if root else ".."
+        descriptor = descriptors.databricks_bundle(settings, project_root)
+    elif target == "dataproc":
+        descriptor = descriptors.dataproc_batch(settings)
+    else:
+        raise ConfigError(f"unknown deploy target {target!r}: use databricks or dataproc")
+    for path in descriptors.write(descriptor, out):
+        console.print(f"wrote {path}", highlight=False)
+    if settings.warehouse.kind == "duckdb":
+        err_console.print(
+            "note: warehouse.kind is duckdb, a file on the driver's disk that a cluster job loses; "
+            "production jobs write to BigQuery (warehouse.kind: bigquery)",
+            highlight=False,
+        )
+
+
 def _load(config: Optional[Path], **sections: dict[str, Any]):
     from clickstream.config import load_settings
 

@@ -36,7 +36,7 @@ test: $(STAMP) $(CHECKOV_STAMP)
 	  if [ "$$(id -u)" = 0 ]; then echo "installing Debian chromium for the dashboard browser test"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "note: /usr/bin/chromium is missing and this is not root: the dashboard browser test will be skipped; run 'sudo apt-get install -y chromium'"; fi; }
-	@command -v java >/dev/null 2>&1 || echo "note: no 'java' on PATH; the Spark engine (optional) needs Java 17: apt-get install -y openjdk-17-jre-headless"
+	@command -v java >/dev/null 2>&1 || echo "note: no 'java' on PATH: the Spark engine tests (tests/engine, marked spark) will be skipped; install Java 17 with 'apt-get install -y openjdk-17-jre-headless' (or set JAVA_HOME)"
 	@if command -v terraform >/dev/null 2>&1; then terraform fmt -check -recursive infra/terraform || { echo "infra/terraform is not formatted: run 'terraform fmt -recursive infra/terraform'"; exit 1; }; \
 	else echo "note: no 'terraform' on PATH; skipping 'terraform fmt -check' of infra/terraform (install Terraform >= 1.9)"; fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -44,6 +44,7 @@ test: $(STAMP) $(CHECKOV_STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/freshness.py
+	@command -v java >/dev/null 2>&1 && $(BIN)/python bench/spark.py || echo "note: no 'java' on PATH; skipping bench/spark.py (install openjdk-17-jre-headless)"
 
 clean:
 	rm -rf $(VENV) data .pytest_cache build *.egg-info src/*.egg-info

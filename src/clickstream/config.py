@@ -86,6 +86,13 @@ class SparkSettings(_Section):
         description="Streaming checkpoint (local path or gs://); default: beside the warehouse, <warehouse>.spark-checkpoint.",
     )
     trigger_interval_s: float = Field(1.0, gt=0, le=3600, description="Micro-batch interval in continuous mode.")
+    batch_limit: Literal["bytes", "files"] = Field(
+        "bytes",
+        description=(
+            "Which of engine.max_bytes_per_batch / max_files_per_batch bounds a batch of Spark's file source, "
+            "which takes one or the other (Auto Loader takes both)."
+        ),
+    )
     schema_location: str | None = Field(
         None, description="cloudFiles.schemaLocation for Auto Loader; default: <checkpoint>/schema."
     )

@@ -24,7 +24,7 @@ from tests.warehouse.recompute import assert_gold_matches_silver
 ENGINES = ("duckdb", "spark")
 FAULTS = Faults(duplicates=0.02, malformed=0.01, late=0.03, schema_drift=True)
 # Two files a batch: 5 batches over the 10 files.
-BATCHING = {"max_files_per_batch": 2}
+BATCHING = {"max_files_per_batch": 2, "spark": {"batch_limit": "files"}}
 
 
 def land_in_name_order(landing: Path) -> list[Path]:

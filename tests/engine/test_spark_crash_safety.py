@@ -66,7 +66,7 @@ def test_sigkill_the_spark_driver_at_random_moments_then_restart_matches(tmp_pat
         deadline = time.monotonic() + 120
         while proc.poll() is None and checkpoint_entries(crashed) <= before and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(rng.uniform(0.0, 2.5))
+        time.sleep(rng.uniform(0.0, 1.5))
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)

@@ -99,7 +99,12 @@ def run(
             "max_files_per_batch": max_files,
             "max_bytes_per_batch": max_bytes,
             "poll_interval_s": poll_interval,
-            "spark": {"master": master, "checkpoint": checkpoint},
+            # Spark's file source takes one bound: the one given on the command line.
+            "spark": {
+                "master": master,
+                "checkpoint": checkpoint,
+                "batch_limit": "files" if max_files is not None and max_bytes is None else ("bytes" if max_bytes else None),
+            },
         },
     )
     engine, wh = open_pipeline(settings)

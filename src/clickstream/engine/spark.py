@@ -60,6 +60,8 @@ SPARK_DEFAULTS = {
     # A file deleted after listing is skipped (and stays out of the ledger), as in the DuckDB engine.
     "spark.sql.files.ignoreMissingFiles": "true",
     "spark.driver.maxResultSize": "2g",
+    # In local mode the executors live in the driver's JVM, and each batch's rows pass through it.
+    "spark.driver.memory": "2g",
     "spark.sql.execution.arrow.maxRecordsPerBatch": "64",
 }
 
@@ -216,8 +218,12 @@ class SparkEngine:
                 .option("cloudFiles.maxBytesPerTrigger", f"{eng.max_bytes_per_batch}b")
             )
         else:
-            # Spark takes either limit, not both; files in order of modification time, as they land.
-            reader = self.spark.readStream.format("binaryFile").option("maxFilesPerTrigger", str(eng.max_files_per_batch))
+            # Spark's file source refuses both limits at once; it takes files oldest first.
+            reader = self.spark.readStream.format("binaryFile")
+            if cfg.batch_limit == "files":
+                reader = reader.option("maxFilesPerTrigger", str(eng.max_files_per_batch))
+            else:
+                reader = reader.option("maxBytesPerTrigger", str(eng.max_bytes_per_batch))
         return (
             reader.schema(BINARY_FILE_SCHEMA)
             .option("pathGlobFilter", path_glob(self.settings.landing.patterns))

@@ -112,18 +112,37 @@ def test_both_engines_write_identical_tables(warehouses) -> None:
     assert ledgers[0] == ledgers[1]
 
 
+FIXTURES = Path(__file__).resolve().parents[1] / "adapters" / "fixtures"
+MAPPING = """
+file_format: csv
+columns: [when, what, who, visit, sku, amount]
+fields: {event_ts: when, event_type: what, user_id: who, session_id: visit, product_id: sku, price: amount}
+timestamp_format: "%d/%m/%Y %H:%M"
+event_types: {seen: page_view, basket: add_to_cart, bought: purchase}
+"""
+MAPPED_ROWS = "When,What,Who,Visit,Sku,Amount\n02/03/2024 13:45,seen,u1,s1,,\n02/03/2024 13:46,basket,u1,s1,A,9.50\n" \
+    "02/03/2024 13:50,bought,u1,s1,A,9.50\n02/03/2024 13:50,bought,u1,s1,A,9.50\n02/03/2024 14:00,wished,u2,s2,,\n"
+
+
 @pytest.mark.spark
-@pytest.mark.parametrize(
-    "fmt, sample",
-    [("rees46", REES46_SAMPLE), ("snowplow", SNOWPLOW_SAMPLE)],
-    ids=["rees46", "snowplow"],
-)
-def test_real_samples_give_identical_tables_on_both_engines(fmt: str, sample: Path, spark, tmp_path: Path) -> None:
+@pytest.mark.parametrize("fmt", ["rees46", "snowplow", "segment", "ga4", "mapping"])
+def test_every_adapter_gives_identical_tables_on_both_engines(fmt: str, spark, tmp_path: Path) -> None:
+    """The real REES46 and Snowplow samples, our Segment and GA4 fixtures and a generic mapping."""
     landing = tmp_path / "landing"
     landing.mkdir()
-    shutil.copy(sample, landing)
     section = {"format": fmt, "patterns": ["*.csv", "*.tsv", "*.jsonl"]}
+    if fmt == "mapping":
+        spec = tmp_path / "mapping.yaml"
+        spec.write_text(MAPPING)
+        (landing / "mapped.csv").write_text(MAPPED_ROWS)
+        section["mapping_file"] = spec
+    else:
+        sample = {"rees46": REES46_SAMPLE, "snowplow": SNOWPLOW_SAMPLE}.get(fmt, FIXTURES / f"{fmt}.jsonl")
+        shutil.copy(sample, landing)
     run_once(landing, tmp_path / "duckdb.duckdb", landing=section)
     run_spark_once(spark, landing, tmp_path / "spark.duckdb", landing=section)
     rows = assert_identical(tmp_path / "duckdb.duckdb", tmp_path / "spark.duckdb")
     assert rows["silver_events"] > 0 and rows["bronze_events"] > 0
+    if fmt == "mapping":
+        # The unknown action is quarantined and the repeated row deduplicated, on both engines.
+        assert rows["quarantine_events"] == 1 and rows["silver_events"] == 3

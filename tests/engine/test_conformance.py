@@ -18,6 +18,7 @@ import pytest
 
 from clickstream.generator import Faults, Manifest, generate_batch
 from tests.adapters.conftest import REES46_SAMPLE, SNOWPLOW_SAMPLE
+from tests.adapters.test_mapping import CSV_MAPPING
 from tests.conftest import assert_identical, query, run_once, run_spark_once
 from tests.warehouse.recompute import assert_gold_matches_silver
 
@@ -113,13 +114,6 @@ def test_both_engines_write_identical_tables(warehouses) -> None:
 
 
 FIXTURES = Path(__file__).resolve().parents[1] / "adapters" / "fixtures"
-MAPPING = """
-file_format: csv
-columns: [when, what, who, visit, sku, amount]
-fields: {event_ts: when, event_type: what, user_id: who, session_id: visit, product_id: sku, price: amount}
-timestamp_format: "%d/%m/%Y %H:%M"
-event_types: {seen: page_view, basket: add_to_cart, bought: purchase}
-"""
 MAPPED_ROWS = "When,What,Who,Visit,Sku,Amount\n02/03/2024 13:45,seen,u1,s1,,\n02/03/2024 13:46,basket,u1,s1,A,9.50\n" \
     "02/03/2024 13:50,bought,u1,s1,A,9.50\n02/03/2024 13:50,bought,u1,s1,A,9.50\n02/03/2024 14:00,wished,u2,s2,,\n"
 
@@ -133,7 +127,7 @@ def test_every_adapter_gives_identical_tables_on_both_engines(fmt: str, spark, t
     section = {"format": fmt, "patterns": ["*.csv", "*.tsv", "*.jsonl"]}
     if fmt == "mapping":
         spec = tmp_path / "mapping.yaml"
-        spec.write_text(MAPPING)
+        spec.write_text(CSV_MAPPING)
         (landing / "mapped.csv").write_text(MAPPED_ROWS)
         section["mapping_file"] = spec
     else:

@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from clickstream.generator import Faults, generate_batch
+from tests.conftest import COMPARED_TABLES
 from tests.warehouse.recompute import assert_gold_matches_silver
 
 # Columns that legitimately differ between two runs of the same data: wall-clock times.
@@ -23,18 +24,7 @@ VOLATILE = {
     "quarantine_events": ["ingested_at"],
     "pipeline_batches": ["started_at", "committed_at", "read_s", "transform_s", "commit_s", "max_event_lag_s"],
 }
-TABLES = [
-    "bronze_events",
-    "quarantine_events",
-    "silver_events",
-    "gold_kpi_minute",
-    "gold_sessions",
-    "gold_funnel_hourly",
-    "gold_top_pages_hourly",
-    "gold_top_products_daily",
-    "pipeline_files",
-    "pipeline_batches",
-]
+TABLES = [*COMPARED_TABLES, "pipeline_files", "pipeline_batches"]
 
 
 def run_args(landing: Path, warehouse: Path) -> list[str]:

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from clickstream.config import Settings, SparkSettings
 from clickstream.engine.base import BatchCallback, BatchReport, RunSummary
-from clickstream.errors import ConfigError, LandingError
+from clickstream.errors import ConfigError, LandingError, WarehouseError
 from clickstream.ingest.adapters import adapter_for
 from clickstream.ingest.landing import LandingFile, file_format, is_hidden_or_partial
 from clickstream.pipeline.batch import finish_rows, new_transform_connection, parse_lines, transform_params
@@ -231,6 +231,21 @@ class SparkEngine:
             .load(self.root_uri)
         )
 
+    def _check_checkpoint_belongs_here(self) -> None:
+        """Refuse a checkpoint that has committed batches while the warehouse has consumed no file:
+        Spark would skip those files for good, and they would never reach this warehouse."""
+        location = checkpoint_location(self.settings)
+        if "://" in location and not location.startswith("file:"):
+            return  # remote checkpoints are left to the platform that owns them
+        commits = Path(unquote(urlsplit(location).path) if location.startswith("file:") else location) / "commits"
+        committed = [p for p in commits.iterdir() if p.name.isdigit()] if commits.is_dir() else []
+        if committed and not self.warehouse.consumed_files():
+            raise WarehouseError(
+                f"the Spark checkpoint {location} records {len(committed)} committed batches but the warehouse has "
+                "consumed no file: they were written together, and Spark would now skip those files. Delete the "
+                "checkpoint to ingest the landing zone into this warehouse, or pass the warehouse it belongs to"
+            )
+
     def _start(self, once: bool) -> Any:
         writer = (
             self._reader()
@@ -248,6 +263,7 @@ class SparkEngine:
         t0 = time.perf_counter()
         self._summary, self._on_batch, self._error = RunSummary(), on_batch, None
         stop = stop or threading.Event()
+        self._check_checkpoint_belongs_here()
         query = self._start(once)
         try:
             while not stop.is_set():

@@ -47,3 +47,53 @@ def landing(tmp_path: Path) -> Path:
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Path:
     return tmp_path / "warehouse.duckdb"
+
+
+# -- emulators (started once per session, only when a test asks for them) ---------------------------
+
+
+@pytest.fixture(scope="session")
+def emulator_python() -> Path:
+    from tests.emulators import emulator_python as find
+
+    python = find()
+    if python is None:
+        pytest.skip("the emulators' virtualenv .venv/emulators is missing: `make test` builds it")
+    return python
+
+
+@pytest.fixture(scope="session")
+def bigquery_emulator(emulator_python: Path, tmp_path_factory: pytest.TempPathFactory):
+    from tests.emulators import start_bigquery
+
+    emulator = start_bigquery(emulator_python, tmp_path_factory.mktemp("bqemulator"))
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def storage_emulator(emulator_python: Path, tmp_path_factory: pytest.TempPathFactory):
+    from tests.emulators import start_storage
+
+    emulator = start_storage(emulator_python, tmp_path_factory.mktemp("gcs-emulator"))
+    yield emulator
+    emulator.stop()
+
+
+_DATASET_TAGS = iter(range(1, 1_000_000))
+
+
+def bigquery_settings(endpoint: str, tag: str | None = None) -> dict[str, Any]:
+    """Settings sections for a BigQuery warehouse on the emulator, in datasets of its own (`tag`)."""
+    from tests.emulators import PROJECT
+
+    tag = tag or f"t{next(_DATASET_TAGS)}"
+    return {
+        "warehouse": {"kind": "bigquery"},
+        "gcp": {
+            "project": PROJECT,
+            "credentials": "anonymous",
+            "bigquery_endpoint": endpoint,
+            "datasets": {layer: f"{tag}_{layer}" for layer in ("bronze", "silver", "gold", "ops", "staging")},
+        },
+    }

@@ -40,7 +40,7 @@ from clickstream.warehouse.dialect import to_bigquery
 if TYPE_CHECKING:
     from google.cloud import bigquery
 
-    from clickstream.config import GcpSettings
+    from clickstream.config import DatasetSettings, GcpSettings
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,37 @@ def parquet_bytes(table: pa.Table, columns: tuple[tuple[str, FieldType], ...]) -
     return buf.getvalue()
 
 
+def table_locations(project: str, datasets: "DatasetSettings") -> dict[str, tuple[str, str]]:
+    """Every contract table with its (project, dataset): how unqualified names in shared SQL resolve."""
+    layers = {"bronze": datasets.bronze, "silver": datasets.silver, "gold": datasets.gold, "ops": datasets.ops}
+    return {t.name: (project, layers[t.layer]) for t in ALL_TABLES}
+
+
+def gold_statements(locations: dict[str, tuple[str, str]], lo: datetime, hi: datetime) -> list[str]:
+    """The gold recompute for one batch as BigQuery script statements: the shared gold SQL, transpiled.
+
+    Inserted events span [lo, hi]; the touched sessions' range is only known inside the transaction,
+    so it is held in the script variables sess_lo / sess_hi.
+    """
+    minute, hour, day = gold.touched_ranges(lo, hi)
+    prepare, _ = gold.sessions_prepare_sql()
+    out = [to_bigquery(s, locations) for s in (*gold.kpi_minute_sql(minute), prepare)]
+    out.append("SET sess_lo = (" + to_bigquery(f"SELECT {gold.SESSIONS_LO} FROM touched_sessions", locations) + ")")
+    out.append(
+        "SET sess_hi = TIMESTAMP_ADD(("
+        + to_bigquery(f"SELECT {gold.SESSIONS_HI} FROM touched_sessions", locations)
+        + "), INTERVAL 1 MICROSECOND)"
+    )
+    for s in (
+        *gold.sessions_sql(gold.TouchedRange("sess_lo", "sess_hi")),
+        *gold.funnel_hourly_sql(),
+        *gold.top_pages_hourly_sql(hour),
+        *gold.top_products_daily_sql(day),
+    ):
+        out.append(to_bigquery(s, locations))
+    return out
+
+
 class BigQueryWarehouse:
     """Layers in BigQuery datasets named by `gcp.datasets`; this process is the only writer."""
 
@@ -126,8 +157,7 @@ class BigQueryWarehouse:
         self.project = gcp.project or self.client.project
         datasets = gcp.datasets
         self.dataset_of_layer = {"bronze": datasets.bronze, "silver": datasets.silver, "gold": datasets.gold, "ops": datasets.ops}
-        # Every contract table with its (project, dataset): how unqualified names in shared SQL resolve.
-        self.locations = {t.name: (self.project, self.dataset_of_layer[t.layer]) for t in ALL_TABLES}
+        self.locations = table_locations(self.project, datasets)
         self._next_batch_id: int | None = None
         self._watermark: datetime | None = None
         self._watermark_known = False
@@ -353,21 +383,7 @@ class BigQueryWarehouse:
         return ";\n".join(script) + ";\n"
 
     def gold_statements(self, lo: datetime, hi: datetime) -> list[str]:
-        """Gold recompute for the touched keys: the shared gold SQL, transpiled; session bounds as variables."""
-        minute, hour, day = gold.touched_ranges(lo, hi)
-        prepare, _bounds = gold.sessions_prepare_sql()
-        stmts = [*gold.kpi_minute_sql(minute), prepare]
-        out = [self.sql(s) for s in stmts]
-        out.append(self.sql(f"SELECT {gold.SESSIONS_LO} FROM touched_sessions").join(("SET sess_lo = (", ")")))
-        out.append(self.sql(f"SELECT {gold.SESSIONS_HI} FROM touched_sessions").join(("SET sess_hi = TIMESTAMP_ADD((", "), INTERVAL 1 MICROSECOND)")))
-        for s in (
-            *gold.sessions_sql(gold.TouchedRange("sess_lo", "sess_hi")),
-            *gold.funnel_hourly_sql(),
-            *gold.top_pages_hourly_sql(hour),
-            *gold.top_products_daily_sql(day),
-        ):
-            out.append(self.sql(s))
-        return out
+        return gold_statements(self.locations, lo, hi)
 
     def ledger_statements(self, batch: StagedBatch, committed_at: datetime) -> list[str]:
         """The ledger rows; counts and event-time bounds come from new_silver, the rows just inserted."""

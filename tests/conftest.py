@@ -97,3 +97,23 @@ def bigquery_settings(endpoint: str, tag: str | None = None) -> dict[str, Any]:
             "datasets": {layer: f"{tag}_{layer}" for layer in ("bronze", "silver", "gold", "ops", "staging")},
         },
     }
+
+
+def gcs_settings(endpoint: str) -> dict[str, Any]:
+    """The gcp section for a landing bucket on the storage emulator."""
+    from tests.emulators import PROJECT
+
+    return {"gcp": {"project": PROJECT, "credentials": "anonymous", "storage_endpoint": endpoint}}
+
+
+_BUCKETS = iter(range(1, 1_000_000))
+
+
+@pytest.fixture
+def gcs_bucket(storage_emulator) -> str:
+    """A new, empty bucket on the storage emulator; returns its name."""
+    from clickstream.ingest.gcs import GcsStore
+
+    name = f"landing-{next(_BUCKETS)}"
+    GcsStore(endpoint=storage_emulator.endpoint, anonymous=True).fs().mkdir(name)
+    return name

@@ -37,7 +37,7 @@ def bigquery_statements() -> list[str]:
     pytest.importorskip("sqlglot")
     from clickstream.warehouse.bigquery import gold_statements, table_locations
 
-    return gold_statements(table_locations("my-project", DatasetSettings()), LO, HI)
+    return gold_statements(table_locations("my-project", DatasetSettings()))
 
 
 @pytest.mark.parametrize("dialect", ["duckdb", "bigquery"])

@@ -22,10 +22,9 @@ import logging
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from clickstream.contract.render import BIGQUERY_TYPES, bigquery_schema
@@ -123,15 +122,34 @@ def table_locations(project: str, datasets: "DatasetSettings") -> dict[str, tupl
     return {t.name: (project, layers[t.layer]) for t in ALL_TABLES}
 
 
-def gold_statements(locations: dict[str, tuple[str, str]], lo: datetime, hi: datetime) -> list[str]:
-    """The gold recompute for one batch as BigQuery script statements: the shared gold SQL, transpiled.
+# Script variables: event-time bounds of the candidates, the whole minutes / hours / days around them,
+# and the range the touched sessions' events can lie in (known only once new_silver exists).
+_BOUND_VARIABLES = ("c_lo", "c_hi", "minute_lo", "minute_hi", "hour_lo", "hour_hi", "day_lo", "day_hi", "sess_lo", "sess_hi")
 
-    Inserted events span [lo, hi]; the touched sessions' range is only known inside the transaction,
-    so it is held in the script variables sess_lo / sess_hi.
+
+def bounds_statements(candidates: str) -> list[str]:
+    """SET the event-time bound variables from the staged candidates (BigQuery SQL)."""
+    out = [
+        f"SET c_lo = (SELECT min(event_ts) FROM {candidates})",
+        f"SET c_hi = (SELECT max(event_ts) FROM {candidates})",
+    ]
+    for unit in ("MINUTE", "HOUR", "DAY"):
+        var = unit.lower()
+        out += [
+            f"SET {var}_lo = TIMESTAMP_TRUNC(c_lo, {unit})",
+            f"SET {var}_hi = TIMESTAMP_ADD(TIMESTAMP_TRUNC(c_hi, {unit}), INTERVAL 1 {unit})",
+        ]
+    return out
+
+
+def gold_statements(locations: dict[str, tuple[str, str]]) -> list[str]:
+    """The gold recompute of a batch as BigQuery script statements: the shared gold SQL, transpiled.
+
+    It reads the temp table new_silver (the rows just inserted) and the bound variables above.
     """
-    minute, hour, day = gold.touched_ranges(lo, hi)
+    range_of = {unit: gold.TouchedRange(f"{unit}_lo", f"{unit}_hi") for unit in ("minute", "hour", "day")}
     prepare, _ = gold.sessions_prepare_sql()
-    out = [to_bigquery(s, locations) for s in (*gold.kpi_minute_sql(minute), prepare)]
+    out = [to_bigquery(s, locations) for s in (*gold.kpi_minute_sql(range_of["minute"]), prepare)]
     out.append("SET sess_lo = (" + to_bigquery(f"SELECT {gold.SESSIONS_LO} FROM touched_sessions", locations) + ")")
     out.append(
         "SET sess_hi = TIMESTAMP_ADD(("
@@ -141,8 +159,8 @@ def gold_statements(locations: dict[str, tuple[str, str]], lo: datetime, hi: dat
     for s in (
         *gold.sessions_sql(gold.TouchedRange("sess_lo", "sess_hi")),
         *gold.funnel_hourly_sql(),
-        *gold.top_pages_hourly_sql(hour),
-        *gold.top_products_daily_sql(day),
+        *gold.top_pages_hourly_sql(range_of["hour"]),
+        *gold.top_products_daily_sql(range_of["day"]),
     ):
         out.append(to_bigquery(s, locations))
     return out
@@ -270,8 +288,13 @@ class BigQueryWarehouse:
         key = "\n".join([self.project, *self.dataset_of_layer.values(), str(batch.batch_id), *(f.name for f in batch.files)])
         return f"clickstream_commit_{batch.batch_id}_{hashlib.sha256(key.encode()).hexdigest()[:20]}_{attempt}"
 
-    def _earlier_attempt(self, batch: StagedBatch) -> tuple[int, bool]:
-        """The first unused attempt number, and whether an earlier attempt of this batch committed."""
+    def _wait_for_earlier_attempts(self, batch: StagedBatch) -> int:
+        """Wait for commit jobs of this batch that are still running; return the first unused attempt.
+
+        A process killed during its commit leaves the job running in BigQuery. Waiting for it before
+        reading the ledger again means the batch is either seen as committed or committed once now.
+        Old finished jobs with the same id (datasets re-created) are harmless: the ledger decides.
+        """
         from google.api_core.exceptions import NotFound
 
         attempt = 1
@@ -279,32 +302,35 @@ class BigQueryWarehouse:
             try:
                 job = self.client.get_job(self.commit_job_id(batch, attempt), location=self.gcp.location)
             except NotFound:
-                return attempt, False
+                return attempt
             try:
-                # A commit a killed process submitted may still run: wait for it rather than race it.
-                rows = list(job.result())
-                if rows and not rows[0][0]:
-                    return attempt, True
-            except Exception as exc:  # noqa: BLE001 - that attempt failed; it wrote nothing
+                job.result()
+            except Exception as exc:  # noqa: BLE001 - that attempt failed, so it wrote nothing
                 log.info("earlier commit attempt %s of batch %s failed: %s", job.job_id, batch.batch_id, exc)
             attempt += 1
 
     def commit_batch(self, batch: StagedBatch) -> CommitResult:
+        """Load the batch's rows into staging tables (load jobs), then run the one transaction."""
         t0 = time.perf_counter()
         if self._already_committed(batch):
             return CommitResult(batch.batch_id, committed=False)
-        attempt, done_before = self._earlier_attempt(batch)
-        if done_before or self._already_committed(batch):
+        result = self.commit_staged(batch, lambda: self.load_staging(batch))
+        result.commit_s = time.perf_counter() - t0
+        return result
+
+    def commit_staged(self, batch: StagedBatch, stage: Callable[[], dict[str, str]]) -> CommitResult:
+        """The transaction over staging tables that `stage()` fills (a load job, or Spark executors
+        through the connector, see connector.py); the staging tables are dropped afterwards."""
+        attempt = self._wait_for_earlier_attempts(batch)
+        if attempt > 1 and self._already_committed(batch):
             self._forget_cached_state()
             return CommitResult(batch.batch_id, committed=False)
-        staging = self.load_staging(batch)
+        staging = stage()
         try:
-            result = self.run_commit_script(batch, staging, attempt)
+            return self.run_commit_script(batch, staging, attempt)
         finally:
             for table_id in staging.values():
                 self.client.delete_table(table_id, not_found_ok=True)
-        result.commit_s = time.perf_counter() - t0
-        return result
 
     def _forget_cached_state(self) -> None:
         self._next_batch_id = None
@@ -339,7 +365,9 @@ class BigQueryWarehouse:
         return ids
 
     def commit_script(self, batch: StagedBatch, staging: dict[str, str], committed_at: datetime) -> str:
-        """The transaction for one batch as a BigQuery script; its last statement says whether it skipped."""
+        """The transaction for one batch as a BigQuery script, driven by what the staging tables hold
+        (so connector-written staging tables commit the same way). It ends with a one-row result:
+        skipped, silver rows inserted, bronze rows, quarantined rows, silver candidates."""
         bid = int(batch.batch_id)
         ingested = bq_ts(batch.started_at)
         raw, quarantine, candidates = (f"`{staging[k]}`" for k in ("raw", "quarantine", "candidates"))
@@ -348,45 +376,37 @@ class BigQueryWarehouse:
             f"PARSE_JSON({name})" if t is FieldType.JSON else name for name, t in _CANDIDATE_COLUMNS
         )
         body = [
+            f"SET bronze_rows = (SELECT count(*) FROM {raw})",
+            f"SET quarantined = (SELECT count(*) FROM {quarantine})",
+            f"SET candidates = (SELECT count(*) FROM {candidates})",
+            *bounds_statements(candidates),
             f"INSERT INTO {self.ref(BRONZE.name)} ({', '.join(BRONZE.column_names)}) "
             f"SELECT raw_line, source_file, line_number, {bid}, {ingested} FROM {raw}",
             f"INSERT INTO {self.ref(QUARANTINE.name)} ({', '.join(QUARANTINE.column_names)}) "
             f"SELECT raw_line, reason, source_file, line_number, {bid}, {ingested} FROM {quarantine}",
-        ]
-        if batch.silver_candidates.num_rows:
-            ts = batch.silver_candidates.column("event_ts")
-            lo, hi = pc.min(ts).as_py(), pc.max(ts).as_py()
             # The anti-join reads only silver partitions from the oldest candidate on (the dedup horizon
             # already quarantined anything older).
-            body += [
-                f"CREATE OR REPLACE TEMP TABLE new_silver AS SELECT c.* FROM {candidates} c WHERE c.event_id NOT IN "
-                f"(SELECT event_id FROM {self.ref(SILVER.name)} WHERE event_date >= DATE '{lo:%Y-%m-%d}' "
-                f"AND event_ts >= {bq_ts(lo)})",
-                f"INSERT INTO {self.ref(SILVER.name)} ({silver_cols}) SELECT {silver_values}, {bid} FROM new_silver",
-                "SET inserted = (SELECT count(*) FROM new_silver)",
-            ]
-            body += self.gold_statements(lo, hi)
-        else:
-            body.append(f"CREATE OR REPLACE TEMP TABLE new_silver AS SELECT * FROM {candidates}")
-        body += self.ledger_statements(batch, committed_at)
+            f"CREATE OR REPLACE TEMP TABLE new_silver AS SELECT c.* FROM {candidates} c WHERE c.event_id NOT IN "
+            f"(SELECT event_id FROM {self.ref(SILVER.name)} WHERE event_date >= DATE(c_lo) AND event_ts >= c_lo)",
+            f"INSERT INTO {self.ref(SILVER.name)} ({silver_cols}) SELECT {silver_values}, {bid} FROM new_silver",
+            "SET inserted = (SELECT count(*) FROM new_silver)",
+            "IF inserted > 0 THEN\n" + ";\n".join(gold_statements(self.locations)) + ";\nEND IF",
+            *self.ledger_statements(batch, committed_at),
+        ]
         script = [
             "DECLARE skipped BOOL DEFAULT FALSE",
-            "DECLARE inserted INT64 DEFAULT 0",
-            "DECLARE sess_lo TIMESTAMP",
-            "DECLARE sess_hi TIMESTAMP",
+            "DECLARE inserted, bronze_rows, quarantined, candidates INT64 DEFAULT 0",
+            f"DECLARE {', '.join(_BOUND_VARIABLES)} TIMESTAMP",
             "BEGIN TRANSACTION",
             f"SET skipped = ({self._ledger_has(batch)})",
             "IF NOT skipped THEN\n" + ";\n".join(body) + ";\nEND IF",
             "COMMIT TRANSACTION",
-            "SELECT skipped, inserted",
+            "SELECT skipped, inserted, bronze_rows, quarantined, candidates",
         ]
         return ";\n".join(script) + ";\n"
 
-    def gold_statements(self, lo: datetime, hi: datetime) -> list[str]:
-        return gold_statements(self.locations, lo, hi)
-
     def ledger_statements(self, batch: StagedBatch, committed_at: datetime) -> list[str]:
-        """The ledger rows; counts and event-time bounds come from new_silver, the rows just inserted."""
+        """The ledger rows; row counts come from the script's variables, event-time bounds from new_silver."""
         bid = int(batch.batch_id)
         files = [
             f"SELECT {bq_str(f.name)}, {int(f.size)}, {bq_ts(f.modified_at)}, {int(batch.lines_per_file.get(f.name, 0))}, {bid}"
@@ -400,8 +420,7 @@ class BigQueryWarehouse:
             + " UNION ALL ".join(files),
             f"INSERT INTO {self.ref(PIPELINE_BATCHES.name)} ({', '.join(PIPELINE_BATCHES.column_names)}) "
             f"SELECT {bid}, {bq_str(batch.engine)}, [{names}], {int(batch.bytes_read)}, {input_lines}, "
-            f"{batch.raw_lines.num_rows}, {batch.quarantine.num_rows}, count(*), "
-            f"{int(batch.duplicates_in_batch) + batch.silver_candidates.num_rows} - count(*), "
+            f"bronze_rows, quarantined, inserted, {int(batch.duplicates_in_batch)} + candidates - inserted, "
             f"min(event_ts), max(event_ts), {bq_ts(batch.started_at)}, {bq_ts(committed_at)}, "
             f"{float(batch.read_s)!r}, {float(batch.transform_s)!r}, {float(commit_s)!r}, "
             f"TIMESTAMP_DIFF({bq_ts(committed_at)}, min(event_ts), MICROSECOND) / 1000000.0 "
@@ -416,21 +435,21 @@ class BigQueryWarehouse:
         job = self.client.query(
             script, job_id=self.commit_job_id(batch, attempt), job_retry=None, location=self.gcp.location
         )
-        rows = list(job.result())
-        skipped, inserted = rows[0][0], int(rows[0][1] or 0)
+        row = list(job.result())[0]
+        skipped = bool(row[0])
+        inserted, bronze_rows, quarantined, candidates = (int(v or 0) for v in row[1:])
         if skipped:
             self._forget_cached_state()
             return CommitResult(batch.batch_id, committed=False)
         self._next_batch_id = int(batch.batch_id) + 1
         if inserted:
             self._watermark_known = False  # read again from the ledger on the next batch
-        input_lines = sum(batch.lines_per_file.values())
         return CommitResult(
             batch.batch_id,
             committed=True,
-            input_lines=input_lines,
-            bronze_rows=batch.raw_lines.num_rows,
-            quarantined=batch.quarantine.num_rows,
+            input_lines=sum(batch.lines_per_file.values()),
+            bronze_rows=bronze_rows,
+            quarantined=quarantined,
             silver_inserted=inserted,
-            duplicates=batch.duplicates_in_batch + batch.silver_candidates.num_rows - inserted,
+            duplicates=batch.duplicates_in_batch + candidates - inserted,
         )

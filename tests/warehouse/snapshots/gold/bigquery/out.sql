@@ -18,8 +18,8 @@ SELECT
   COALESCE(SUM(revenue), CAST(0 AS NUMERIC)) AS revenue
 FROM `my-project`.`clickstream_silver`.`silver_events`
 WHERE
-  event_ts >= CAST('2026-11-25 10:17:00.000000' AS TIMESTAMP)
-  AND event_ts < CAST('2026-11-25 12:03:00.000000' AS TIMESTAMP)
+  event_ts >= minute_lo
+  AND event_ts < minute_hi
   AND TIMESTAMP_TRUNC(event_ts, MINUTE) IN (
     SELECT DISTINCT
       TIMESTAMP_TRUNC(event_ts, MINUTE)
@@ -245,8 +245,8 @@ FROM (
     COUNT(DISTINCT user_id) AS unique_users
   FROM `my-project`.`clickstream_silver`.`silver_events`
   WHERE
-    event_ts >= CAST('2026-11-25 10:00:00.000000' AS TIMESTAMP)
-    AND event_ts < CAST('2026-11-25 13:00:00.000000' AS TIMESTAMP)
+    event_ts >= hour_lo
+    AND event_ts < hour_hi
     AND event_type = 'page_view'
     AND NOT page_url IS NULL
     AND TIMESTAMP_TRUNC(event_ts, HOUR) IN (
@@ -295,8 +295,8 @@ FROM (
     COALESCE(SUM(revenue), CAST(0 AS NUMERIC)) AS revenue
   FROM `my-project`.`clickstream_silver`.`silver_events`
   WHERE
-    event_ts >= CAST('2026-11-25 00:00:00.000000' AS TIMESTAMP)
-    AND event_ts < CAST('2026-11-26 00:00:00.000000' AS TIMESTAMP)
+    event_ts >= day_lo
+    AND event_ts < day_hi
     AND NOT product_id IS NULL
     AND event_date IN (
       SELECT DISTINCT

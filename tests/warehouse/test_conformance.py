@@ -12,7 +12,10 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import yaml
+from typer.testing import CliRunner
 
+from clickstream.cli.main import app
 from clickstream.config import load_settings
 from clickstream.engine.duckdb import DuckDBEngine
 from clickstream.generator import Faults, generate_batch
@@ -64,8 +67,8 @@ def test_duckdb_and_bigquery_hold_identical_tables(faulty_landing, bigquery_emul
     run_once(landing, duck, engine=BATCH)
     assert_gold_matches_silver(duck)
 
-    overrides = {"landing": {"path": landing}, "engine": BATCH, **bigquery_settings(bigquery_emulator.endpoint)}
-    settings = load_settings(overrides=overrides)
+    bq_sections = bigquery_settings(bigquery_emulator.endpoint)
+    settings = load_settings(overrides={"landing": {"path": landing}, "engine": BATCH, **bq_sections})
     bq = BigQueryWarehouse(settings.gcp)
     try:
         summary = DuckDBEngine(settings, bq).run(once=True)
@@ -81,6 +84,12 @@ def test_duckdb_and_bigquery_hold_identical_tables(faulty_landing, bigquery_emul
         bq.close()
     assert silver == manifest.unique_valid_events
     assert quarantine == manifest.malformed_lines > 0
+    # `clickstream status` reads the same ledger from BigQuery.
+    config = tmp_path / "bigquery.yaml"
+    config.write_text(yaml.safe_dump(bq_sections), encoding="utf-8")
+    shown = CliRunner().invoke(app, ["status", "--config", str(config)], terminal_width=200)
+    assert shown.exit_code == 0, shown.output
+    assert f"{silver:,}" in shown.output and "malformed_json" in shown.output
     assert duplicates == manifest.duplicates > 0
     assert manifest.late_events > 0
 

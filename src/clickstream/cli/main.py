@@ -189,11 +189,12 @@ def status(
     warehouse: Optional[Path] = WarehouseOption,
     config: Optional[Path] = ConfigOption,
     batches: int = typer.Option(10, "--batches", help="How many recent batches to list."),
+    warehouse_kind: Optional[str] = typer.Option(None, "--warehouse-kind", help="duckdb or bigquery [default: duckdb]."),
 ) -> None:
     """Show the ledger: files, batches, row counts per layer, quarantine reasons and lag."""
     from clickstream.cli.runtime import show_status
 
-    settings = _load(config, warehouse={"path": warehouse})
+    settings = _load(config, warehouse={"path": warehouse, "kind": warehouse_kind})
     show_status(console, settings, batches)
 
 

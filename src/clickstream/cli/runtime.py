@@ -134,24 +134,43 @@ def print_summary(console: Console, s: RunSummary) -> None:
 
 
 def _table(title: str, cur, sql: str) -> Table:
-    rel = cur.sql(sql)
+    """`cur` is a DuckDB cursor, or a function running the SQL and returning (columns, rows)."""
+    if callable(cur):
+        columns, rows = cur(sql)
+    else:
+        rel = cur.sql(sql)
+        columns, rows = rel.columns, rel.fetchall()
     table = Table(title=title, title_justify="left")
-    for col in rel.columns:
+    for col in columns:
         table.add_column(col, justify="right")
-    for row in rel.fetchall():
+    for row in rows:
         table.add_row(*("" if v is None else f"{v:,}" if isinstance(v, int) else str(v) for v in row))
     return table
 
 
-def show_status(console: Console, settings: Settings, batches: int) -> None:
-    from clickstream.warehouse.duckdb import DuckDBWarehouse
+def _bigquery_runner(wh):
+    """Run status SQL (DuckDB dialect, unqualified names) on BigQuery: transpiled and qualified."""
 
-    wh = DuckDBWarehouse(settings.warehouse.path, read_only=True)
-    try:
+    def run(sql: str):
+        result = wh.client.query(wh.sql(sql), job_retry=None).result()
+        return [f.name for f in result.schema], [tuple(r.values()) for r in result]
+
+    return run
+
+
+def show_status(console: Console, settings: Settings, batches: int) -> None:
+    if settings.warehouse.kind == "bigquery":
+        wh = open_warehouse(settings)
+        cur = _bigquery_runner(wh)
+    else:
+        from clickstream.warehouse.duckdb import DuckDBWarehouse
+
+        wh = DuckDBWarehouse(settings.warehouse.path, read_only=True)
         cur = wh.con
+    try:
         console.print(
             _table(
-                f"clickstream status: {settings.warehouse.path}",
+                f"clickstream status: {warehouse_label(settings)}",
                 cur,
                 """SELECT (SELECT count(*) FROM pipeline_files) AS files,
                           (SELECT count(*) FROM pipeline_batches) AS batches,

@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 STAGING_PREFIX = "batch_"
 STAGING_EXPIRATION = timedelta(days=1)
+# A killed process's commit job may still be running on its staging tables: leave recent ones alone.
+STAGING_GRACE = timedelta(hours=1)
 # Row sets of a batch and their staging columns: (name, contract type) in load order.
 _RAW_COLUMNS = (("raw_line", FieldType.STRING), ("source_file", FieldType.STRING), ("line_number", FieldType.INTEGER))
 _QUARANTINE_COLUMNS = (("raw_line", FieldType.STRING), ("reason", FieldType.STRING), ("source_file", FieldType.STRING), ("line_number", FieldType.INTEGER))
@@ -234,22 +236,21 @@ class BigQueryWarehouse:
         return table
 
     def _drop_leftover_staging(self) -> None:
+        """Drop staging tables a crashed run left behind, once no commit job can still be reading them."""
         staging = f"{self.project}.{self.gcp.datasets.staging}"
         try:
             tables = list(self.client.list_tables(staging))
         except Exception:  # noqa: BLE001 - no staging dataset yet: nothing left over
             return
+        cutoff = datetime.now(timezone.utc) - STAGING_GRACE
         for t in tables:
-            if t.table_id.startswith(STAGING_PREFIX):
+            if t.table_id.startswith(STAGING_PREFIX) and t.created is not None and t.created < cutoff:
                 self.client.delete_table(t.reference, not_found_ok=True)
 
     # -- reads -------------------------------------------------------------------------------------
 
     def query_rows(self, sql: str) -> list[tuple]:
         return [tuple(row.values()) for row in self.client.query(sql, job_retry=None).result()]
-
-    def query_arrow(self, sql: str) -> pa.Table:
-        return self.client.query(sql).result().to_arrow(create_bqstorage_client=False)
 
     def consumed_files(self) -> set[str]:
         return {r[0] for r in self.query_rows(f"SELECT source_file FROM {self.ref(PIPELINE_FILES.name)}")}

@@ -83,54 +83,46 @@ LEFT JOIN gold_sessions g ON g.session_id = n.session_id""",
 
 
 def sessions_sql(r: TouchedRange) -> list[str]:
-    # Picks ("the first page view's page", "the first known device") are window FIRST_VALUEs over an
-    # ordering that puts the qualifying rows first: portable, where DuckDB's first(x ORDER BY) is not.
+    # "The first page view's page", "the first known device": each event's position in its session
+    # (one sort), the position of the first / last qualifying event per session (unordered window
+    # aggregates), then the value at that position. Portable, where DuckDB's first(x ORDER BY) is not.
     scope = (
         f"SELECT * FROM silver_events WHERE {_between('event_ts', r)} "
         f"AND session_id IN (SELECT session_id FROM touched_sessions)"
     )
     session = "PARTITION BY session_id"
-    whole = "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"
-
-    def first(value: str, qualifies: str | None = None, newest: bool = False) -> str:
-        order = "event_ts DESC, event_id DESC" if newest else "event_ts, event_id"
-        if qualifies:
-            order = f"CASE WHEN {qualifies} THEN 0 ELSE 1 END, {order}"
-        return f"first_value({value}) OVER ({session} ORDER BY {order} {whole})"
-
     return [
         "DELETE FROM gold_sessions WHERE session_id IN (SELECT session_id FROM touched_sessions)",
         f"""INSERT INTO gold_sessions
 WITH scope AS ({scope}),
 viewed AS (
-  SELECT *, min(CASE WHEN event_type = 'page_view' THEN event_ts END) OVER ({session}) AS t_view
+  SELECT *, min(CASE WHEN event_type = 'page_view' THEN event_ts END) OVER ({session}) AS t_view,
+    row_number() OVER ({session} ORDER BY event_ts, event_id) AS nth
   FROM scope
 ),
 carted AS (
   SELECT *, min(CASE WHEN event_type = 'add_to_cart' AND event_ts >= t_view THEN event_ts END)
       OVER ({session}) AS t_cart,
-    {first("user_id")} AS first_user,
-    {first("page_url", "event_type = 'page_view'")} AS first_view_page,
-    {first("page_url", "event_type = 'page_view'", newest=True)} AS last_view_page,
-    {first("device", "device IS NOT NULL")} AS first_device,
-    {first("country", "country IS NOT NULL")} AS first_country,
-    {first("channel")} AS first_channel
+    min(CASE WHEN event_type = 'page_view' THEN nth END) OVER ({session}) AS first_view_nth,
+    max(CASE WHEN event_type = 'page_view' THEN nth END) OVER ({session}) AS last_view_nth,
+    min(CASE WHEN device IS NOT NULL THEN nth END) OVER ({session}) AS first_device_nth,
+    min(CASE WHEN country IS NOT NULL THEN nth END) OVER ({session}) AS first_country_nth
   FROM viewed
 ),
 agg AS (
   SELECT session_id,
-    max(first_user) AS user_id,
+    max(CASE WHEN nth = 1 THEN user_id END) AS user_id,
     min(event_ts) AS session_start,
     max(event_ts) AS session_end,
     {_count_if("event_type = 'page_view'")} AS page_views,
     count(*) AS events,
     {_count_if("event_type = 'purchase'")} AS purchases,
     coalesce(sum(revenue), CAST(0 AS {DECIMAL_SUM_TYPE})) AS revenue,
-    max(CASE WHEN t_view IS NOT NULL THEN first_view_page END) AS landing_page,
-    max(CASE WHEN t_view IS NOT NULL THEN last_view_page END) AS exit_page,
-    max(first_device) AS device,
-    max(first_country) AS country,
-    max(first_channel) AS channel,
+    max(CASE WHEN nth = first_view_nth THEN page_url END) AS landing_page,
+    max(CASE WHEN nth = last_view_nth THEN page_url END) AS exit_page,
+    max(CASE WHEN nth = first_device_nth THEN device END) AS device,
+    max(CASE WHEN nth = first_country_nth THEN country END) AS country,
+    max(CASE WHEN nth = 1 THEN channel END) AS channel,
     max(t_view) AS t_view,
     max(t_cart) AS t_cart,
     max(CASE WHEN event_type = 'purchase' AND event_ts >= t_cart THEN 1 ELSE 0 END) AS purchased_after_cart

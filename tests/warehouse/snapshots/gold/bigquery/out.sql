@@ -79,58 +79,33 @@ WITH scope AS (
 ), viewed AS (
   SELECT
     *,
-    MIN(CASE WHEN event_type = 'page_view' THEN event_ts END) OVER (PARTITION BY session_id) AS t_view
+    MIN(CASE WHEN event_type = 'page_view' THEN event_ts END) OVER (PARTITION BY session_id) AS t_view,
+    ROW_NUMBER() OVER (PARTITION BY session_id ORDER BY event_ts NULLS LAST, event_id NULLS LAST) AS nth
   FROM scope
 ), carted AS (
   SELECT
     *,
     MIN(CASE WHEN event_type = 'add_to_cart' AND event_ts >= t_view THEN event_ts END) OVER (PARTITION BY session_id) AS t_cart,
-    FIRST_VALUE(user_id) OVER (
-      PARTITION BY session_id
-      ORDER BY event_ts NULLS LAST, event_id NULLS LAST
-      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS first_user,
-    FIRST_VALUE(page_url) OVER (
-      PARTITION BY session_id
-      ORDER BY CASE WHEN event_type = 'page_view' THEN 0 ELSE 1 END NULLS LAST, event_ts NULLS LAST, event_id NULLS LAST
-      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS first_view_page,
-    FIRST_VALUE(page_url) OVER (
-      PARTITION BY session_id
-      ORDER BY CASE WHEN event_type = 'page_view' THEN 0 ELSE 1 END NULLS LAST, event_ts DESC, event_id DESC
-      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS last_view_page,
-    FIRST_VALUE(device) OVER (
-      PARTITION BY session_id
-      ORDER BY CASE WHEN NOT device IS NULL THEN 0 ELSE 1 END NULLS LAST, event_ts NULLS LAST, event_id NULLS LAST
-      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS first_device,
-    FIRST_VALUE(country) OVER (
-      PARTITION BY session_id
-      ORDER BY CASE WHEN NOT country IS NULL THEN 0 ELSE 1 END NULLS LAST, event_ts NULLS LAST, event_id NULLS LAST
-      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS first_country,
-    FIRST_VALUE(channel) OVER (
-      PARTITION BY session_id
-      ORDER BY event_ts NULLS LAST, event_id NULLS LAST
-      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS first_channel
+    MIN(CASE WHEN event_type = 'page_view' THEN nth END) OVER (PARTITION BY session_id) AS first_view_nth,
+    MAX(CASE WHEN event_type = 'page_view' THEN nth END) OVER (PARTITION BY session_id) AS last_view_nth,
+    MIN(CASE WHEN NOT device IS NULL THEN nth END) OVER (PARTITION BY session_id) AS first_device_nth,
+    MIN(CASE WHEN NOT country IS NULL THEN nth END) OVER (PARTITION BY session_id) AS first_country_nth
   FROM viewed
 ), agg AS (
   SELECT
     session_id,
-    MAX(first_user) AS user_id,
+    MAX(CASE WHEN nth = 1 THEN user_id END) AS user_id,
     MIN(event_ts) AS session_start,
     MAX(event_ts) AS session_end,
     SUM(CASE WHEN event_type = 'page_view' THEN 1 ELSE 0 END) AS page_views,
     COUNT(*) AS events,
     SUM(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
     COALESCE(SUM(revenue), CAST(0 AS NUMERIC)) AS revenue,
-    MAX(CASE WHEN NOT t_view IS NULL THEN first_view_page END) AS landing_page,
-    MAX(CASE WHEN NOT t_view IS NULL THEN last_view_page END) AS exit_page,
-    MAX(first_device) AS device,
-    MAX(first_country) AS country,
-    MAX(first_channel) AS channel,
+    MAX(CASE WHEN nth = first_view_nth THEN page_url END) AS landing_page,
+    MAX(CASE WHEN nth = last_view_nth THEN page_url END) AS exit_page,
+    MAX(CASE WHEN nth = first_device_nth THEN device END) AS device,
+    MAX(CASE WHEN nth = first_country_nth THEN country END) AS country,
+    MAX(CASE WHEN nth = 1 THEN channel END) AS channel,
     MAX(t_view) AS t_view,
     MAX(t_cart) AS t_cart,
     MAX(CASE WHEN event_type = 'purchase' AND event_ts >= t_cart THEN 1 ELSE 0 END) AS purchased_after_cart

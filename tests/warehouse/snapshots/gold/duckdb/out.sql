@@ -25,34 +25,33 @@ DELETE FROM gold_sessions WHERE session_id IN (SELECT session_id FROM touched_se
 INSERT INTO gold_sessions
 WITH scope AS (SELECT * FROM silver_events WHERE event_ts >= TIMESTAMP '2026-11-25 09:00:00.000000' AND event_ts < TIMESTAMP '2026-11-25 12:30:00.000000' AND session_id IN (SELECT session_id FROM touched_sessions)),
 viewed AS (
-  SELECT *, min(CASE WHEN event_type = 'page_view' THEN event_ts END) OVER (PARTITION BY session_id) AS t_view
+  SELECT *, min(CASE WHEN event_type = 'page_view' THEN event_ts END) OVER (PARTITION BY session_id) AS t_view,
+    row_number() OVER (PARTITION BY session_id ORDER BY event_ts, event_id) AS nth
   FROM scope
 ),
 carted AS (
   SELECT *, min(CASE WHEN event_type = 'add_to_cart' AND event_ts >= t_view THEN event_ts END)
       OVER (PARTITION BY session_id) AS t_cart,
-    first_value(user_id) OVER (PARTITION BY session_id ORDER BY event_ts, event_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS first_user,
-    first_value(page_url) OVER (PARTITION BY session_id ORDER BY CASE WHEN event_type = 'page_view' THEN 0 ELSE 1 END, event_ts, event_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS first_view_page,
-    first_value(page_url) OVER (PARTITION BY session_id ORDER BY CASE WHEN event_type = 'page_view' THEN 0 ELSE 1 END, event_ts DESC, event_id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS last_view_page,
-    first_value(device) OVER (PARTITION BY session_id ORDER BY CASE WHEN device IS NOT NULL THEN 0 ELSE 1 END, event_ts, event_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS first_device,
-    first_value(country) OVER (PARTITION BY session_id ORDER BY CASE WHEN country IS NOT NULL THEN 0 ELSE 1 END, event_ts, event_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS first_country,
-    first_value(channel) OVER (PARTITION BY session_id ORDER BY event_ts, event_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS first_channel
+    min(CASE WHEN event_type = 'page_view' THEN nth END) OVER (PARTITION BY session_id) AS first_view_nth,
+    max(CASE WHEN event_type = 'page_view' THEN nth END) OVER (PARTITION BY session_id) AS last_view_nth,
+    min(CASE WHEN device IS NOT NULL THEN nth END) OVER (PARTITION BY session_id) AS first_device_nth,
+    min(CASE WHEN country IS NOT NULL THEN nth END) OVER (PARTITION BY session_id) AS first_country_nth
   FROM viewed
 ),
 agg AS (
   SELECT session_id,
-    max(first_user) AS user_id,
+    max(CASE WHEN nth = 1 THEN user_id END) AS user_id,
     min(event_ts) AS session_start,
     max(event_ts) AS session_end,
     sum(CASE WHEN event_type = 'page_view' THEN 1 ELSE 0 END) AS page_views,
     count(*) AS events,
     sum(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
     coalesce(sum(revenue), CAST(0 AS DECIMAL(38, 4))) AS revenue,
-    max(CASE WHEN t_view IS NOT NULL THEN first_view_page END) AS landing_page,
-    max(CASE WHEN t_view IS NOT NULL THEN last_view_page END) AS exit_page,
-    max(first_device) AS device,
-    max(first_country) AS country,
-    max(first_channel) AS channel,
+    max(CASE WHEN nth = first_view_nth THEN page_url END) AS landing_page,
+    max(CASE WHEN nth = last_view_nth THEN page_url END) AS exit_page,
+    max(CASE WHEN nth = first_device_nth THEN device END) AS device,
+    max(CASE WHEN nth = first_country_nth THEN country END) AS country,
+    max(CASE WHEN nth = 1 THEN channel END) AS channel,
     max(t_view) AS t_view,
     max(t_cart) AS t_cart,
     max(CASE WHEN event_type = 'purchase' AND event_ts >= t_cart THEN 1 ELSE 0 END) AS purchased_after_cart

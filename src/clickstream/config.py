@@ -6,8 +6,9 @@ Precedence, highest first: explicit values (CLI flags), environment variables
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -17,6 +18,12 @@ from clickstream.contract.schema import DEFAULT_EVENT_TYPES
 from clickstream.errors import ConfigError
 
 MiB = 1024 * 1024
+# Identifiers that end up inside SQL text (BigQuery project, dataset) or URLs (bucket): validated here,
+# so nothing from config can inject SQL. Project ids may carry a domain prefix (example.com:project).
+_PROJECT = re.compile(r"^(?:[a-z][a-z0-9.-]{0,61}[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+_DATASET = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,1023}$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
+_LOCATION = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,40}$")
 # A size as DuckDB settings accept it, e.g. "512MB" or "1.5GiB".
 DUCKDB_SIZE = r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
 
@@ -25,8 +32,19 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+GCS_SCHEME = "gs://"
+
+
+def is_gcs(path: object) -> bool:
+    """True for a `gs://bucket/prefix` landing location."""
+    return isinstance(path, str) and path.startswith(GCS_SCHEME)
+
+
 class LandingSettings(_Section):
-    path: Path = Field(Path("data/landing"), description="Folder where event files land.")
+    # A local folder (Path) or a GCS location kept as the string `gs://bucket/prefix`.
+    path: Union[str, Path] = Field(
+        Path("data/landing"), description="Folder where event files land, or gs://bucket/prefix."
+    )
     patterns: list[str] = Field(
         ["*.jsonl", "*.ndjson", "*.json", "*.csv"],
         description="Glob patterns (searched recursively) of files to ingest.",
@@ -48,6 +66,17 @@ class LandingSettings(_Section):
         description="Ignore files modified more recently than this; for producers that cannot rename.",
     )
 
+    @field_validator("path", mode="before")
+    @classmethod
+    def _local_or_gcs(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.startswith(GCS_SCHEME):
+            return Path(value)
+        if is_gcs(value):
+            bucket = value[len(GCS_SCHEME) :].split("/", 1)[0]
+            if not _BUCKET.match(bucket):
+                raise ValueError(f"{value!r} does not name a valid GCS bucket: use gs://bucket/prefix")
+        return value
+
     @model_validator(mode="after")
     def _mapping_needs_file(self) -> "LandingSettings":
         if self.format == "mapping" and self.mapping_file is None:
@@ -56,7 +85,9 @@ class LandingSettings(_Section):
 
 
 class WarehouseSettings(_Section):
-    kind: Literal["duckdb"] = "duckdb"
+    kind: Literal["duckdb", "bigquery"] = Field(
+        "duckdb", description="duckdb (a local file, the default) or bigquery (datasets from the gcp section)."
+    )
     path: Path = Field(Path("data/warehouse.duckdb"), description="DuckDB warehouse file.")
     memory_limit: str = Field("1GB", pattern=DUCKDB_SIZE, description="Memory limit of the warehouse's DuckDB.")
     checkpoint_threshold: str = Field(
@@ -102,6 +133,91 @@ class SparkSettings(_Section):
     conf: dict[str, str] = Field(
         default_factory=dict, description="Extra Spark configuration, e.g. spark.executor.memory: 4g."
     )
+
+
+class DatasetSettings(_Section):
+    """BigQuery dataset per layer (Terraform's modules/bigquery creates the same names)."""
+
+    bronze: str = "clickstream_bronze"
+    silver: str = "clickstream_silver"
+    gold: str = "clickstream_gold"
+    ops: str = "clickstream_ops"
+    staging: str = Field("clickstream_staging", description="Per-batch staging tables, dropped after each commit.")
+
+    @field_validator("bronze", "silver", "gold", "ops", "staging")
+    @classmethod
+    def _dataset_id(cls, value: str) -> str:
+        if not _DATASET.match(value):
+            raise ValueError("a BigQuery dataset id is letters, digits and underscores (at most 1024)")
+        return value
+
+
+class GcpSettings(_Section):
+    """Where the production warehouse and landing zone live. Credentials: Application Default Credentials."""
+
+    project: str | None = Field(None, description="GCP project of the BigQuery datasets and query jobs.")
+    location: str = Field("US", description="BigQuery location of the datasets and jobs, e.g. US, EU, europe-west1.")
+    datasets: DatasetSettings = DatasetSettings()
+    bucket: str | None = Field(None, description="Landing bucket; the gcp profile lands in gs://<bucket>/<landing_prefix>.")
+    landing_prefix: str = Field("landing", description="Object prefix of the landing zone inside the bucket.")
+    credentials: Literal["adc", "anonymous"] = Field(
+        "adc",
+        description="adc: Application Default Credentials (gcloud auth application-default login, or the "
+        "service account of the VM / job); anonymous: only for local emulators.",
+    )
+    bigquery_endpoint: str | None = Field(None, description="Override of the BigQuery API endpoint (an emulator).")
+    storage_endpoint: str | None = Field(
+        None, description="Override of the GCS endpoint (an emulator); STORAGE_EMULATOR_HOST is used when unset."
+    )
+    create_tables: bool = Field(
+        True, description="Create missing datasets and tables from the contract (Terraform normally owns them)."
+    )
+    write_mode: Literal["load", "connector"] = Field(
+        "load",
+        description="How a batch reaches the staging tables: load (a load job from Parquet bytes) or connector "
+        "(Spark executors write them with the spark-bigquery connector; Spark engine only).",
+    )
+    connector_write_method: Literal["direct", "indirect"] = Field(
+        "direct",
+        description="spark-bigquery connector write method: direct (Storage Write API) or indirect (files in "
+        "temporary_gcs_bucket, then a load job).",
+    )
+    temporary_gcs_bucket: str | None = Field(None, description="Bucket for the connector's indirect writes.")
+
+    @field_validator("project")
+    @classmethod
+    def _project_id(cls, value: str | None) -> str | None:
+        if value is not None and not _PROJECT.match(value):
+            raise ValueError("a GCP project id is 6-30 lowercase letters, digits and hyphens, starting with a letter")
+        return value
+
+    @field_validator("location")
+    @classmethod
+    def _location(cls, value: str) -> str:
+        if not _LOCATION.match(value):
+            raise ValueError("a BigQuery location looks like US, EU or europe-west1")
+        return value
+
+    @field_validator("bucket", "temporary_gcs_bucket")
+    @classmethod
+    def _bucket(cls, value: str | None) -> str | None:
+        if value is not None and not _BUCKET.match(value):
+            raise ValueError("a GCS bucket name is 3-222 lowercase letters, digits, dots, hyphens and underscores")
+        return value
+
+    @model_validator(mode="after")
+    def _indirect_needs_bucket(self) -> "GcpSettings":
+        if self.write_mode == "connector" and self.connector_write_method == "indirect" and not self.temporary_gcs_bucket:
+            raise ValueError("connector_write_method indirect needs temporary_gcs_bucket (where Spark writes files)")
+        return self
+
+    @field_validator("landing_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        value = value.strip("/")
+        if any(part in ("", ".", "..") for part in value.split("/")) and value:
+            raise ValueError("the landing prefix is a plain object path like landing or events/landing")
+        return value
 
 
 class EngineSettings(_Section):
@@ -212,13 +328,32 @@ class Settings(BaseSettings):
         extra="forbid",
     )
 
+    profile: Literal["local", "gcp"] = Field(
+        "local",
+        description="local: landing folder and DuckDB file; gcp: landing in gs://<gcp.bucket>/<gcp.landing_prefix> "
+        "and the BigQuery warehouse, unless landing.path or warehouse.kind say otherwise.",
+    )
     landing: LandingSettings = LandingSettings()
     warehouse: WarehouseSettings = WarehouseSettings()
+    gcp: GcpSettings = GcpSettings()
     engine: EngineSettings = EngineSettings()
     pipeline: PipelineSettings = PipelineSettings()
     dashboard: DashboardSettings = DashboardSettings()
     quality: QualitySettings = QualitySettings()
     deploy: DeploySettings = DeploySettings()
+
+    @model_validator(mode="after")
+    def _apply_profile(self) -> "Settings":
+        if self.profile == "gcp":
+            if "kind" not in self.warehouse.model_fields_set:
+                self.warehouse.kind = "bigquery"
+            if "path" not in self.landing.model_fields_set:
+                if self.gcp.bucket is None:
+                    raise ValueError("profile gcp lands in gs://<gcp.bucket>/...: set gcp.bucket (or landing.path)")
+                self.landing.path = f"{GCS_SCHEME}{self.gcp.bucket}/{self.gcp.landing_prefix}".rstrip("/")
+        if self.warehouse.kind == "bigquery" and self.gcp.project is None:
+            raise ValueError("warehouse.kind bigquery needs gcp.project: the project of the datasets and jobs")
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -55,14 +55,19 @@ def _overrides(**sections: dict[str, Any]) -> dict[str, Any]:
 
 
 ConfigOption = typer.Option(None, "--config", "-c", help="YAML settings file (see README, 'Configuration').")
-LandingOption = typer.Option(None, "--landing", help="Landing folder to ingest from [default: data/landing].")
+LandingOption = typer.Option(
+    None, "--landing", help="Landing folder, or gs://bucket/prefix, to ingest from [default: data/landing]."
+)
 WarehouseOption = typer.Option(None, "--warehouse", help="DuckDB warehouse file [default: data/warehouse.duckdb].")
 
 
 @app.command()
 def run(
-    landing: Optional[Path] = LandingOption,
+    landing: Optional[str] = LandingOption,
     warehouse: Optional[Path] = WarehouseOption,
+    warehouse_kind: Optional[str] = typer.Option(
+        None, "--warehouse-kind", help="duckdb or bigquery (datasets from the config's gcp section) [default: duckdb]."
+    ),
     once: bool = typer.Option(False, "--once", help="Drain the backlog, then exit (like Spark's availableNow)."),
     config: Optional[Path] = ConfigOption,
     max_files: Optional[int] = typer.Option(None, "--max-files", help="At most this many files per batch."),
@@ -88,12 +93,12 @@ def run(
     With --engine spark the same transforms run on Spark Structured Streaming (availableNow with
     --once, a processing-time trigger otherwise); the landing zone must then be storage every
     executor can read, and the checkpoint must stay with the warehouse it was written with."""
-    from clickstream.cli.runtime import open_pipeline, print_batch, print_summary, start_quality
+    from clickstream.cli.runtime import open_pipeline, print_batch, print_summary, start_quality, warehouse_label
 
     settings = _load(
         config,
         landing={"path": landing},
-        warehouse={"path": warehouse},
+        warehouse={"path": warehouse, "kind": warehouse_kind},
         engine={
             "name": engine_name,
             "max_files_per_batch": max_files,
@@ -116,7 +121,8 @@ def run(
         if not quiet:
             mode = "draining the backlog" if once else f"watching {settings.landing.path} (Ctrl-C to stop)"
             err_console.print(
-                f"[bold]clickstream run[/] ({settings.engine.name} engine): {mode} into {settings.warehouse.path}"
+                f"[bold]clickstream run[/] ({settings.engine.name} engine): {mode} into {warehouse_label(settings)}",
+                highlight=False,
             )
         summary = engine.run(once=once, stop=stop, on_batch=None if quiet else print_batch(err_console))
     finally:
@@ -130,7 +136,7 @@ def run(
 
 @app.command()
 def generate(
-    out: Path = typer.Option(Path("data/landing"), "--out", "-o", help="Folder to write event files into."),
+    out: str = typer.Option("data/landing", "--out", "-o", help="Folder, or gs://bucket/prefix, to write event files into."),
     events: int = typer.Option(100_000, "--events", "-n", min=1, help="Unique valid events to write (batch mode)."),
     files: int = typer.Option(10, "--files", "-f", min=1, help="Number of files (batch mode)."),
     fmt: str = typer.Option("jsonl", "--format", help="jsonl or csv."),
@@ -143,10 +149,35 @@ def generate(
     malformed: float = typer.Option(0.0, "--malformed", min=0, max=1, help="Malformed lines per event, e.g. 0.005."),
     late: float = typer.Option(0.0, "--late", min=0, max=1, help="Fraction of events delivered in a later file, e.g. 0.01."),
     schema_drift: bool = typer.Option(False, "--schema-drift", help="Add an unknown field and string prices midway."),
+    config: Optional[Path] = ConfigOption,
 ) -> None:
     """Write realistic clickstream files (with optional injected faults) and a _manifest.json."""
+    from clickstream.config import is_gcs
+
+    options = (events, files, fmt, seed, start, span, rate, duration, duplicates, malformed, late, schema_drift)
+    if not is_gcs(out):
+        _generate(Path(out), *options)
+        return
+    import tempfile
+
+    from clickstream.cli.runtime import GcsUploader
+
+    settings = _load(config, landing={"path": out})
+    # Files are written to a temporary folder as usual and each completed one is uploaded in order.
+    with tempfile.TemporaryDirectory(prefix="clickstream-generate-") as tmp:
+        uploader = GcsUploader(settings, Path(tmp), out).start()
+        try:
+            _generate(Path(tmp), *options, shown_as=out)
+        finally:
+            uploaded = uploader.finish()
+    console.print(f"uploaded {uploaded} files to {out}", highlight=False)
+
+
+def _generate(out: Path, events, files, fmt, seed, start, span, rate, duration, duplicates, malformed, late,  # noqa: ANN001
+              schema_drift, shown_as: str | None = None) -> None:
     from clickstream.generator import Faults, generate_batch, generate_stream
 
+    shown = shown_as or str(out)
     if fmt not in ("jsonl", "csv"):
         raise ConfigError(f"--format {fmt!r} is not supported: use jsonl or csv")
     faults = Faults(duplicates=duplicates, malformed=malformed, late=late, schema_drift=schema_drift)
@@ -160,7 +191,7 @@ def generate(
         seconds = parse_duration(duration, "--duration") if duration else None
         stop = threading.Event()
         _stop_on_signals(stop)
-        err_console.print(f"writing ~{rate:g} events/s into {out} ({'until Ctrl-C' if seconds is None else duration})")
+        err_console.print(f"writing ~{rate:g} events/s into {shown} ({'until Ctrl-C' if seconds is None else duration})")
         manifest = generate_stream(out, rate=rate, duration=seconds, seed=seed, fmt=fmt, faults=faults, stop=stop)
     else:
         if start is not None and start.tzinfo is not None:
@@ -181,9 +212,9 @@ def generate(
                 progress=lambda done, total: progress.update(task, completed=done),
             )
     console.print(
-        f"wrote {len(manifest.files)} files to {out}: {manifest.unique_valid_events:,} unique valid events, "
+        f"wrote {len(manifest.files)} files to {shown}: {manifest.unique_valid_events:,} unique valid events, "
         f"{manifest.duplicates:,} duplicates, {manifest.malformed_lines:,} malformed lines, "
-        f"{manifest.late_events:,} late events (manifest: {out / '_manifest.json'})"
+        f"{manifest.late_events:,} late events (manifest: {shown}/_manifest.json)"
     )
 
 
@@ -192,11 +223,12 @@ def status(
     warehouse: Optional[Path] = WarehouseOption,
     config: Optional[Path] = ConfigOption,
     batches: int = typer.Option(10, "--batches", help="How many recent batches to list."),
+    warehouse_kind: Optional[str] = typer.Option(None, "--warehouse-kind", help="duckdb or bigquery [default: duckdb]."),
 ) -> None:
     """Show the ledger: files, batches, row counts per layer, quarantine reasons and lag."""
     from clickstream.cli.runtime import show_status
 
-    settings = _load(config, warehouse={"path": warehouse})
+    settings = _load(config, warehouse={"path": warehouse, "kind": warehouse_kind})
     show_status(console, settings, batches)
 
 

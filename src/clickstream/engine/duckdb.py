@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 
-from clickstream.config import Settings
+from clickstream.config import Settings, is_gcs
 from clickstream.engine.base import BatchCallback, BatchReport, RunSummary
 from clickstream.ingest.landing import LandingFile, check_landing, cut_batches, list_landing
 from clickstream.ingest.lines import read_lines
@@ -52,7 +52,7 @@ class DuckDBEngine:
         # This process is the only writer, so the ledger is read once and then kept in step.
         if self._consumed is None:
             self._consumed = self.warehouse.consumed_files()
-        return [f for f in list_landing(self.settings.landing) if f.name not in self._consumed]
+        return [f for f in list_landing(self.settings.landing, gcp=self.settings.gcp) if f.name not in self._consumed]
 
     def process(self, files: list[LandingFile]) -> BatchReport:
         """Read, transform and commit one batch of files."""
@@ -105,7 +105,7 @@ class DuckDBEngine:
     def run(self, once: bool, stop: threading.Event | None = None, on_batch: BatchCallback | None = None) -> RunSummary:
         t0 = time.perf_counter()
         summary = RunSummary()
-        root = check_landing(self.settings.landing)
+        root = check_landing(self.settings.landing, self.settings.gcp)
         if once:
             self._drain(summary, on_batch, stop)
             summary.seconds = time.perf_counter() - t0
@@ -113,7 +113,8 @@ class DuckDBEngine:
         stop = stop or threading.Event()
         wake = threading.Event()
         watcher = None
-        if self.settings.engine.watch_filesystem:
+        # A bucket has no file-system events here (in production: Pub/Sub notifications); it is polled.
+        if self.settings.engine.watch_filesystem and not is_gcs(root):
             try:
                 watcher = _LandingWatcher(root, wake)
             except Exception as exc:  # noqa: BLE001 - inotify limits vary; polling still works

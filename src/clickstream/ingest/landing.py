@@ -3,7 +3,8 @@
 Completeness rule: producers write to a hidden name (starting with `.` or `_`, or ending in
 `.tmp` / `.part`) and rename it into place when done, so a visible name is always a whole file.
 Producers that cannot rename can set `landing.min_file_age_s` so a file is taken only once it
-has not been modified for that long.
+has not been modified for that long. A `gs://bucket/prefix` landing zone follows the rules in
+`gcs.py` (ledger key: object name + generation).
 """
 
 from __future__ import annotations
@@ -11,28 +12,42 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-from clickstream.config import LandingSettings
+from clickstream.config import GcpSettings, LandingSettings, is_gcs
 from clickstream.errors import LandingError
 from clickstream.ingest.adapters import adapter_for
 from clickstream.ingest.adapters.base import Adapter
+
+if TYPE_CHECKING:
+    from clickstream.ingest.gcs import GcsStore
 
 _INCOMPLETE_SUFFIXES = (".tmp", ".part", ".crdownload", ".inprogress")
 
 
 @dataclass(frozen=True)
 class LandingFile:
-    name: str  # path relative to the landing root, POSIX separators; the ledger key
-    path: Path
+    name: str  # path relative to the landing root, POSIX separators; the ledger key (GCS: name#generation)
+    path: Path | str  # a local path, or gs://bucket/object
     size: int
     modified_at: datetime
     format: str  # "jsonl" | "csv" | "tsv"
     # The adapter mapping the file's records onto the contract; None: they already follow it.
     adapter: Adapter | None = None
+    generation: int | None = None  # GCS object generation
+    store: "GcsStore | None" = None  # how to reach GCS, for gs:// files
+
+    def read_bytes(self) -> bytes:
+        """The whole file; FileNotFoundError when it vanished (or, on GCS, was replaced) since listing."""
+        if self.store is not None:
+            from clickstream.ingest.gcs import read_generation
+
+            return read_generation(str(self.path), int(self.generation or 0), self.store)
+        return Path(self.path).read_bytes()
 
 
-def is_hidden_or_partial(relative: Path) -> bool:
+def is_hidden_or_partial(relative: Path | PurePosixPath) -> bool:
     if any(part.startswith((".", "_")) for part in relative.parts):
         return True
     return relative.name.endswith(_INCOMPLETE_SUFFIXES)
@@ -46,8 +61,13 @@ def file_format(name: str, configured: str, adapter: Adapter | None = None) -> s
     return "csv" if name.lower().endswith(".csv") else "jsonl"
 
 
-def check_landing(settings: LandingSettings) -> Path:
+def check_landing(settings: LandingSettings, gcp: GcpSettings | None = None) -> Path | str:
     root = settings.path
+    if is_gcs(root):
+        from clickstream.ingest.gcs import GcsStore, check_bucket
+
+        check_bucket(root, GcsStore.from_settings(gcp))
+        return root
     if not root.exists():
         raise LandingError(f"landing folder {root} does not exist: create it or set landing.path / --landing")
     if not root.is_dir():
@@ -55,10 +75,12 @@ def check_landing(settings: LandingSettings) -> Path:
     return root
 
 
-def list_landing(settings: LandingSettings, now: float | None = None) -> list[LandingFile]:
+def list_landing(settings: LandingSettings, now: float | None = None, gcp: GcpSettings | None = None) -> list[LandingFile]:
     """Complete files in the landing zone, sorted by name (producers name files in arrival order)."""
-    root = check_landing(settings)
     now = time.time() if now is None else now
+    if is_gcs(settings.path):
+        return _list_gcs(settings, now, gcp)
+    root = check_landing(settings)
     adapter = adapter_for(settings)
     seen: dict[str, LandingFile] = {}
     try:
@@ -84,6 +106,33 @@ def list_landing(settings: LandingSettings, now: float | None = None) -> list[La
                 )
     except PermissionError as exc:
         raise LandingError(f"cannot list landing folder {root}: {exc.strerror}; fix its permissions") from exc
+    return [seen[k] for k in sorted(seen)]
+
+
+def _list_gcs(settings: LandingSettings, now: float, gcp: GcpSettings | None) -> list[LandingFile]:
+    from clickstream.ingest.gcs import GcsStore, ledger_name, list_objects, matches
+
+    store = GcsStore.from_settings(gcp)
+    adapter = adapter_for(settings)
+    seen: dict[str, LandingFile] = {}
+    for obj in list_objects(str(settings.path), store):
+        relative = obj["relative"]
+        if is_hidden_or_partial(PurePosixPath(relative)) or not matches(relative, settings.patterns):
+            continue
+        modified = obj["updated"]
+        if now - modified.replace(tzinfo=timezone.utc).timestamp() < settings.min_file_age_s:
+            continue
+        name = ledger_name(relative, obj["generation"])
+        seen[name] = LandingFile(
+            name=name,
+            path=obj["path"],
+            size=obj["size"],
+            modified_at=modified,
+            format=file_format(relative, settings.format, adapter),
+            adapter=adapter,
+            generation=obj["generation"],
+            store=store,
+        )
     return [seen[k] for k in sorted(seen)]
 
 

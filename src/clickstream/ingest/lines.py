@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -126,7 +125,7 @@ def _header(f: LandingFile, lines: pa.Array) -> list[str] | None:
 
 def read_file(f: LandingFile) -> tuple[_FileLines, list[str] | None, int]:
     try:
-        data = Path(f.path).read_bytes()
+        data = f.read_bytes()
     except FileNotFoundError:
         raise
     except OSError as exc:

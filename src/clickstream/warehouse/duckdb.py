@@ -199,16 +199,7 @@ class DuckDBWarehouse:
     def _recompute_gold(self, min_ts: datetime, max_ts: datetime) -> None:
         con = self.con
 
-        def floor(ts: datetime, unit: str) -> datetime:
-            if unit == "minute":
-                return ts.replace(second=0, microsecond=0)
-            if unit == "hour":
-                return ts.replace(minute=0, second=0, microsecond=0)
-            return ts.replace(hour=0, minute=0, second=0, microsecond=0)
-
-        minute = gold.TouchedRange(floor(min_ts, "minute"), floor(max_ts, "minute") + timedelta(minutes=1))
-        hour = gold.TouchedRange(floor(min_ts, "hour"), floor(max_ts, "hour") + timedelta(hours=1))
-        day = gold.TouchedRange(floor(min_ts, "day"), floor(max_ts, "day") + timedelta(days=1))
+        minute, hour, day = gold.touched_ranges(min_ts, max_ts)
         for stmt in gold.kpi_minute_sql(minute):
             con.execute(stmt)
         prepare, bounds = gold.sessions_prepare_sql()

@@ -8,7 +8,7 @@ DuckDB's zone maps (BigQuery: partitions) and work grows with the batch, not wit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from clickstream.contract.render import DECIMAL_SUM_TYPE
 from clickstream.pipeline.transform import sql_ts
@@ -18,12 +18,29 @@ from clickstream.pipeline.transform import sql_ts
 class TouchedRange:
     """Event-time bounds of silver that a recompute must read."""
 
-    lo: datetime
-    hi: datetime  # exclusive
+    lo: datetime | str
+    hi: datetime | str  # exclusive
+
+
+def touched_ranges(min_ts: datetime, max_ts: datetime) -> tuple[TouchedRange, TouchedRange, TouchedRange]:
+    """Whole minutes, hours and days around the inserted events' time range."""
+    minute_lo, minute_hi = min_ts.replace(second=0, microsecond=0), max_ts.replace(second=0, microsecond=0)
+    hour_lo, hour_hi = minute_lo.replace(minute=0), minute_hi.replace(minute=0)
+    day_lo, day_hi = hour_lo.replace(hour=0), hour_hi.replace(hour=0)
+    return (
+        TouchedRange(minute_lo, minute_hi + timedelta(minutes=1)),
+        TouchedRange(hour_lo, hour_hi + timedelta(hours=1)),
+        TouchedRange(day_lo, day_hi + timedelta(days=1)),
+    )
+
+
+def _bound(value: datetime | str) -> str:
+    # A datetime is a literal; a string is an SQL expression (a BigQuery script variable).
+    return value if isinstance(value, str) else sql_ts(value)
 
 
 def _between(col: str, r: TouchedRange) -> str:
-    return f"{col} >= {sql_ts(r.lo)} AND {col} < {sql_ts(r.hi)}"
+    return f"{col} >= {_bound(r.lo)} AND {col} < {_bound(r.hi)}"
 
 
 def _count_if(cond: str) -> str:
@@ -49,50 +66,63 @@ GROUP BY 1""",
     ]
 
 
+# The event-time range the touched sessions' events can lie in (old and new bounds), over touched_sessions.
+SESSIONS_LO = "min(least(new_lo, coalesce(old_start, new_lo)))"
+SESSIONS_HI = "max(greatest(new_hi, coalesce(old_end, new_hi)))"
+
+
 def sessions_prepare_sql() -> list[str]:
-    """Touched sessions with the time range their events can lie in, and their old start hour."""
+    """Touched sessions with their old bounds, and a query for the range their events can lie in."""
     return [
         """CREATE OR REPLACE TEMP TABLE touched_sessions AS
 SELECT n.session_id, n.lo AS new_lo, n.hi AS new_hi, g.session_start AS old_start, g.session_end AS old_end
 FROM (SELECT session_id, min(event_ts) AS lo, max(event_ts) AS hi FROM new_silver GROUP BY session_id) n
 LEFT JOIN gold_sessions g ON g.session_id = n.session_id""",
-        "SELECT min(least(new_lo, coalesce(old_start, new_lo))), max(greatest(new_hi, coalesce(old_end, new_hi))) FROM touched_sessions",
+        f"SELECT {SESSIONS_LO}, {SESSIONS_HI} FROM touched_sessions",
     ]
 
 
 def sessions_sql(r: TouchedRange) -> list[str]:
-    first = "ORDER BY event_ts, event_id"
+    # "The first page view's page", "the first known device": each event's position in its session
+    # (one sort), the position of the first / last qualifying event per session (unordered window
+    # aggregates), then the value at that position. Portable, where DuckDB's first(x ORDER BY) is not.
     scope = (
         f"SELECT * FROM silver_events WHERE {_between('event_ts', r)} "
         f"AND session_id IN (SELECT session_id FROM touched_sessions)"
     )
+    session = "PARTITION BY session_id"
     return [
         "DELETE FROM gold_sessions WHERE session_id IN (SELECT session_id FROM touched_sessions)",
         f"""INSERT INTO gold_sessions
 WITH scope AS ({scope}),
 viewed AS (
-  SELECT *, min(CASE WHEN event_type = 'page_view' THEN event_ts END) OVER (PARTITION BY session_id) AS t_view
+  SELECT *, min(CASE WHEN event_type = 'page_view' THEN event_ts END) OVER ({session}) AS t_view,
+    row_number() OVER ({session} ORDER BY event_ts, event_id) AS nth
   FROM scope
 ),
 carted AS (
   SELECT *, min(CASE WHEN event_type = 'add_to_cart' AND event_ts >= t_view THEN event_ts END)
-      OVER (PARTITION BY session_id) AS t_cart
+      OVER ({session}) AS t_cart,
+    min(CASE WHEN event_type = 'page_view' THEN nth END) OVER ({session}) AS first_view_nth,
+    max(CASE WHEN event_type = 'page_view' THEN nth END) OVER ({session}) AS last_view_nth,
+    min(CASE WHEN device IS NOT NULL THEN nth END) OVER ({session}) AS first_device_nth,
+    min(CASE WHEN country IS NOT NULL THEN nth END) OVER ({session}) AS first_country_nth
   FROM viewed
 ),
 agg AS (
   SELECT session_id,
-    first(user_id {first}) AS user_id,
+    max(CASE WHEN nth = 1 THEN user_id END) AS user_id,
     min(event_ts) AS session_start,
     max(event_ts) AS session_end,
     {_count_if("event_type = 'page_view'")} AS page_views,
     count(*) AS events,
     {_count_if("event_type = 'purchase'")} AS purchases,
     coalesce(sum(revenue), CAST(0 AS {DECIMAL_SUM_TYPE})) AS revenue,
-    first(page_url {first}) FILTER (WHERE event_type = 'page_view') AS landing_page,
-    first(page_url ORDER BY event_ts DESC, event_id DESC) FILTER (WHERE event_type = 'page_view') AS exit_page,
-    first(device {first}) FILTER (WHERE device IS NOT NULL) AS device,
-    first(country {first}) FILTER (WHERE country IS NOT NULL) AS country,
-    first(channel {first}) AS channel,
+    max(CASE WHEN nth = first_view_nth THEN page_url END) AS landing_page,
+    max(CASE WHEN nth = last_view_nth THEN page_url END) AS exit_page,
+    max(CASE WHEN nth = first_device_nth THEN device END) AS device,
+    max(CASE WHEN nth = first_country_nth THEN country END) AS country,
+    max(CASE WHEN nth = 1 THEN channel END) AS channel,
     max(t_view) AS t_view,
     max(t_cart) AS t_cart,
     max(CASE WHEN event_type = 'purchase' AND event_ts >= t_cart THEN 1 ELSE 0 END) AS purchased_after_cart
@@ -115,13 +145,13 @@ FROM agg""",
 def funnel_hourly_sql() -> list[str]:
     """Rebuild the start hours touched sessions had before and have now (a late event can move a start)."""
     touched = (
-        "SELECT date_trunc('hour', old_start) FROM touched_sessions WHERE old_start IS NOT NULL "
-        "UNION SELECT date_trunc('hour', g.session_start) FROM gold_sessions g "
+        "SELECT date_trunc('hour', old_start) AS h FROM touched_sessions WHERE old_start IS NOT NULL "
+        "UNION SELECT date_trunc('hour', g.session_start) AS h FROM gold_sessions g "
         "WHERE g.session_id IN (SELECT session_id FROM touched_sessions)"
     )
     return [
         f"CREATE OR REPLACE TEMP TABLE touched_hours AS {touched}",
-        "DELETE FROM gold_funnel_hourly WHERE hour IN (SELECT * FROM touched_hours)",
+        "DELETE FROM gold_funnel_hourly WHERE hour IN (SELECT h FROM touched_hours)",
         f"""INSERT INTO gold_funnel_hourly
 SELECT date_trunc('hour', session_start) AS hour,
   count(*) AS sessions,
@@ -129,9 +159,9 @@ SELECT date_trunc('hour', session_start) AS hour,
   {_count_if("funnel_step >= 2")} AS added_to_cart,
   {_count_if("funnel_step >= 3")} AS purchased
 FROM gold_sessions
-WHERE session_start >= (SELECT min(h) FROM touched_hours t(h))
-  AND session_start < (SELECT max(h) FROM touched_hours t(h)) + INTERVAL 1 HOUR
-  AND date_trunc('hour', session_start) IN (SELECT * FROM touched_hours)
+WHERE session_start >= (SELECT min(h) FROM touched_hours)
+  AND session_start < (SELECT max(h) FROM touched_hours) + INTERVAL 1 HOUR
+  AND date_trunc('hour', session_start) IN (SELECT h FROM touched_hours)
 GROUP BY 1""",
     ]
 

@@ -1,0 +1,456 @@
+"""The production warehouse: BigQuery datasets per layer, one multi-statement transaction per batch.
+
+A batch commits in two steps:
+1. its three row sets (raw lines, quarantine, silver candidates) are loaded as Parquet into
+   per-batch tables of the staging dataset (load jobs; or written by Spark executors, see
+   `connector.py`);
+2. ONE query job runs a script: BEGIN TRANSACTION; skip if the ledger already has the batch or one of
+   its files; bronze and quarantine appends; silver insert of event_ids not already in silver within
+   the dedup horizon's partitions; gold recompute of only the touched keys (the gold SQL of
+   `gold.py`, transpiled by `dialect.py`); ledger rows; COMMIT. The staging tables are then dropped.
+
+The script's job id is derived from the batch (datasets, id, files), so a client that died while its
+commit was running finds that job on restart and waits for it instead of committing twice.
+google-cloud-bigquery is imported only when this warehouse is used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Callable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from clickstream.contract.render import BIGQUERY_TYPES, bigquery_schema
+from clickstream.contract.schema import FieldType
+from clickstream.contract.tables import ALL_TABLES, BRONZE, PIPELINE_BATCHES, PIPELINE_FILES, QUARANTINE, SILVER, Table
+from clickstream.errors import WarehouseError
+from clickstream.pipeline.transform import SILVER_CANDIDATE_COLUMNS
+from clickstream.warehouse import gold
+from clickstream.warehouse.base import CommitResult, StagedBatch
+from clickstream.warehouse.dialect import to_bigquery
+
+if TYPE_CHECKING:
+    from google.cloud import bigquery
+
+    from clickstream.config import DatasetSettings, GcpSettings
+
+log = logging.getLogger(__name__)
+
+STAGING_PREFIX = "batch_"
+STAGING_EXPIRATION = timedelta(days=1)
+# A killed process's commit job may still be running on its staging tables: leave recent ones alone.
+STAGING_GRACE = timedelta(hours=1)
+# Row sets of a batch and their staging columns: (name, contract type) in load order.
+_RAW_COLUMNS = (("raw_line", FieldType.STRING), ("source_file", FieldType.STRING), ("line_number", FieldType.INTEGER))
+_QUARANTINE_COLUMNS = (("raw_line", FieldType.STRING), ("reason", FieldType.STRING), ("source_file", FieldType.STRING), ("line_number", FieldType.INTEGER))
+_SILVER_TYPES = {c.name: c.type for c in SILVER.columns}
+_CANDIDATE_COLUMNS = tuple((name, _SILVER_TYPES[name]) for name in SILVER_CANDIDATE_COLUMNS)
+
+
+def bq_str(value: str) -> str:
+    """A BigQuery string literal (backslash escapes; a doubled quote is not an escape there)."""
+    out = []
+    for ch in value:
+        if ch in "\\'":
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    return "'" + "".join(out) + "'"
+
+
+def bq_ts(value: datetime) -> str:
+    """A BigQuery TIMESTAMP literal for a naive UTC datetime."""
+    return f"TIMESTAMP '{value.strftime('%Y-%m-%d %H:%M:%S.%f')}+00'"
+
+
+def bigquery_client(gcp: "GcpSettings") -> "bigquery.Client":
+    """The official client for the configured project: ADC, or anonymous for an emulator endpoint."""
+    from google.api_core.client_options import ClientOptions
+    from google.auth.exceptions import DefaultCredentialsError
+    from google.cloud import bigquery
+
+    kwargs: dict[str, Any] = {"project": gcp.project, "location": gcp.location}
+    if gcp.credentials == "anonymous":
+        from google.auth.credentials import AnonymousCredentials
+
+        kwargs["credentials"] = AnonymousCredentials()
+    if gcp.bigquery_endpoint:
+        kwargs["client_options"] = ClientOptions(api_endpoint=gcp.bigquery_endpoint)
+    try:
+        return bigquery.Client(**kwargs)
+    except DefaultCredentialsError as exc:
+        raise WarehouseError(
+            "no Google credentials found for BigQuery: run `gcloud auth application-default login`, or run where a "
+            "service account is attached (Application Default Credentials)"
+        ) from exc
+
+
+def staging_schema(columns: tuple[tuple[str, FieldType], ...]) -> list[dict[str, str]]:
+    """Staging columns: the contract's types, except JSON travels as text and is parsed on insert."""
+    return [
+        {"name": name, "type": "STRING" if t is FieldType.JSON else BIGQUERY_TYPES[t], "mode": "NULLABLE"}
+        for name, t in columns
+    ]
+
+
+def parquet_bytes(table: pa.Table, columns: tuple[tuple[str, FieldType], ...]) -> bytes:
+    """The row set as Parquet in staging column order; timestamps marked UTC so they load as TIMESTAMP."""
+    arrays, fields = [], []
+    for name, t in columns:
+        col = table.column(name)
+        if t is FieldType.TIMESTAMP:
+            col = col.cast(pa.timestamp("us", tz="UTC"))
+        elif pa.types.is_large_string(col.type) or t is FieldType.JSON:
+            col = col.cast(pa.string())
+        arrays.append(col)
+        fields.append(pa.field(name, col.type))
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_arrays(arrays, schema=pa.schema(fields)), buf, compression="zstd")
+    return buf.getvalue()
+
+
+def table_locations(project: str, datasets: "DatasetSettings") -> dict[str, tuple[str, str]]:
+    """Every contract table with its (project, dataset): how unqualified names in shared SQL resolve."""
+    layers = {"bronze": datasets.bronze, "silver": datasets.silver, "gold": datasets.gold, "ops": datasets.ops}
+    return {t.name: (project, layers[t.layer]) for t in ALL_TABLES}
+
+
+# Script variables: event-time bounds of the candidates, the whole minutes / hours / days around them,
+# and the range the touched sessions' events can lie in (known only once new_silver exists).
+_BOUND_VARIABLES = ("c_lo", "c_hi", "minute_lo", "minute_hi", "hour_lo", "hour_hi", "day_lo", "day_hi", "sess_lo", "sess_hi")
+
+
+def bounds_statements(candidates: str) -> list[str]:
+    """SET the event-time bound variables from the staged candidates (BigQuery SQL)."""
+    out = [
+        f"SET c_lo = (SELECT min(event_ts) FROM {candidates})",
+        f"SET c_hi = (SELECT max(event_ts) FROM {candidates})",
+    ]
+    for unit in ("MINUTE", "HOUR", "DAY"):
+        var = unit.lower()
+        out += [
+            f"SET {var}_lo = TIMESTAMP_TRUNC(c_lo, {unit})",
+            f"SET {var}_hi = TIMESTAMP_ADD(TIMESTAMP_TRUNC(c_hi, {unit}), INTERVAL 1 {unit})",
+        ]
+    return out
+
+
+def gold_statements(locations: dict[str, tuple[str, str]]) -> list[str]:
+    """The gold recompute of a batch as BigQuery script statements: the shared gold SQL, transpiled.
+
+    It reads the temp table new_silver (the rows just inserted) and the bound variables above.
+    """
+    range_of = {unit: gold.TouchedRange(f"{unit}_lo", f"{unit}_hi") for unit in ("minute", "hour", "day")}
+    prepare, _ = gold.sessions_prepare_sql()
+    out = [to_bigquery(s, locations) for s in (*gold.kpi_minute_sql(range_of["minute"]), prepare)]
+    out.append("SET sess_lo = (" + to_bigquery(f"SELECT {gold.SESSIONS_LO} FROM touched_sessions", locations) + ")")
+    out.append(
+        "SET sess_hi = TIMESTAMP_ADD(("
+        + to_bigquery(f"SELECT {gold.SESSIONS_HI} FROM touched_sessions", locations)
+        + "), INTERVAL 1 MICROSECOND)"
+    )
+    for s in (
+        *gold.sessions_sql(gold.TouchedRange("sess_lo", "sess_hi")),
+        *gold.funnel_hourly_sql(),
+        *gold.top_pages_hourly_sql(range_of["hour"]),
+        *gold.top_products_daily_sql(range_of["day"]),
+    ):
+        out.append(to_bigquery(s, locations))
+    return out
+
+
+class BigQueryWarehouse:
+    """Layers in BigQuery datasets named by `gcp.datasets`; this process is the only writer."""
+
+    def __init__(self, gcp: "GcpSettings", client: "bigquery.Client | None" = None):
+        self.gcp = gcp
+        self.client = client or bigquery_client(gcp)
+        self.project = gcp.project or self.client.project
+        datasets = gcp.datasets
+        self.dataset_of_layer = {"bronze": datasets.bronze, "silver": datasets.silver, "gold": datasets.gold, "ops": datasets.ops}
+        self.locations = table_locations(self.project, datasets)
+        self._next_batch_id: int | None = None
+        self._watermark: datetime | None = None
+        self._watermark_known = False
+        try:
+            if gcp.create_tables:
+                self._ensure_tables()
+            self._drop_leftover_staging()
+        except WarehouseError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any API error at start-up is a configuration problem
+            raise WarehouseError(
+                f"cannot prepare BigQuery datasets in project {self.project}: {str(exc).splitlines()[0]}; "
+                "check gcp.project, gcp.location and the credentials' BigQuery roles"
+            ) from exc
+
+    # -- names -------------------------------------------------------------------------------------
+
+    def table_id(self, name: str) -> str:
+        project, dataset = self.locations[name]
+        return f"{project}.{dataset}.{name}"
+
+    def ref(self, name: str) -> str:
+        """A quoted, fully qualified table name for SQL text (identifiers were validated in config)."""
+        return f"`{self.table_id(name)}`"
+
+    def sql(self, duckdb_sql: str) -> str:
+        """Shared warehouse SQL (DuckDB dialect, unqualified names) as BigQuery SQL for these datasets."""
+        return to_bigquery(duckdb_sql, self.locations)
+
+    # -- set-up ------------------------------------------------------------------------------------
+
+    def _ensure_tables(self) -> None:
+        from google.cloud import bigquery
+
+        for layer_dataset in {*self.dataset_of_layer.values(), self.gcp.datasets.staging}:
+            ds = bigquery.Dataset(f"{self.project}.{layer_dataset}")
+            ds.location = self.gcp.location
+            if layer_dataset == self.gcp.datasets.staging:
+                # Staging tables a crashed run left behind expire by themselves.
+                ds.default_table_expiration_ms = int(STAGING_EXPIRATION.total_seconds() * 1000)
+            self.client.create_dataset(ds, exists_ok=True)
+        for t in ALL_TABLES:
+            self.client.create_table(self._table_definition(t), exists_ok=True)
+
+    def _table_definition(self, t: Table) -> "bigquery.Table":
+        from google.cloud import bigquery
+
+        table = bigquery.Table(
+            self.table_id(t.name), schema=[bigquery.SchemaField.from_api_repr(f) for f in bigquery_schema(t)]
+        )
+        table.description = t.description
+        if t.partition_by:
+            table.time_partitioning = bigquery.TimePartitioning(type_=bigquery.TimePartitioningType.DAY, field=t.partition_by)
+        if t.cluster_by:
+            table.clustering_fields = list(t.cluster_by)
+        return table
+
+    def _drop_leftover_staging(self) -> None:
+        """Drop staging tables a crashed run left behind, once no commit job can still be reading them."""
+        staging = f"{self.project}.{self.gcp.datasets.staging}"
+        try:
+            tables = list(self.client.list_tables(staging))
+        except Exception:  # noqa: BLE001 - no staging dataset yet: nothing left over
+            return
+        cutoff = datetime.now(timezone.utc) - STAGING_GRACE
+        for t in tables:
+            if t.table_id.startswith(STAGING_PREFIX) and t.created is not None and t.created < cutoff:
+                self.client.delete_table(t.reference, not_found_ok=True)
+
+    # -- reads -------------------------------------------------------------------------------------
+
+    def query_rows(self, sql: str) -> list[tuple]:
+        return [tuple(row.values()) for row in self.client.query(sql, job_retry=None).result()]
+
+    def consumed_files(self) -> set[str]:
+        return {r[0] for r in self.query_rows(f"SELECT source_file FROM {self.ref(PIPELINE_FILES.name)}")}
+
+    def next_batch_id(self) -> int:
+        if self._next_batch_id is None:
+            self._next_batch_id = self.query_rows(
+                f"SELECT coalesce(max(batch_id), 0) + 1 FROM {self.ref(PIPELINE_BATCHES.name)}"
+            )[0][0]
+        return self._next_batch_id
+
+    def watermark(self) -> datetime | None:
+        if not self._watermark_known:
+            value = self.query_rows(f"SELECT max(max_event_ts) FROM {self.ref(PIPELINE_BATCHES.name)}")[0][0]
+            self._watermark = value.astimezone(timezone.utc).replace(tzinfo=None) if value else None
+            self._watermark_known = True
+        return self._watermark
+
+    def _already_committed(self, batch: StagedBatch) -> bool:
+        return bool(self.query_rows(f"SELECT ({self._ledger_has(batch)})")[0][0])
+
+    def _ledger_has(self, batch: StagedBatch) -> str:
+        names = ", ".join(bq_str(f.name) for f in batch.files)
+        return (
+            f"EXISTS (SELECT 1 FROM {self.ref(PIPELINE_BATCHES.name)} WHERE batch_id = {int(batch.batch_id)}) "
+            f"OR EXISTS (SELECT 1 FROM {self.ref(PIPELINE_FILES.name)} WHERE source_file IN UNNEST([{names}]))"
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- the commit --------------------------------------------------------------------------------
+
+    def commit_job_id(self, batch: StagedBatch, attempt: int) -> str:
+        """Deterministic per batch: the same batch after a restart maps to the same job."""
+        key = "\n".join([self.project, *self.dataset_of_layer.values(), str(batch.batch_id), *(f.name for f in batch.files)])
+        return f"clickstream_commit_{batch.batch_id}_{hashlib.sha256(key.encode()).hexdigest()[:20]}_{attempt}"
+
+    def _wait_for_earlier_attempts(self, batch: StagedBatch) -> int:
+        """Wait for commit jobs of this batch that are still running; return the first unused attempt.
+
+        A process killed during its commit leaves the job running in BigQuery. Waiting for it before
+        reading the ledger again means the batch is either seen as committed or committed once now.
+        Old finished jobs with the same id (datasets re-created) are harmless: the ledger decides.
+        """
+        from google.api_core.exceptions import NotFound
+
+        attempt = 1
+        while True:
+            try:
+                job = self.client.get_job(self.commit_job_id(batch, attempt), location=self.gcp.location)
+            except NotFound:
+                return attempt
+            try:
+                job.result()
+            except Exception as exc:  # noqa: BLE001 - that attempt failed, so it wrote nothing
+                log.info("earlier commit attempt %s of batch %s failed: %s", job.job_id, batch.batch_id, exc)
+            attempt += 1
+
+    def commit_batch(self, batch: StagedBatch) -> CommitResult:
+        """Load the batch's rows into staging tables (load jobs), then run the one transaction."""
+        t0 = time.perf_counter()
+        if self._already_committed(batch):
+            return CommitResult(batch.batch_id, committed=False)
+        result = self.commit_staged(batch, lambda: self.load_staging(batch))
+        result.commit_s = time.perf_counter() - t0
+        return result
+
+    def commit_staged(self, batch: StagedBatch, stage: Callable[[], dict[str, str]]) -> CommitResult:
+        """The transaction over staging tables that `stage()` fills (a load job, or Spark executors
+        through the connector, see connector.py); the staging tables are dropped afterwards."""
+        attempt = self._wait_for_earlier_attempts(batch)
+        if attempt > 1 and self._already_committed(batch):
+            self._forget_cached_state()
+            return CommitResult(batch.batch_id, committed=False)
+        staging = stage()
+        try:
+            return self.run_commit_script(batch, staging, attempt)
+        finally:
+            for table_id in staging.values():
+                self.client.delete_table(table_id, not_found_ok=True)
+
+    def _forget_cached_state(self) -> None:
+        self._next_batch_id = None
+        self._watermark_known = False
+
+    def staging_ids(self, batch: StagedBatch) -> dict[str, str]:
+        token = uuid.uuid4().hex[:8]
+        base = f"{self.project}.{self.gcp.datasets.staging}.{STAGING_PREFIX}{int(batch.batch_id)}_{token}"
+        return {"raw": f"{base}_raw", "quarantine": f"{base}_quarantine", "candidates": f"{base}_candidates"}
+
+    def load_staging(self, batch: StagedBatch) -> dict[str, str]:
+        """Load the batch's three row sets into fresh staging tables (Parquet load jobs)."""
+        from google.cloud import bigquery
+
+        ids = self.staging_ids(batch)
+        for key, table, columns in (
+            ("raw", batch.raw_lines, _RAW_COLUMNS),
+            ("quarantine", batch.quarantine, _QUARANTINE_COLUMNS),
+            ("candidates", batch.silver_candidates, _CANDIDATE_COLUMNS),
+        ):
+            config = bigquery.LoadJobConfig(
+                source_format=bigquery.SourceFormat.PARQUET,
+                schema=[bigquery.SchemaField.from_api_repr(f) for f in staging_schema(columns)],
+                write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+                create_disposition=bigquery.CreateDisposition.CREATE_IF_NEEDED,
+            )
+            # A file object without size= takes the resumable upload path (multipart fails on the emulator).
+            job = self.client.load_table_from_file(
+                io.BytesIO(parquet_bytes(table, columns)), ids[key], job_config=config, location=self.gcp.location
+            )
+            job.result()
+        return ids
+
+    def commit_script(self, batch: StagedBatch, staging: dict[str, str], committed_at: datetime) -> str:
+        """The transaction for one batch as a BigQuery script, driven by what the staging tables hold
+        (so connector-written staging tables commit the same way). It ends with a one-row result:
+        skipped, silver rows inserted, bronze rows, quarantined rows, silver candidates."""
+        bid = int(batch.batch_id)
+        ingested = bq_ts(batch.started_at)
+        raw, quarantine, candidates = (f"`{staging[k]}`" for k in ("raw", "quarantine", "candidates"))
+        silver_cols = ", ".join(c.name for c in SILVER.columns)
+        silver_values = ", ".join(
+            f"PARSE_JSON({name})" if t is FieldType.JSON else name for name, t in _CANDIDATE_COLUMNS
+        )
+        body = [
+            f"SET bronze_rows = (SELECT count(*) FROM {raw})",
+            f"SET quarantined = (SELECT count(*) FROM {quarantine})",
+            f"SET candidates = (SELECT count(*) FROM {candidates})",
+            *bounds_statements(candidates),
+            f"INSERT INTO {self.ref(BRONZE.name)} ({', '.join(BRONZE.column_names)}) "
+            f"SELECT raw_line, source_file, line_number, {bid}, {ingested} FROM {raw}",
+            f"INSERT INTO {self.ref(QUARANTINE.name)} ({', '.join(QUARANTINE.column_names)}) "
+            f"SELECT raw_line, reason, source_file, line_number, {bid}, {ingested} FROM {quarantine}",
+            # The anti-join reads only silver partitions from the oldest candidate on (the dedup horizon
+            # already quarantined anything older).
+            f"CREATE OR REPLACE TEMP TABLE new_silver AS SELECT c.* FROM {candidates} c WHERE c.event_id NOT IN "
+            f"(SELECT event_id FROM {self.ref(SILVER.name)} WHERE event_date >= DATE(c_lo) AND event_ts >= c_lo)",
+            f"INSERT INTO {self.ref(SILVER.name)} ({silver_cols}) SELECT {silver_values}, {bid} FROM new_silver",
+            "SET inserted = (SELECT count(*) FROM new_silver)",
+            "IF inserted > 0 THEN\n" + ";\n".join(gold_statements(self.locations)) + ";\nEND IF",
+            *self.ledger_statements(batch, committed_at),
+        ]
+        script = [
+            "DECLARE skipped BOOL DEFAULT FALSE",
+            "DECLARE inserted, bronze_rows, quarantined, candidates INT64 DEFAULT 0",
+            f"DECLARE {', '.join(_BOUND_VARIABLES)} TIMESTAMP",
+            "BEGIN TRANSACTION",
+            f"SET skipped = ({self._ledger_has(batch)})",
+            "IF NOT skipped THEN\n" + ";\n".join(body) + ";\nEND IF",
+            "COMMIT TRANSACTION",
+            "SELECT skipped, inserted, bronze_rows, quarantined, candidates",
+        ]
+        return ";\n".join(script) + ";\n"
+
+    def ledger_statements(self, batch: StagedBatch, committed_at: datetime) -> list[str]:
+        """The ledger rows; row counts come from the script's variables, event-time bounds from new_silver."""
+        bid = int(batch.batch_id)
+        files = [
+            f"SELECT {bq_str(f.name)}, {int(f.size)}, {bq_ts(f.modified_at)}, {int(batch.lines_per_file.get(f.name, 0))}, {bid}"
+            for f in batch.files
+        ]
+        input_lines = sum(batch.lines_per_file.values())
+        names = ", ".join(bq_str(f.name) for f in batch.files)
+        commit_s = (committed_at - batch.started_at).total_seconds() - batch.read_s - batch.transform_s
+        return [
+            f"INSERT INTO {self.ref(PIPELINE_FILES.name)} ({', '.join(PIPELINE_FILES.column_names)}) "
+            + " UNION ALL ".join(files),
+            f"INSERT INTO {self.ref(PIPELINE_BATCHES.name)} ({', '.join(PIPELINE_BATCHES.column_names)}) "
+            f"SELECT {bid}, {bq_str(batch.engine)}, [{names}], {int(batch.bytes_read)}, {input_lines}, "
+            f"bronze_rows, quarantined, inserted, {int(batch.duplicates_in_batch)} + candidates - inserted, "
+            f"min(event_ts), max(event_ts), {bq_ts(batch.started_at)}, {bq_ts(committed_at)}, "
+            f"{float(batch.read_s)!r}, {float(batch.transform_s)!r}, {float(commit_s)!r}, "
+            f"TIMESTAMP_DIFF({bq_ts(committed_at)}, min(event_ts), MICROSECOND) / 1000000.0 "
+            "FROM new_silver",
+        ]
+
+    def run_commit_script(self, batch: StagedBatch, staging: dict[str, str], attempt: int) -> CommitResult:
+        from clickstream.warehouse.duckdb import utc_now
+
+        committed_at = utc_now()
+        script = self.commit_script(batch, staging, committed_at)
+        job = self.client.query(
+            script, job_id=self.commit_job_id(batch, attempt), job_retry=None, location=self.gcp.location
+        )
+        row = list(job.result())[0]
+        skipped = bool(row[0])
+        inserted, bronze_rows, quarantined, candidates = (int(v or 0) for v in row[1:])
+        if skipped:
+            self._forget_cached_state()
+            return CommitResult(batch.batch_id, committed=False)
+        self._next_batch_id = int(batch.batch_id) + 1
+        if inserted:
+            self._watermark_known = False  # read again from the ledger on the next batch
+        return CommitResult(
+            batch.batch_id,
+            committed=True,
+            input_lines=sum(batch.lines_per_file.values()),
+            bronze_rows=bronze_rows,
+            quarantined=quarantined,
+            silver_inserted=inserted,
+            duplicates=batch.duplicates_in_batch + candidates - inserted,
+        )

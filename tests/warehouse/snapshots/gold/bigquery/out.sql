@@ -1,0 +1,286 @@
+DELETE FROM `my-project`.`clickstream_gold`.`gold_kpi_minute`
+WHERE
+  window_start IN (
+    SELECT DISTINCT
+      TIMESTAMP_TRUNC(event_ts, MINUTE)
+    FROM new_silver
+  );
+
+INSERT INTO `my-project`.`clickstream_gold`.`gold_kpi_minute`
+SELECT
+  TIMESTAMP_TRUNC(event_ts, MINUTE) AS window_start,
+  COUNT(*) AS events,
+  SUM(CASE WHEN event_type = 'page_view' THEN 1 ELSE 0 END) AS page_views,
+  SUM(CASE WHEN event_type = 'add_to_cart' THEN 1 ELSE 0 END) AS add_to_carts,
+  SUM(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
+  COUNT(DISTINCT user_id) AS unique_users,
+  COUNT(DISTINCT session_id) AS unique_sessions,
+  COALESCE(SUM(revenue), CAST(0 AS NUMERIC)) AS revenue
+FROM `my-project`.`clickstream_silver`.`silver_events`
+WHERE
+  event_ts >= minute_lo
+  AND event_ts < minute_hi
+  AND TIMESTAMP_TRUNC(event_ts, MINUTE) IN (
+    SELECT DISTINCT
+      TIMESTAMP_TRUNC(event_ts, MINUTE)
+    FROM new_silver
+  )
+GROUP BY
+  1;
+
+CREATE OR REPLACE TEMPORARY TABLE touched_sessions AS
+SELECT
+  n.session_id,
+  n.lo AS new_lo,
+  n.hi AS new_hi,
+  g.session_start AS old_start,
+  g.session_end AS old_end
+FROM (
+  SELECT
+    session_id,
+    MIN(event_ts) AS lo,
+    MAX(event_ts) AS hi
+  FROM new_silver
+  GROUP BY
+    session_id
+) AS n
+LEFT JOIN `my-project`.`clickstream_gold`.`gold_sessions` AS g
+  ON g.session_id = n.session_id;
+
+SET sess_lo = (SELECT
+  MIN(LEAST(new_lo, COALESCE(old_start, new_lo)))
+FROM touched_sessions);
+
+SET sess_hi = TIMESTAMP_ADD((SELECT
+  MAX(GREATEST(new_hi, COALESCE(old_end, new_hi)))
+FROM touched_sessions), INTERVAL 1 MICROSECOND);
+
+DELETE FROM `my-project`.`clickstream_gold`.`gold_sessions`
+WHERE
+  session_id IN (
+    SELECT
+      session_id
+    FROM touched_sessions
+  );
+
+INSERT INTO `my-project`.`clickstream_gold`.`gold_sessions`
+WITH scope AS (
+  SELECT
+    *
+  FROM `my-project`.`clickstream_silver`.`silver_events`
+  WHERE
+    event_ts >= sess_lo
+    AND event_ts < sess_hi
+    AND session_id IN (
+      SELECT
+        session_id
+      FROM touched_sessions
+    )
+), viewed AS (
+  SELECT
+    *,
+    MIN(CASE WHEN event_type = 'page_view' THEN event_ts END) OVER (PARTITION BY session_id) AS t_view,
+    ROW_NUMBER() OVER (PARTITION BY session_id ORDER BY event_ts NULLS LAST, event_id NULLS LAST) AS nth
+  FROM scope
+), carted AS (
+  SELECT
+    *,
+    MIN(CASE WHEN event_type = 'add_to_cart' AND event_ts >= t_view THEN event_ts END) OVER (PARTITION BY session_id) AS t_cart,
+    MIN(CASE WHEN event_type = 'page_view' THEN nth END) OVER (PARTITION BY session_id) AS first_view_nth,
+    MAX(CASE WHEN event_type = 'page_view' THEN nth END) OVER (PARTITION BY session_id) AS last_view_nth,
+    MIN(CASE WHEN NOT device IS NULL THEN nth END) OVER (PARTITION BY session_id) AS first_device_nth,
+    MIN(CASE WHEN NOT country IS NULL THEN nth END) OVER (PARTITION BY session_id) AS first_country_nth
+  FROM viewed
+), agg AS (
+  SELECT
+    session_id,
+    MAX(CASE WHEN nth = 1 THEN user_id END) AS user_id,
+    MIN(event_ts) AS session_start,
+    MAX(event_ts) AS session_end,
+    SUM(CASE WHEN event_type = 'page_view' THEN 1 ELSE 0 END) AS page_views,
+    COUNT(*) AS events,
+    SUM(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
+    COALESCE(SUM(revenue), CAST(0 AS NUMERIC)) AS revenue,
+    MAX(CASE WHEN nth = first_view_nth THEN page_url END) AS landing_page,
+    MAX(CASE WHEN nth = last_view_nth THEN page_url END) AS exit_page,
+    MAX(CASE WHEN nth = first_device_nth THEN device END) AS device,
+    MAX(CASE WHEN nth = first_country_nth THEN country END) AS country,
+    MAX(CASE WHEN nth = 1 THEN channel END) AS channel,
+    MAX(t_view) AS t_view,
+    MAX(t_cart) AS t_cart,
+    MAX(CASE WHEN event_type = 'purchase' AND event_ts >= t_cart THEN 1 ELSE 0 END) AS purchased_after_cart
+  FROM carted
+  GROUP BY
+    session_id
+)
+SELECT
+  session_id,
+  user_id,
+  session_start,
+  session_end,
+  TIMESTAMP_DIFF(session_end, session_start, MICROSECOND) / 1000000.0 AS duration_s,
+  page_views,
+  events,
+  page_views >= 2 OR purchases > 0 AS is_engaged,
+  NOT (
+    page_views >= 2 OR purchases > 0
+  ) AS bounced,
+  purchases > 0 AS converted,
+  revenue,
+  landing_page,
+  exit_page,
+  device,
+  country,
+  channel,
+  CASE
+    WHEN purchased_after_cart = 1
+    THEN 3
+    WHEN NOT t_cart IS NULL
+    THEN 2
+    WHEN NOT t_view IS NULL
+    THEN 1
+    ELSE 0
+  END AS funnel_step
+FROM agg;
+
+CREATE OR REPLACE TEMPORARY TABLE touched_hours AS
+SELECT
+  TIMESTAMP_TRUNC(old_start, HOUR) AS h
+FROM touched_sessions
+WHERE
+  NOT old_start IS NULL
+UNION DISTINCT
+SELECT
+  TIMESTAMP_TRUNC(g.session_start, HOUR) AS h
+FROM `my-project`.`clickstream_gold`.`gold_sessions` AS g
+WHERE
+  g.session_id IN (
+    SELECT
+      session_id
+    FROM touched_sessions
+  );
+
+DELETE FROM `my-project`.`clickstream_gold`.`gold_funnel_hourly`
+WHERE
+  hour IN (
+    SELECT
+      h
+    FROM touched_hours
+  );
+
+INSERT INTO `my-project`.`clickstream_gold`.`gold_funnel_hourly`
+SELECT
+  TIMESTAMP_TRUNC(session_start, HOUR) AS hour,
+  COUNT(*) AS sessions,
+  SUM(CASE WHEN funnel_step >= 1 THEN 1 ELSE 0 END) AS viewed,
+  SUM(CASE WHEN funnel_step >= 2 THEN 1 ELSE 0 END) AS added_to_cart,
+  SUM(CASE WHEN funnel_step >= 3 THEN 1 ELSE 0 END) AS purchased
+FROM `my-project`.`clickstream_gold`.`gold_sessions`
+WHERE
+  session_start >= (
+    SELECT
+      MIN(h)
+    FROM touched_hours
+  )
+  AND session_start < (
+    SELECT
+      MAX(h)
+    FROM touched_hours
+  ) + INTERVAL '1' HOUR
+  AND TIMESTAMP_TRUNC(session_start, HOUR) IN (
+    SELECT
+      h
+    FROM touched_hours
+  )
+GROUP BY
+  1;
+
+DELETE FROM `my-project`.`clickstream_gold`.`gold_top_pages_hourly`
+WHERE
+  hour IN (
+    SELECT DISTINCT
+      TIMESTAMP_TRUNC(event_ts, HOUR)
+    FROM new_silver
+    WHERE
+      event_type = 'page_view' AND NOT page_url IS NULL
+  );
+
+INSERT INTO `my-project`.`clickstream_gold`.`gold_top_pages_hourly`
+SELECT
+  hour,
+  page_url,
+  page_views,
+  unique_users,
+  ROW_NUMBER() OVER (PARTITION BY hour ORDER BY page_views DESC, page_url NULLS LAST) AS rank
+FROM (
+  SELECT
+    TIMESTAMP_TRUNC(event_ts, HOUR) AS hour,
+    page_url,
+    COUNT(*) AS page_views,
+    COUNT(DISTINCT user_id) AS unique_users
+  FROM `my-project`.`clickstream_silver`.`silver_events`
+  WHERE
+    event_ts >= hour_lo
+    AND event_ts < hour_hi
+    AND event_type = 'page_view'
+    AND NOT page_url IS NULL
+    AND TIMESTAMP_TRUNC(event_ts, HOUR) IN (
+      SELECT DISTINCT
+        TIMESTAMP_TRUNC(event_ts, HOUR)
+      FROM new_silver
+      WHERE
+        event_type = 'page_view' AND NOT page_url IS NULL
+    )
+  GROUP BY
+    1,
+    2
+);
+
+DELETE FROM `my-project`.`clickstream_gold`.`gold_top_products_daily`
+WHERE
+  day IN (
+    SELECT DISTINCT
+      event_date
+    FROM new_silver
+    WHERE
+      NOT product_id IS NULL
+  );
+
+INSERT INTO `my-project`.`clickstream_gold`.`gold_top_products_daily`
+SELECT
+  day,
+  product_id,
+  views,
+  add_to_carts,
+  purchases,
+  units,
+  revenue,
+  ROW_NUMBER() OVER (
+    PARTITION BY day
+    ORDER BY revenue DESC, purchases DESC, views DESC, product_id NULLS LAST
+  ) AS rank
+FROM (
+  SELECT
+    event_date AS day,
+    product_id,
+    SUM(CASE WHEN event_type = 'page_view' THEN 1 ELSE 0 END) AS views,
+    SUM(CASE WHEN event_type = 'add_to_cart' THEN 1 ELSE 0 END) AS add_to_carts,
+    SUM(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
+    COALESCE(SUM(CASE WHEN event_type = 'purchase' THEN COALESCE(quantity, 1) END), 0) AS units,
+    COALESCE(SUM(revenue), CAST(0 AS NUMERIC)) AS revenue
+  FROM `my-project`.`clickstream_silver`.`silver_events`
+  WHERE
+    event_ts >= day_lo
+    AND event_ts < day_hi
+    AND NOT product_id IS NULL
+    AND event_date IN (
+      SELECT DISTINCT
+        event_date
+      FROM new_silver
+      WHERE
+        NOT product_id IS NULL
+    )
+  GROUP BY
+    1,
+    2
+);

@@ -1,0 +1,116 @@
+DELETE FROM gold_kpi_minute WHERE window_start IN (SELECT DISTINCT date_trunc('minute', event_ts) FROM new_silver);
+
+INSERT INTO gold_kpi_minute
+SELECT date_trunc('minute', event_ts) AS window_start,
+  count(*) AS events,
+  sum(CASE WHEN event_type = 'page_view' THEN 1 ELSE 0 END) AS page_views,
+  sum(CASE WHEN event_type = 'add_to_cart' THEN 1 ELSE 0 END) AS add_to_carts,
+  sum(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
+  count(DISTINCT user_id) AS unique_users,
+  count(DISTINCT session_id) AS unique_sessions,
+  coalesce(sum(revenue), CAST(0 AS DECIMAL(38, 4))) AS revenue
+FROM silver_events
+WHERE event_ts >= TIMESTAMP '2026-11-25 10:17:00.000000' AND event_ts < TIMESTAMP '2026-11-25 12:03:00.000000' AND date_trunc('minute', event_ts) IN (SELECT DISTINCT date_trunc('minute', event_ts) FROM new_silver)
+GROUP BY 1;
+
+CREATE OR REPLACE TEMP TABLE touched_sessions AS
+SELECT n.session_id, n.lo AS new_lo, n.hi AS new_hi, g.session_start AS old_start, g.session_end AS old_end
+FROM (SELECT session_id, min(event_ts) AS lo, max(event_ts) AS hi FROM new_silver GROUP BY session_id) n
+LEFT JOIN gold_sessions g ON g.session_id = n.session_id;
+
+SELECT min(least(new_lo, coalesce(old_start, new_lo))), max(greatest(new_hi, coalesce(old_end, new_hi))) FROM touched_sessions;
+
+DELETE FROM gold_sessions WHERE session_id IN (SELECT session_id FROM touched_sessions);
+
+INSERT INTO gold_sessions
+WITH scope AS (SELECT * FROM silver_events WHERE event_ts >= TIMESTAMP '2026-11-25 09:00:00.000000' AND event_ts < TIMESTAMP '2026-11-25 12:30:00.000000' AND session_id IN (SELECT session_id FROM touched_sessions)),
+viewed AS (
+  SELECT *, min(CASE WHEN event_type = 'page_view' THEN event_ts END) OVER (PARTITION BY session_id) AS t_view,
+    row_number() OVER (PARTITION BY session_id ORDER BY event_ts, event_id) AS nth
+  FROM scope
+),
+carted AS (
+  SELECT *, min(CASE WHEN event_type = 'add_to_cart' AND event_ts >= t_view THEN event_ts END)
+      OVER (PARTITION BY session_id) AS t_cart,
+    min(CASE WHEN event_type = 'page_view' THEN nth END) OVER (PARTITION BY session_id) AS first_view_nth,
+    max(CASE WHEN event_type = 'page_view' THEN nth END) OVER (PARTITION BY session_id) AS last_view_nth,
+    min(CASE WHEN device IS NOT NULL THEN nth END) OVER (PARTITION BY session_id) AS first_device_nth,
+    min(CASE WHEN country IS NOT NULL THEN nth END) OVER (PARTITION BY session_id) AS first_country_nth
+  FROM viewed
+),
+agg AS (
+  SELECT session_id,
+    max(CASE WHEN nth = 1 THEN user_id END) AS user_id,
+    min(event_ts) AS session_start,
+    max(event_ts) AS session_end,
+    sum(CASE WHEN event_type = 'page_view' THEN 1 ELSE 0 END) AS page_views,
+    count(*) AS events,
+    sum(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
+    coalesce(sum(revenue), CAST(0 AS DECIMAL(38, 4))) AS revenue,
+    max(CASE WHEN nth = first_view_nth THEN page_url END) AS landing_page,
+    max(CASE WHEN nth = last_view_nth THEN page_url END) AS exit_page,
+    max(CASE WHEN nth = first_device_nth THEN device END) AS device,
+    max(CASE WHEN nth = first_country_nth THEN country END) AS country,
+    max(CASE WHEN nth = 1 THEN channel END) AS channel,
+    max(t_view) AS t_view,
+    max(t_cart) AS t_cart,
+    max(CASE WHEN event_type = 'purchase' AND event_ts >= t_cart THEN 1 ELSE 0 END) AS purchased_after_cart
+  FROM carted
+  GROUP BY session_id
+)
+SELECT session_id, user_id, session_start, session_end,
+  date_diff('microsecond', session_start, session_end) / 1000000.0 AS duration_s,
+  page_views, events,
+  page_views >= 2 OR purchases > 0 AS is_engaged,
+  NOT (page_views >= 2 OR purchases > 0) AS bounced,
+  purchases > 0 AS converted,
+  revenue, landing_page, exit_page, device, country, channel,
+  CASE WHEN purchased_after_cart = 1 THEN 3 WHEN t_cart IS NOT NULL THEN 2 WHEN t_view IS NOT NULL THEN 1 ELSE 0 END
+    AS funnel_step
+FROM agg;
+
+CREATE OR REPLACE TEMP TABLE touched_hours AS SELECT date_trunc('hour', old_start) AS h FROM touched_sessions WHERE old_start IS NOT NULL UNION SELECT date_trunc('hour', g.session_start) AS h FROM gold_sessions g WHERE g.session_id IN (SELECT session_id FROM touched_sessions);
+
+DELETE FROM gold_funnel_hourly WHERE hour IN (SELECT h FROM touched_hours);
+
+INSERT INTO gold_funnel_hourly
+SELECT date_trunc('hour', session_start) AS hour,
+  count(*) AS sessions,
+  sum(CASE WHEN funnel_step >= 1 THEN 1 ELSE 0 END) AS viewed,
+  sum(CASE WHEN funnel_step >= 2 THEN 1 ELSE 0 END) AS added_to_cart,
+  sum(CASE WHEN funnel_step >= 3 THEN 1 ELSE 0 END) AS purchased
+FROM gold_sessions
+WHERE session_start >= (SELECT min(h) FROM touched_hours)
+  AND session_start < (SELECT max(h) FROM touched_hours) + INTERVAL 1 HOUR
+  AND date_trunc('hour', session_start) IN (SELECT h FROM touched_hours)
+GROUP BY 1;
+
+DELETE FROM gold_top_pages_hourly WHERE hour IN (SELECT DISTINCT date_trunc('hour', event_ts) FROM new_silver WHERE event_type = 'page_view' AND page_url IS NOT NULL);
+
+INSERT INTO gold_top_pages_hourly
+SELECT hour, page_url, page_views, unique_users,
+  row_number() OVER (PARTITION BY hour ORDER BY page_views DESC, page_url) AS rank
+FROM (
+  SELECT date_trunc('hour', event_ts) AS hour, page_url, count(*) AS page_views, count(DISTINCT user_id) AS unique_users
+  FROM silver_events
+  WHERE event_ts >= TIMESTAMP '2026-11-25 10:00:00.000000' AND event_ts < TIMESTAMP '2026-11-25 13:00:00.000000' AND event_type = 'page_view' AND page_url IS NOT NULL
+    AND date_trunc('hour', event_ts) IN (SELECT DISTINCT date_trunc('hour', event_ts) FROM new_silver WHERE event_type = 'page_view' AND page_url IS NOT NULL)
+  GROUP BY 1, 2
+);
+
+DELETE FROM gold_top_products_daily WHERE day IN (SELECT DISTINCT event_date FROM new_silver WHERE product_id IS NOT NULL);
+
+INSERT INTO gold_top_products_daily
+SELECT day, product_id, views, add_to_carts, purchases, units, revenue,
+  row_number() OVER (PARTITION BY day ORDER BY revenue DESC, purchases DESC, views DESC, product_id) AS rank
+FROM (
+  SELECT event_date AS day, product_id,
+    sum(CASE WHEN event_type = 'page_view' THEN 1 ELSE 0 END) AS views,
+    sum(CASE WHEN event_type = 'add_to_cart' THEN 1 ELSE 0 END) AS add_to_carts,
+    sum(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
+    coalesce(sum(CASE WHEN event_type = 'purchase' THEN coalesce(quantity, 1) END), 0) AS units,
+    coalesce(sum(revenue), CAST(0 AS DECIMAL(38, 4))) AS revenue
+  FROM silver_events
+  WHERE event_ts >= TIMESTAMP '2026-11-25 00:00:00.000000' AND event_ts < TIMESTAMP '2026-11-26 00:00:00.000000' AND product_id IS NOT NULL AND event_date IN (SELECT DISTINCT event_date FROM new_silver WHERE product_id IS NOT NULL)
+  GROUP BY 1, 2
+);

@@ -140,3 +140,49 @@ def test_every_adapter_gives_identical_tables_on_both_engines(fmt: str, spark, t
     if fmt == "mapping":
         # The unknown action is quarantined and the repeated row deduplicated, on both engines.
         assert rows["quarantine_events"] == 1 and rows["silver_events"] == 3
+
+
+@pytest.mark.spark
+@pytest.mark.emulator
+def test_spark_engine_into_bigquery_matches_duckdb_engine_into_duckdb(spark, bigquery_emulator, tmp_path: Path) -> None:
+    """The production pairing (Spark engine, BigQuery warehouse) against the laptop one, same files."""
+    from clickstream.config import load_settings
+    from clickstream.engine.spark import SparkEngine
+    from clickstream.warehouse.bigquery import BigQueryWarehouse
+    from tests.conftest import bigquery_settings
+    from tests.warehouse.tables import COMPARED, bigquery_rows, columns, duckdb_rows, first_difference
+
+    modified = columns("pipeline_files").index("modified_at")
+    engine = columns("pipeline_batches").index("engine")
+
+    def comparable(table: str, rows: list[tuple]) -> list[tuple]:
+        if table == "pipeline_batches":  # the one column that names the engine
+            return [r[:engine] + ("*",) + r[engine + 1 :] for r in rows]
+        # Spark lists modification times in milliseconds; os.stat gives microseconds.
+        if table != "pipeline_files":
+            return rows
+        cut = [r[:modified] + (r[modified].replace(microsecond=r[modified].microsecond // 1000 * 1000),) + r[modified + 1 :] for r in rows]
+        return sorted(cut)
+
+    landing = tmp_path / "landing"
+    generate_batch(landing, events=2_000, files=4, seed=31, start=datetime(2026, 11, 25, 0, 0), faults=FAULTS)
+    land_in_name_order(landing)
+    duck = tmp_path / "warehouse.duckdb"
+    run_once(landing, duck, engine=BATCHING)
+
+    settings = load_settings(
+        overrides={
+            "landing": {"path": landing},
+            "engine": {"name": "spark", **BATCHING, "spark": {**BATCHING["spark"], "checkpoint": str(tmp_path / "ckpt")}},
+            **bigquery_settings(bigquery_emulator.endpoint),
+        }
+    )
+    bq = BigQueryWarehouse(settings.gcp)
+    try:
+        summary = SparkEngine(settings, bq, spark).run(once=True)
+        assert summary.batches == 2
+        for table in COMPARED:
+            expected, got = comparable(table, duckdb_rows(duck, table)), comparable(table, bigquery_rows(bq, table))
+            assert got == expected, f"{table}: {first_difference(expected, got)}"
+    finally:
+        bq.close()

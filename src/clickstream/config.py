@@ -158,6 +158,7 @@ class SeasonalSettings(_Section):
 
 class VolumeSettings(SeasonalSettings):
     enabled: bool = True
+    z: float = Field(4.0, gt=0, description="Deviation, in robust standard deviations (1.4826 x MAD), that is anomalous.")
     min_abs_change: float = Field(100.0, ge=0, description="And at least this many events more or fewer per window.")
     drop_severity: Severity = "critical"
     spike_severity: Severity = "warning"
@@ -166,6 +167,7 @@ class VolumeSettings(SeasonalSettings):
 class MetricSettings(SeasonalSettings):
     enabled: bool = True
     window_min: int = Field(30, ge=1, le=1440, description="Minutes summed into one observation (a rolling window).")
+    z: float = Field(5.0, gt=0, description="Deviation, in robust standard deviations (1.4826 x MAD), that is anomalous.")
     metrics: list[Literal["revenue", "purchases", "conversion_rate", "unique_users"]] = Field(
         ["revenue", "purchases", "conversion_rate", "unique_users"],
         description="Gold metrics judged after allowing for the event volume (volume has its own detector).",
@@ -189,7 +191,7 @@ class FreshnessSettings(_Section):
 class SchemaDriftSettings(_Section):
     enabled: bool = True
     window_s: float = Field(900.0, gt=0, description="Recent lines (by ingest time) compared with the contract and the baseline.")
-    baseline_s: float = Field(21600.0, gt=0, description="The lines ingested in this span before the recent window are the baseline.")
+    baseline_s: float = Field(3600.0, gt=0, description="The lines ingested in this span before the recent window are the baseline.")
     sample_rows: int = Field(20000, ge=100, description="Raw JSON lines sampled per window to list fields and their types.")
     min_lines: int = Field(200, ge=1, description="Fewer recent lines than this: no verdict.")
     min_share: float = Field(0.01, gt=0, le=1, description="A new field or a changed type must be in at least this share of lines.")
@@ -203,10 +205,12 @@ class SchemaDriftSettings(_Section):
 class QuarantineSettings(_Section):
     enabled: bool = True
     window_s: float = Field(900.0, gt=0, description="Recent quarantine (by ingest time) compared with the baseline before it.")
-    baseline_s: float = Field(21600.0, gt=0, description="Span before the recent window used as the baseline rate.")
-    min_rate: float = Field(0.02, gt=0, le=1, description="A reason's share of recent lines must reach this...")
-    jump_factor: float = Field(5.0, ge=1, description="...and this many times its baseline share.")
-    min_count: int = Field(20, ge=1, description="And at least this many recent rows with the reason.")
+    baseline_s: float = Field(
+        86400.0, gt=0, description="Span before the recent window used as the baseline rate (long, so a surge barely moves it)."
+    )
+    jump_factor: float = Field(5.0, ge=1, description="A reason jumped when its share of recent lines is this many times its baseline share...")
+    min_rate: float = Field(0.02, gt=0, le=1, description="...and the reasons that jumped are together at least this share of recent lines...")
+    min_count: int = Field(20, ge=1, description="...and at least this many rows.")
     severity: Severity = "warning"
 
 
@@ -280,6 +284,9 @@ class MonitoringSettings(_Section):
     enabled: bool = Field(True, description="Run the detectors inside `clickstream run` (continuous mode).")
     interval_s: float = Field(60.0, gt=0, description="How often the detectors run.")
     renotify_s: float = Field(3600.0, ge=0, description="An alert still open is notified again after this long.")
+    clear_s: float = Field(
+        600.0, ge=0, description="An alert resolves once its condition has stayed away this long (no flapping)."
+    )
     suppress_s: float = Field(
         900.0, ge=0, description="An alert that comes back this soon after resolving reopens silently (no flapping)."
     )

@@ -68,7 +68,14 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-batch output."),
 ) -> None:
     """Ingest landed files into bronze, silver and gold: continuously, or the backlog with --once."""
-    from clickstream.cli.runtime import open_pipeline, print_batch, print_summary, start_quality
+    from clickstream.cli.runtime import (
+        build_channels_or_none,
+        open_pipeline,
+        print_batch,
+        print_summary,
+        start_monitor,
+        start_quality,
+    )
 
     settings = _load(
         config,
@@ -76,11 +83,14 @@ def run(
         warehouse={"path": warehouse},
         engine={"max_files_per_batch": max_files, "max_bytes_per_batch": max_bytes, "poll_interval_s": poll_interval},
     )
+    channels = None if once else build_channels_or_none(settings)
     engine, wh = open_pipeline(settings)
     stop = threading.Event()
     _stop_on_signals(stop)
-    # Continuous mode validates each completed hour in a thread with its own cursor: ingestion never waits for it.
+    # Continuous mode validates each completed hour and runs the detectors, each in a thread with its
+    # own cursor: ingestion never waits for them.
     quality = None if once else start_quality(settings, wh, stop)
+    monitor = None if once else start_monitor(settings, wh, stop, channels)
     try:
         if not quiet:
             mode = "draining the backlog" if once else f"watching {settings.landing.path} (Ctrl-C to stop)"
@@ -90,9 +100,36 @@ def run(
         stop.set()
         if quality is not None:
             quality.join(timeout=60)
+        if monitor is not None:
+            monitor.join(timeout=60)
         wh.close()
     if not quiet:
         print_summary(err_console, summary)
+
+
+@app.command()
+def monitor(
+    landing: Optional[Path] = LandingOption,
+    warehouse: Optional[Path] = WarehouseOption,
+    once: bool = typer.Option(False, "--once", help="One pass of the detectors, then exit."),
+    config: Optional[Path] = ConfigOption,
+    interval: Optional[float] = typer.Option(None, "--interval", help="Seconds between passes [default: monitoring.interval_s, 60]."),
+) -> None:
+    """Run the detectors (volume, freshness, gold metrics, schema drift, quarantine, data quality) over a
+    warehouse, record alerts in its `alerts` table and notify the configured channels.
+
+    Each pass opens, re-notifies or resolves alerts; an alert is sent once per episode (see
+    monitoring.renotify_s and suppress_s). Channels and routing come from the `monitoring` section of
+    --config; secrets only from the environment variables it names. `clickstream run` already runs the
+    detectors in-process every monitoring.interval_s, so use this command on a warehouse no pipeline is
+    running on (DuckDB lets one process open the file), or from cron with --once.
+    """
+    from clickstream.cli.runtime import run_monitor
+
+    settings = _load(config, landing={"path": landing}, warehouse={"path": warehouse}, monitoring={"interval_s": interval})
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    run_monitor(console, settings, once, stop)
 
 
 @app.command()

@@ -172,6 +172,57 @@ def start_quality(settings: Settings, wh, stop: threading.Event):
     return QualityScheduler(wh.cursor(), settings).start(stop)
 
 
+def start_monitor(settings: Settings, wh, stop: threading.Event, channels=None):
+    """The monitoring thread on its own cursor, or None when monitoring is disabled."""
+    if not settings.monitoring.enabled:
+        return None
+    from clickstream.monitoring.monitor import warehouse_monitor
+
+    return warehouse_monitor(wh.cursor(), settings, channels).start(stop)
+
+
+def build_channels_or_none(settings: Settings):
+    """Resolve channel secrets up front, so a missing env var stops the command before any work."""
+    if not settings.monitoring.enabled:
+        return None
+    from clickstream.monitoring.notifiers import build_channels
+
+    return build_channels(settings.monitoring)
+
+
+_ALERTS_SQL = """SELECT strftime(opened_at, '%H:%M') AS opened, severity, alert_type AS type, status,
+  coalesce(strftime(resolved_at, '%H:%M'), '') AS resolved, message
+FROM alerts ORDER BY (status = 'resolved'), opened_at DESC LIMIT {limit}"""
+
+
+def run_monitor(console: Console, settings: Settings, once: bool, stop: threading.Event) -> None:
+    """`clickstream monitor`: one pass or a pass every `monitoring.interval_s`, on a warehouse no pipeline holds."""
+    from clickstream.monitoring.monitor import warehouse_monitor
+    from clickstream.monitoring.notifiers import build_channels
+    from clickstream.warehouse.duckdb import DuckDBWarehouse
+
+    path = settings.warehouse.path
+    if not path.exists():
+        raise WarehouseError(f"warehouse {path} does not exist yet: run `clickstream run` first or pass --warehouse")
+    channels = build_channels(settings.monitoring)
+    wh = DuckDBWarehouse(path, memory_limit=settings.warehouse.memory_limit)
+    try:
+        cur = wh.cursor()
+        monitor = warehouse_monitor(cur, settings, channels)
+        while True:
+            report = monitor.tick()
+            for n in report.notifications:
+                ok, failed = report.delivery.get(n.alert_id, ([], []))
+                console.print(f"{n.title}: {n.alert.message} → {', '.join(ok) or 'no channel'}"
+                              + (f" (failed: {', '.join(failed)})" if failed else ""), highlight=False)  # fmt: skip
+            if once or stop.wait(settings.monitoring.interval_s):
+                break
+        open_count = cur.execute("SELECT count(*) FROM alerts WHERE status <> 'resolved'").fetchall()[0][0]
+        console.print(_table(f"alerts ({open_count} open)", cur, _ALERTS_SQL.format(limit=20)))
+    finally:
+        wh.close()
+
+
 # Short column names so the live table fits an 80-column terminal.
 _LIVE_SQL = """SELECT strftime(window_start, '%H:%M') AS minute_utc, events, page_views AS views,
   add_to_carts AS carts, purchases AS buys, unique_users AS users, unique_sessions AS sessions,

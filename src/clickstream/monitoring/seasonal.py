@@ -1,0 +1,66 @@
+"""The robust seasonal test: compare a window with the same time of day (or week) in earlier periods.
+
+Median and MAD instead of mean and standard deviation, so a past incident in the baseline does not
+move it; an alert also needs a minimum absolute and relative change, so a quiet hour's tiny wobble
+is never "6 sigma".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# MAD of a normal distribution times this is its standard deviation.
+MAD_TO_SIGMA = 1.4826
+PERIOD_MINUTES = {"day": 1440, "week": 10080}
+
+
+@dataclass(frozen=True)
+class Baseline:
+    median: float
+    sigma: float
+    periods: int  # earlier periods that contributed samples
+    samples: int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    observed: float
+    expected: float
+    sigma: float
+    direction: str | None  # "drop", "spike" or None (normal)
+
+    @property
+    def deviation(self) -> float:
+        return self.observed - self.expected
+
+    @property
+    def score(self) -> float:
+        return self.deviation / self.sigma if self.sigma > 0 else float("inf")
+
+
+def sample_ends(end: int, first: int, width: int, season: str, periods: int, neighbours: int) -> tuple[np.ndarray, int]:
+    """Window ends at the same time of earlier periods (± `neighbours` windows) that have full data,
+    and how many distinct periods they come from."""
+    period = PERIOD_MINUTES[season]
+    back = np.arange(1, periods + 1)
+    shift = np.arange(-neighbours, neighbours + 1) * width
+    ends = (end - back[:, None] * period + shift[None, :])
+    valid = (ends - width >= first) & (ends <= end - width)
+    return ends[valid], int(valid.any(axis=1).sum())
+
+
+def robust_baseline(samples: np.ndarray, periods: int) -> Baseline:
+    median = float(np.median(samples))
+    sigma = MAD_TO_SIGMA * float(np.median(np.abs(samples - median)))
+    return Baseline(median, sigma, periods, len(samples))
+
+
+def judge(observed: float, expected: float, sigma: float, z: float, min_abs: float, min_rel: float) -> Verdict:
+    """Anomalous only when all three agree: far in robust sigmas, big in absolute terms, big relatively."""
+    deviation = observed - expected
+    far = abs(deviation) >= z * sigma
+    big = abs(deviation) >= min_abs and abs(deviation) >= min_rel * abs(expected)
+    direction = ("drop" if deviation < 0 else "spike") if far and big else None
+    return Verdict(observed, expected, sigma, direction)

@@ -147,13 +147,28 @@ def generate(
     malformed: float = typer.Option(0.0, "--malformed", min=0, max=1, help="Malformed lines per event, e.g. 0.005."),
     late: float = typer.Option(0.0, "--late", min=0, max=1, help="Fraction of events delivered in a later file, e.g. 0.01."),
     schema_drift: bool = typer.Option(False, "--schema-drift", help="Add an unknown field and string prices midway."),
+    incident: Optional[str] = typer.Option(
+        None,
+        "--incident",
+        help=(
+            "Inject an incident over the third quarter of the span (or of --duration) for monitoring to catch: "
+            "traffic_drop (80% fewer events), revenue_spike (5x purchase quantities), schema_drift (a new field, "
+            "string prices), malformed_surge (0.2 malformed lines per event) or stalled_feed (no files land, "
+            "then the backlog; streaming only)."
+        ),
+    ),
 ) -> None:
     """Write realistic clickstream files (with optional injected faults) and a _manifest.json."""
     from clickstream.generator import Faults, generate_batch, generate_stream
+    from clickstream.generator.faults import INCIDENT_KINDS
 
     if fmt not in ("jsonl", "csv"):
         raise ConfigError(f"--format {fmt!r} is not supported: use jsonl or csv")
-    faults = Faults(duplicates=duplicates, malformed=malformed, late=late, schema_drift=schema_drift)
+    if incident is not None and incident not in INCIDENT_KINDS:
+        raise ConfigError(f"--incident {incident!r} is not an incident: use one of {', '.join(INCIDENT_KINDS)}")
+    if incident == "stalled_feed" and rate is None:
+        raise ConfigError("--incident stalled_feed stops files landing, so it needs streaming mode: add --rate and --duration")
+    faults = Faults(duplicates=duplicates, malformed=malformed, late=late, schema_drift=schema_drift, incident=incident)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

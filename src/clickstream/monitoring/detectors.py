@@ -224,8 +224,11 @@ def detect_schema_drift(stats: FieldStats, cfg: SchemaDriftSettings, contract_fo
             if f not in watched:
                 continue
             before = c / stats.baseline_lines
-            now_share = stats.recent_fields.get(f, 0) / n
-            if before >= cfg.min_share and now_share < before * cfg.missing_share:
+            now_count = stats.recent_fields.get(f, 0)
+            now_share = now_count / n
+            # Also far beyond counting noise, or a rare field in a quiet window "goes missing" by chance.
+            expected = before * n
+            if before >= cfg.min_share and now_share < before * cfg.missing_share and expected - now_count >= 5 * math.sqrt(expected):
                 missing.append(f)
                 findings.append(f"field {f} in {now_share:.0%} of lines, was {before:.0%}")
     changed = []
@@ -271,8 +274,11 @@ def detect_quarantine_jump(stats: QuarantineStats, cfg: QuarantineSettings) -> l
             key="quarantine:jump",
             type="quarantine",
             severity=cfg.severity,
-            subject=",".join(r for r, *_ in jumped),
-            message="quarantine jump: " + "; ".join(f"{r} {rate:.1%} of lines (baseline {b:.2%})" for r, _, rate, b in jumped),
+            subject="quarantined lines",
+            message=(
+                f"quarantine jump: {total / stats.recent_lines:.1%} of recent lines quarantined, baseline "
+                f"{sum(b for *_, b in jumped):.2%}: " + ", ".join(f"{r} {rate:.1%}" for r, _, rate, _ in jumped)
+            ),
             observed=total / stats.recent_lines,
             expected=sum(b for *_, b in jumped),
             details={"reasons": {r: c for r, c, _, _ in jumped}, "lines": stats.recent_lines},

@@ -67,6 +67,8 @@ class AlertBook:
             if old is None or SEVERITY_RANK[alert.severity] > SEVERITY_RANK[old.severity]:
                 current[alert.key] = alert
         episodes = self.open_episodes()
+        if not current and not episodes:
+            return []
         fresh_keys = [k for k in current if k not in episodes]
         flapping = self._recently_resolved(fresh_keys, now - timedelta(seconds=s.suppress_s))
         notes: list[Notification] = []

@@ -206,3 +206,66 @@ def replay(
     for t in np.arange(from_min, end, every_min):
         sent += monitor.tick(feed.start + timedelta(minutes=float(t))).notifications
     return Replay(sent, con)
+
+
+# (magnitude range, duration range in minutes) of each kind of injected incident.
+INCIDENT_SHAPES = {
+    "traffic_drop": ((0.5, 0.9), (30, 180)),  # share of traffic lost
+    "revenue_spike": ((3.0, 6.0), (45, 180)),  # order values multiplied
+    "schema_drift": ((1.0, 1.0), (30, 180)),  # a new field, and 30% of prices as strings
+    "malformed_surge": ((0.05, 0.2), (30, 180)),  # malformed lines per event
+    "stalled_feed": ((1.0, 1.0), (20, 120)),  # no file lands; the backlog arrives at the end
+}
+
+
+def place_incidents(
+    rng: np.random.Generator, per_kind: int, warmup_days: float, gap_min: tuple[int, int] = (180, 480)
+) -> tuple[list[Incident], float]:
+    """`per_kind` incidents of every kind in random order and at random times after the warm-up,
+    apart enough that each is judged on its own; returns them and the days the feed must cover."""
+    kinds = [k for k in INCIDENT_KINDS for _ in range(per_kind)]
+    rng.shuffle(kinds)
+    t = int(warmup_days * 1440)
+    placed = []
+    for kind in kinds:
+        (lo, hi), (dmin, dmax) = INCIDENT_SHAPES[kind]
+        t += int(rng.integers(*gap_min))
+        duration = int(rng.integers(dmin, dmax + 1))
+        placed.append(Incident(kind, t, t + duration, float(rng.uniform(lo, hi))))
+        t += duration
+    return placed, (t + gap_min[1]) / 1440
+
+
+@dataclass
+class DetectorScore:
+    alert_type: str
+    incidents: int = 0
+    detected: int = 0
+    delays_min: list[float] = field(default_factory=list)
+    false_alerts: int = 0
+
+    @property
+    def recall(self) -> float:
+        return self.detected / self.incidents if self.incidents else float("nan")
+
+
+def score(feed: SimulatedFeed, sent: list[Notification], tolerance_min: float = 45.0) -> dict[str, DetectorScore]:
+    """Per alert type: incidents it should catch, how many it did and how fast, and alerts that
+    matched no incident of its kind (false alerts, including side effects of other incidents)."""
+    scores = {t: DetectorScore(t) for t in ("volume", "freshness", "metric", "schema_drift", "quarantine", "data_quality")}
+    triggers = [(float((n.at - feed.start).total_seconds() / 60), n.alert.type) for n in sent if n.event == "trigger"]
+    matched: set[int] = set()
+    for inc in feed.incidents:
+        expected = EXPECTED_ALERT[inc.kind]
+        s = scores[expected]
+        s.incidents += 1
+        hits = [i for i, (t, typ) in enumerate(triggers)
+                if typ == expected and inc.start <= t <= inc.end + tolerance_min and i not in matched]  # fmt: skip
+        if hits:
+            s.detected += 1
+            s.delays_min.append(triggers[hits[0]][0] - inc.start)
+            matched.update(hits)
+    for i, (_, typ) in enumerate(triggers):
+        if i not in matched:
+            scores[typ].false_alerts += 1
+    return scores

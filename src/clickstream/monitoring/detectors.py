@@ -54,14 +54,14 @@ def run_detectors(snap: Snapshot, settings: MonitoringSettings) -> list[Alert]:
     return alerts
 
 
-def _seasonal_ends(series: MinuteSeries, cfg: SeasonalSettings) -> tuple[int, np.ndarray] | None:
+def _seasonal_ends(series: MinuteSeries, cfg: SeasonalSettings) -> tuple[int, np.ndarray, int] | None:
     end = series.end
     if end - cfg.window_min < series.first:
         return None
     ends, periods = sample_ends(end, series.first, cfg.window_min, cfg.season, cfg.baseline_periods, cfg.neighbours)
     if periods < cfg.min_baseline_periods:
         return None
-    return end, ends
+    return end, ends, periods
 
 
 def _window_text(series: MinuteSeries, end: int, width: int) -> str:
@@ -85,9 +85,9 @@ def detect_volume(series: MinuteSeries, cfg: VolumeSettings) -> list[Alert]:
     found = _seasonal_ends(series, cfg)
     if found is None:
         return []
-    end, ends = found
+    end, ends, periods = found
     observed = float(series.window_sum("events", end, cfg.window_min))
-    base = robust_baseline(np.asarray(series.window_sum("events", ends, cfg.window_min)), len(ends))
+    base = robust_baseline(np.asarray(series.window_sum("events", ends, cfg.window_min)), periods)
     # Event counts are at least Poisson-noisy, however steady the baseline days were.
     sigma = max(base.sigma, math.sqrt(max(base.median, 1.0)))
     verdict = judge(observed, base.median, sigma, cfg.z, cfg.min_abs_change, cfg.min_rel_change)
@@ -118,7 +118,7 @@ def detect_metrics(series: MinuteSeries, cfg: MetricSettings) -> list[Alert]:
     found = _seasonal_ends(series, cfg)
     if found is None:
         return []
-    end, ends = found
+    end, ends, periods = found
     w = cfg.window_min
     events_now = float(series.window_sum("events", end, w))
     events_then = np.asarray(series.window_sum("events", ends, w))
@@ -127,7 +127,7 @@ def detect_metrics(series: MinuteSeries, cfg: MetricSettings) -> list[Alert]:
         return []
 
     def per_event(metric: str) -> Baseline:
-        return robust_baseline(np.asarray(series.window_sum(metric, ends, w))[ok] / events_then[ok], len(ends))
+        return robust_baseline(np.asarray(series.window_sum(metric, ends, w))[ok] / events_then[ok], periods)
 
     # Counting noise sets a floor under the spread: a quiet hour has few purchases, and a few
     # samples of a steady baseline can have a MAD near zero.
@@ -141,7 +141,7 @@ def detect_metrics(series: MinuteSeries, cfg: MetricSettings) -> list[Alert]:
             if views_now <= 0 or seen.sum() < 3:
                 continue
             observed = float(series.window_sum("purchases", end, w)) / views_now
-            base = robust_baseline(np.asarray(series.window_sum("purchases", ends, w))[seen] / views_then[seen], len(ends))
+            base = robust_baseline(np.asarray(series.window_sum("purchases", ends, w))[seen] / views_then[seen], periods)
             expected = base.median
             sigma = max(base.sigma, math.sqrt(max(expected * views_now, 1.0)) / views_now)
         else:

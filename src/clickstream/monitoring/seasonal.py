@@ -42,13 +42,14 @@ class Verdict:
 
 def sample_ends(end: int, first: int, width: int, season: str, periods: int, neighbours: int) -> tuple[np.ndarray, int]:
     """Window ends at the same time of earlier periods (± `neighbours` windows) that have full data,
-    and how many distinct periods they come from."""
+    and how many earlier periods have data at exactly that time."""
     period = PERIOD_MINUTES[season]
     back = np.arange(1, periods + 1)
     shift = np.arange(-neighbours, neighbours + 1) * width
     ends = (end - back[:, None] * period + shift[None, :])
     valid = (ends - width >= first) & (ends <= end - width)
-    return ends[valid], int(valid.any(axis=1).sum())
+    # A period counts towards the minimum history only if it has the very same time of day (or week).
+    return ends[valid], int(valid[:, neighbours].sum())
 
 
 def robust_baseline(samples: np.ndarray, periods: int) -> Baseline:

@@ -44,6 +44,7 @@ test: $(STAMP) $(CHECKOV_STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/freshness.py
+	$(BIN)/python bench/alerts.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache build *.egg-info src/*.egg-info

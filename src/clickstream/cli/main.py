@@ -109,7 +109,9 @@ def run(
 
 @app.command()
 def monitor(
-    landing: Optional[Path] = LandingOption,
+    landing: Optional[Path] = typer.Option(
+        None, "--landing", help="Landing folder the freshness checks watch for new and unread files [default: data/landing]."
+    ),
     warehouse: Optional[Path] = WarehouseOption,
     once: bool = typer.Option(False, "--once", help="One pass of the detectors, then exit."),
     config: Optional[Path] = ConfigOption,
@@ -226,7 +228,11 @@ def demo(
     data_dir: Path = typer.Option(Path("data"), "--data-dir", help="Holds landing/ and warehouse.duckdb."),
     config: Optional[Path] = ConfigOption,
 ) -> None:
-    """Generate live traffic, run the pipeline on it and show the latest gold minutes as they change."""
+    """Generate live traffic, run the pipeline on it and show the latest gold minutes as they change.
+
+    A quarter of the way in, the generated feed has a malformed surge for a fifth of the run: the
+    in-process monitor raises a quarantine alert, logs it, and resolves it once the surge is over.
+    """
     from clickstream.cli.runtime import run_demo
 
     seconds = parse_duration(duration, "--duration") if duration else None
@@ -244,6 +250,15 @@ def demo(
             "catch_up_windows": 5,
             "results_dir": data_dir / "quality" / "results",
             "docs_dir": data_dir / "quality" / "docs",
+        },
+        # Seconds instead of minutes, so the demo's malformed surge is alerted on and resolved within its run.
+        monitoring={
+            "interval_s": 3,
+            "clear_s": 8,
+            "suppress_s": 30,
+            "freshness": {"max_file_gap_s": 30, "max_pending_s": 30, "max_lag_s": 60},
+            "quarantine": {"window_s": 12, "baseline_s": 3600},
+            "schema_drift": {"window_s": 12, "baseline_s": 3600},
         },
     )
     stop = threading.Event()
@@ -343,6 +358,8 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # The log channel's "resolved" lines are INFO, and as much the product as the alerts themselves.
+    logging.getLogger("clickstream.alerts").setLevel(logging.INFO)
     try:
         # Standalone mode: the CLI library reports usage errors itself (exit code 2).
         app()

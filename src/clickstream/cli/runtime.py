@@ -190,8 +190,8 @@ def build_channels_or_none(settings: Settings):
     return build_channels(settings.monitoring)
 
 
-_ALERTS_SQL = """SELECT strftime(opened_at, '%H:%M') AS opened, severity, alert_type AS type, status,
-  coalesce(strftime(resolved_at, '%H:%M'), '') AS resolved, message
+_ALERTS_SQL = """SELECT strftime(opened_at, '%H:%M:%S') AS opened, severity, alert_type AS type, status,
+  coalesce(strftime(resolved_at, '%H:%M:%S'), '') AS resolved, left(message, 90) AS message
 FROM alerts ORDER BY (status = 'resolved'), opened_at DESC LIMIT {limit}"""
 
 
@@ -283,8 +283,10 @@ def run_demo(console: Console, settings: Settings, rate: float, seconds: float |
         landing.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise WarehouseError(f"cannot create {landing}: {exc.strerror}; pass a writable --data-dir") from exc
+    channels = build_channels_or_none(settings)
     engine, wh = open_pipeline(settings)
-    faults = Faults(duplicates=0.01, malformed=0.005, late=0.01)
+    # A malformed surge partway through, so the monitor has something to alert on (and to resolve).
+    faults = Faults(duplicates=0.01, malformed=0.005, late=0.01, incident="malformed_surge", incident_span=(0.25, 0.45))
     errors: list[BaseException] = []
 
     def guarded(fn):
@@ -298,7 +300,7 @@ def run_demo(console: Console, settings: Settings, rate: float, seconds: float |
         return body
 
     generator = threading.Thread(
-        target=guarded(lambda: generate_stream(landing, rate=rate, duration=None, seed=int(time.time()), faults=faults, stop=stop)),
+        target=guarded(lambda: generate_stream(landing, rate=rate, duration=seconds, seed=int(time.time()), faults=faults, stop=stop)),
         name="generator",
         daemon=True,
     )
@@ -328,6 +330,13 @@ def run_demo(console: Console, settings: Settings, rate: float, seconds: float |
             f"data quality: every {settings.quality.window_s}s window validated {settings.quality.grace_s:g}s after it ends "
             f"→ dq_results, Data Docs in {settings.quality.docs_dir}"
         )
+    monitor = start_monitor(settings, wh, stop, channels)
+    if monitor is not None:
+        console.print(
+            f"monitoring: detectors every {settings.monitoring.interval_s:g}s → alerts table and "
+            f"{', '.join(c.name for c in channels or [])}; a malformed surge is injected "
+            + (f"{seconds * 0.25:.0f}-{seconds * 0.45:.0f}s in" if seconds else "30-60s in")
+        )
     cur = wh.cursor()
     try:
         with Live(console=console, refresh_per_second=2, transient=False) as live:
@@ -340,6 +349,7 @@ def run_demo(console: Console, settings: Settings, rate: float, seconds: float |
                         _table(f"latest gold minutes (gold_kpi_minute), {elapsed:.0f}s", cur, _LIVE_SQL),
                         _table("totals", cur, _TOTALS_SQL),
                         _table("data quality (dq_results, latest windows)", cur, _DQ_SQL),
+                        _table("alerts (latest)", cur, _ALERTS_SQL.format(limit=4)),
                     )
                 )
                 stop.wait(1.0)
@@ -349,6 +359,8 @@ def run_demo(console: Console, settings: Settings, rate: float, seconds: float |
         pipeline.join(timeout=30)
         if quality is not None:
             quality.join(timeout=60)
+        if monitor is not None:
+            monitor.join(timeout=30)
         board.stop()
         board_reader.close()
         cur.close()

@@ -160,6 +160,9 @@ class VolumeSettings(SeasonalSettings):
     enabled: bool = True
     z: float = Field(4.0, gt=0, description="Deviation, in robust standard deviations (1.4826 x MAD), that is anomalous.")
     min_abs_change: float = Field(100.0, ge=0, description="And at least this many events more or fewer per window.")
+    min_rel_spike: float = Field(
+        0.5, ge=0, description="Upwards the relative bar is higher: a busy day (+30%) is not an incident, a lost half of the traffic is."
+    )
     drop_severity: Severity = "critical"
     spike_severity: Severity = "warning"
 

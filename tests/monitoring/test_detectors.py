@@ -131,3 +131,23 @@ def test_data_quality_one_alert_per_failing_critical_expectation():
     (alert,) = detect_dq_failures(rows, S.data_quality)
     assert alert.key == "data_quality:gold.gold_reconciliation:expect_column_pair_values_to_be_equal:gold_revenue,silver_revenue"
     assert alert.severity == "critical" and "1 unexpected rows" in alert.message
+
+
+def test_a_busy_hour_is_not_a_spike_but_the_same_loss_is_a_drop():
+    series = flat_series(5, 200)
+    series.values["events"][-15:] *= 1.4  # +40%: a campaign, a busy day
+    assert detect_volume(flat_copy(series), S.volume) == []
+    series.values["events"][-15:] *= 0.6 / 1.4  # -40%: half a feed lost
+    assert [a.key for a in detect_volume(series, S.volume)] == ["volume:events:drop"]
+
+
+def test_neighbouring_windows_are_rescaled_to_the_same_time_of_day():
+    # A steep evening ramp: the windows 30 minutes either side are 40% lower and higher. Unscaled,
+    # they would widen the spread enough to hide a 35% drop.
+    n = 5 * DAY
+    minute_of_day = np.arange(n) % DAY
+    events = 60.0 * (1 + 0.8 * (minute_of_day - (DAY - 60)) / 60.0).clip(0.2, None)
+    series = MinuteSeries(START, {"events": events.copy()}, 0, n)
+    series.values["events"][-15:] *= 0.65
+    (drop,) = detect_volume(series, S.volume)
+    assert drop.expected == pytest.approx(events[-15:].sum(), rel=0.02)

@@ -3,7 +3,6 @@ and the alert is in the alerts table and at the webhook; also in-process inside 
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -35,10 +34,10 @@ def write_config(path: Path, monitoring: str) -> Path:
 def test_cli_generate_run_monitor_records_and_sends_the_alert(tmp_path, httpserver):
     incident, alert_type, words = "malformed_surge", "quarantine", "quarantine jump"
     httpserver.expect_request("/alerts", method="POST").respond_with_data("")
-    config = write_config(tmp_path / "cfg.yaml", f"""
+    config = write_config(tmp_path / "cfg.yaml", """
         channels:
-          - {{name: log, type: log}}
-          - {{name: hook, type: webhook, url_env: ALERT_HOOK_URL, secret_env: ALERT_HOOK_KEY}}
+          - {name: log, type: log}
+          - {name: hook, type: webhook, url_env: ALERT_HOOK_URL, secret_env: ALERT_HOOK_KEY}
     """)
     env = {"ALERT_HOOK_URL": httpserver.url_for("/alerts"), "ALERT_HOOK_KEY": "k3y"}
     flags = ["--landing", "landing", "--warehouse", "wh.duckdb", "--config", str(config)]

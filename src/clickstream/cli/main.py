@@ -67,7 +67,11 @@ def run(
     poll_interval: Optional[float] = typer.Option(None, "--poll-interval", help="Seconds between landing-zone listings."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-batch output."),
 ) -> None:
-    """Ingest landed files into bronze, silver and gold: continuously, or the backlog with --once."""
+    """Ingest landed files into bronze, silver and gold: continuously, or the backlog with --once.
+
+    Continuous mode also validates each completed window (quality settings) and runs the monitoring
+    detectors every monitoring.interval_s, recording alerts and notifying the configured channels.
+    """
     from clickstream.cli.runtime import (
         build_channels_or_none,
         open_pipeline,

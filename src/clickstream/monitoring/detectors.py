@@ -18,7 +18,7 @@ from clickstream.config import (
 )
 from clickstream.contract.schema import EVENT_FIELDS, FieldType
 from clickstream.monitoring.alert import Alert
-from clickstream.monitoring.seasonal import Baseline, Verdict, judge, robust_baseline, sample_ends
+from clickstream.monitoring.seasonal import Baseline, Verdict, judge, robust_baseline, sample_ends, shape_adjusted
 from clickstream.monitoring.snapshot import FieldStats, FreshnessFacts, MinuteSeries, QuarantineStats, Snapshot
 
 # JSON types (DuckDB's json_type names) a contract field may arrive as; JSON fields take anything.
@@ -54,14 +54,14 @@ def run_detectors(snap: Snapshot, settings: MonitoringSettings) -> list[Alert]:
     return alerts
 
 
-def _seasonal_ends(series: MinuteSeries, cfg: SeasonalSettings) -> tuple[int, np.ndarray, int] | None:
+def _seasonal_ends(series: MinuteSeries, cfg: SeasonalSettings) -> tuple[int, np.ndarray, np.ndarray, int] | None:
     end = series.end
     if end - cfg.window_min < series.first:
         return None
-    ends, periods = sample_ends(end, series.first, cfg.window_min, cfg.season, cfg.baseline_periods, cfg.neighbours)
+    ends, offsets, periods = sample_ends(end, series.first, cfg.window_min, cfg.season, cfg.baseline_periods, cfg.neighbours)
     if periods < cfg.min_baseline_periods:
         return None
-    return end, ends, periods
+    return end, ends, offsets, periods
 
 
 def _window_text(series: MinuteSeries, end: int, width: int) -> str:
@@ -85,12 +85,13 @@ def detect_volume(series: MinuteSeries, cfg: VolumeSettings) -> list[Alert]:
     found = _seasonal_ends(series, cfg)
     if found is None:
         return []
-    end, ends, periods = found
+    end, ends, offsets, periods = found
     observed = float(series.window_sum("events", end, cfg.window_min))
-    base = robust_baseline(np.asarray(series.window_sum("events", ends, cfg.window_min)), periods)
+    samples = shape_adjusted(np.asarray(series.window_sum("events", ends, cfg.window_min)), offsets)
+    base = robust_baseline(samples, periods)
     # Event counts are at least Poisson-noisy, however steady the baseline days were.
     sigma = max(base.sigma, math.sqrt(max(base.median, 1.0)))
-    verdict = judge(observed, base.median, sigma, cfg.z, cfg.min_abs_change, cfg.min_rel_change)
+    verdict = judge(observed, base.median, sigma, cfg.z, cfg.min_abs_change, cfg.min_rel_change, cfg.min_rel_spike)
     if verdict.direction is None:
         return []
     change = verdict.deviation / base.median if base.median else float("inf")
@@ -118,7 +119,7 @@ def detect_metrics(series: MinuteSeries, cfg: MetricSettings) -> list[Alert]:
     found = _seasonal_ends(series, cfg)
     if found is None:
         return []
-    end, ends, periods = found
+    end, ends, offsets, periods = found
     w = cfg.window_min
     events_now = float(series.window_sum("events", end, w))
     events_then = np.asarray(series.window_sum("events", ends, w))

@@ -40,16 +40,36 @@ class Verdict:
         return self.deviation / self.sigma if self.sigma > 0 else float("inf")
 
 
-def sample_ends(end: int, first: int, width: int, season: str, periods: int, neighbours: int) -> tuple[np.ndarray, int]:
+def sample_ends(
+    end: int, first: int, width: int, season: str, periods: int, neighbours: int
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Window ends at the same time of earlier periods (± `neighbours` windows) that have full data,
-    and how many earlier periods have data at exactly that time."""
+    the neighbour offset of each (0 = the very same time), and how many earlier periods have data
+    at exactly that time."""
     period = PERIOD_MINUTES[season]
     back = np.arange(1, periods + 1)
-    shift = np.arange(-neighbours, neighbours + 1) * width
-    ends = (end - back[:, None] * period + shift[None, :])
+    offsets = np.arange(-neighbours, neighbours + 1)
+    ends = end - back[:, None] * period + offsets[None, :] * width
     valid = (ends - width >= first) & (ends <= end - width)
     # A period counts towards the minimum history only if it has the very same time of day (or week).
-    return ends[valid], int(valid[:, neighbours].sum())
+    return ends[valid], np.broadcast_to(offsets, ends.shape)[valid], int(valid[:, neighbours].sum())
+
+
+def shape_adjusted(samples: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Neighbouring windows rescaled to the level of the same time: traffic an hour before the
+    evening peak is lower, and unadjusted it would widen the spread (and bias the median)."""
+    centre = samples[offsets == 0]
+    if len(centre) == 0:
+        return samples
+    level = float(np.median(centre))
+    out = samples.astype(np.float64).copy()
+    for k in np.unique(offsets):
+        if k == 0:
+            continue
+        here = offsets == k
+        typical = float(np.median(samples[here]))
+        out[here] = samples[here] * (level / typical) if typical > 0 else level
+    return out
 
 
 def robust_baseline(samples: np.ndarray, periods: int) -> Baseline:
@@ -58,10 +78,14 @@ def robust_baseline(samples: np.ndarray, periods: int) -> Baseline:
     return Baseline(median, sigma, periods, len(samples))
 
 
-def judge(observed: float, expected: float, sigma: float, z: float, min_abs: float, min_rel: float) -> Verdict:
-    """Anomalous only when all three agree: far in robust sigmas, big in absolute terms, big relatively."""
+def judge(
+    observed: float, expected: float, sigma: float, z: float, min_abs: float, min_rel: float, min_rel_spike: float | None = None
+) -> Verdict:
+    """Anomalous only when all three agree: far in robust sigmas, big in absolute terms, big relatively
+    (`min_rel_spike`, when given, is the relative bar upwards)."""
     deviation = observed - expected
     far = abs(deviation) >= z * sigma
-    big = abs(deviation) >= min_abs and abs(deviation) >= min_rel * abs(expected)
+    rel = min_rel_spike if (min_rel_spike is not None and deviation > 0) else min_rel
+    big = abs(deviation) >= min_abs and abs(deviation) >= rel * abs(expected)
     direction = ("drop" if deviation < 0 else "spike") if far and big else None
     return Verdict(observed, expected, sigma, direction)

@@ -17,6 +17,7 @@ import pytest
 from clickstream.cli.runtime import open_pipeline, start_monitor
 from clickstream.generator import Faults, generate_batch
 from clickstream.monitoring.monitor import warehouse_monitor
+from clickstream.monitoring.notifiers import build_channels
 from clickstream.warehouse.duckdb import DuckDBWarehouse
 from tests.conftest import pipeline_settings, query, run_once
 
@@ -82,13 +83,16 @@ def test_traffic_drop_in_gold_is_seen_by_the_warehouse_monitor(tmp_path):
     assert query(warehouse, "SELECT dedup_key, status FROM alerts") == [("volume:events:drop", "open")]
 
 
-def test_run_monitors_in_process_while_ingesting(tmp_path, landing, warehouse):
+def test_run_monitors_in_process_while_ingesting_even_with_a_broken_channel(tmp_path, landing, warehouse, httpserver):
+    httpserver.expect_request("/hook", method="POST").respond_with_data("down", status=500)
     generate_batch(landing, events=5000, files=2, seed=2, span=timedelta(minutes=30), faults=Faults(incident="schema_drift"))
+    channels = [{"name": "log", "type": "log"},
+                {"name": "hook", "type": "webhook", "url": httpserver.url_for("/hook"), "retries": 2, "backoff_s": 0.05}]
     settings = pipeline_settings(landing, warehouse, engine={"poll_interval_s": 0.2}, quality={"enabled": False},
-                                 monitoring={"interval_s": 0.3})  # fmt: skip
+                                 monitoring={"interval_s": 0.3, "channels": channels})  # fmt: skip
     engine, wh = open_pipeline(settings)
     stop = threading.Event()
-    monitor = start_monitor(settings, wh, stop)
+    monitor = start_monitor(settings, wh, stop, build_channels(settings.monitoring))
     pipeline = threading.Thread(target=lambda: engine.run(once=False, stop=stop), daemon=True)
     pipeline.start()
     cur = wh.cursor()
@@ -96,7 +100,13 @@ def test_run_monitors_in_process_while_ingesting(tmp_path, landing, warehouse):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not cur.execute("SELECT count(*) FROM alerts").fetchall()[0][0]:
             time.sleep(0.2)
-        assert cur.execute("SELECT alert_type, status, subject FROM alerts").fetchall() == [("schema_drift", "open", "app_version,price")]
+        # The delivery (with its retries) is recorded right after the alert is opened.
+        while time.monotonic() < deadline and cur.execute("SELECT len(failed_channels) FROM alerts").fetchall()[0][0] == 0:
+            time.sleep(0.1)
+        assert cur.execute("SELECT alert_type, status, subject, notified_channels, failed_channels FROM alerts").fetchall() == [
+            ("schema_drift", "open", "app_version,price", ["log"], ["hook"])
+        ]
+        assert len(httpserver.log) == 2  # tried twice, then given up
         generate_batch(landing, events=300, files=1, seed=3, span=timedelta(minutes=5), prefix="later")
         while time.monotonic() < deadline and cur.execute("SELECT count(*) FROM pipeline_files").fetchall()[0][0] < 3:
             time.sleep(0.2)

@@ -116,9 +116,9 @@ def test_schema_drift_new_missing_and_retyped_fields_in_one_alert():
 
 
 def test_quarantine_jump_needs_a_real_share_and_a_jump_over_the_baseline():
-    steady = QuarantineStats(10_000, 500_000, {"malformed_json": 60}, {"malformed_json": 3_000})
+    steady = QuarantineStats(10_000, 500_000, {"malformed_json": 60}, {"malformed_json": 0.006})
     assert detect_quarantine_jump(steady, S.quarantine) == []  # 0.6%, as usual
-    surge = QuarantineStats(10_000, 500_000, {"malformed_json": 900, "bad_timestamp": 300}, {"malformed_json": 3_000})
+    surge = QuarantineStats(10_000, 500_000, {"malformed_json": 900, "bad_timestamp": 300}, {"malformed_json": 0.006})
     (alert,) = detect_quarantine_jump(surge, S.quarantine)
     assert alert.details["reasons"] == {"bad_timestamp": 300, "malformed_json": 900}
     assert alert.observed == 0.12

@@ -12,11 +12,13 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from clickstream.cli.runtime import open_pipeline, start_monitor
 from clickstream.generator import Faults, generate_batch
-from clickstream.monitoring.monitor import warehouse_monitor
+from clickstream.monitoring.monitor import utc_now, warehouse_monitor
+from clickstream.monitoring.source import WarehouseSource
 from clickstream.monitoring.notifiers import build_channels
 from clickstream.warehouse.duckdb import DuckDBWarehouse
 from tests.conftest import pipeline_settings, query, run_once
@@ -155,3 +157,28 @@ def test_bad_channel_config_is_a_one_line_error_for_run_and_monitor(tmp_path, la
         assert proc.returncode == 2, proc.stderr
         assert "Traceback" not in proc.stderr and words in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_an_earlier_surge_does_not_raise_the_quarantine_baseline(tmp_path, landing, warehouse):
+    # Three earlier hours (normal, normal, a surge) and a surge now: against the median hour the
+    # surge now is a jump; against the pooled mean (7% of lines) it would not be 5x.
+    for k, malformed in enumerate((0.005, 0.005, 0.2, 0.2)):
+        generate_batch(landing, events=2000, files=1, seed=k, span=timedelta(minutes=10), prefix=f"hour{k}",
+                       faults=Faults(malformed=malformed))  # fmt: skip
+        run_once(landing, warehouse)
+    con = duckdb.connect(str(warehouse))
+    for batch_id, hours_ago in ((1, 3), (2, 2), (3, 1)):
+        shift = f"INTERVAL {hours_ago} HOUR"
+        con.execute(f"UPDATE pipeline_batches SET started_at = started_at - {shift} WHERE batch_id = {batch_id}")
+        con.execute(f"UPDATE quarantine_events SET ingested_at = ingested_at - {shift} WHERE batch_id = {batch_id}")
+        con.execute(f"UPDATE bronze_events SET ingested_at = ingested_at - {shift} WHERE batch_id = {batch_id}")
+    con.close()
+    settings = pipeline_settings(landing, warehouse)
+    wh = DuckDBWarehouse(warehouse)
+    try:
+        stats = WarehouseSource(wh.cursor(), settings).quarantine(utc_now())
+        report = warehouse_monitor(wh.cursor(), settings, channels=[]).tick()
+    finally:
+        wh.close()
+    assert stats.baseline_lines > 0 and max(stats.baseline_rate.values()) < 0.01
+    assert [a.key for a in report.alerts if a.type == "quarantine"] == ["quarantine:jump"]

@@ -263,7 +263,7 @@ def detect_quarantine_jump(stats: QuarantineStats, cfg: QuarantineSettings) -> l
     jumped = []
     for reason, count in sorted(stats.recent.items()):
         rate = count / stats.recent_lines
-        before = stats.baseline.get(reason, 0) / stats.baseline_lines if stats.baseline_lines else 0.0
+        before = stats.baseline_rate.get(reason, 0.0)
         if rate >= cfg.jump_factor * before:
             jumped.append((reason, count, rate, before))
     total = sum(c for _, c, _, _ in jumped)

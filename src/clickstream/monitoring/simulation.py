@@ -73,6 +73,16 @@ class SimulatedFeed:
         c = self._cum(name, values)
         return int(c[j] - c[i])
 
+    def _median_rates(self, t: float, width: float, span: float) -> dict[str, float]:
+        """Per reason, the median share of lines over the windows of the baseline (as the warehouse query)."""
+        edges = np.arange(t - width - span, t - width + 1e-9, width)
+        idx = np.searchsorted(self.landed_at, edges, side="left")
+        lines = np.diff(self._cum("lines", self.lines)[idx])
+        keep = lines > 0
+        if not keep.any():
+            return {}
+        return {r: float(np.median(np.diff(self._cum(f"q:{r}", v)[idx])[keep] / lines[keep])) for r, v in self.quarantine.items()}
+
     def snapshot(self, t: float, settings: MonitoringSettings) -> Snapshot:
         """What the monitor would see `t` minutes after the start."""
         visible = int(np.searchsorted(self.landed_at, t, side="right"))
@@ -116,7 +126,7 @@ class SimulatedFeed:
                 recent_lines=q_lines[0],
                 baseline_lines=q_lines[1],
                 recent={r: c[0] for r, c in reasons.items() if c[0]},
-                baseline={r: c[1] for r, c in reasons.items() if c[1]},
+                baseline_rate=self._median_rates(t, settings.quarantine.window_s / 60, settings.quarantine.baseline_s / 60),
             ),
         )
 

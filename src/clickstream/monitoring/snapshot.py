@@ -56,7 +56,8 @@ class QuarantineStats:
     recent_lines: int
     baseline_lines: int
     recent: dict[str, int]  # reason -> rows
-    baseline: dict[str, int]
+    # reason -> median share of lines over the baseline's windows: an earlier surge does not raise it
+    baseline_rate: dict[str, float]
 
 
 @dataclass

@@ -139,18 +139,25 @@ class WarehouseSource:
             "coalesce(sum(bronze_rows) FILTER (WHERE started_at < ?), 0) FROM pipeline_batches WHERE started_at >= ?",
             [recent_from, recent_from, baseline_from],
         )[0]
-        recent: dict[str, int] = {}
-        baseline: dict[str, int] = {}
-        for reason, r, b in self._all(
-            "SELECT reason, count(*) FILTER (WHERE ingested_at >= ?), count(*) FILTER (WHERE ingested_at < ?) "
-            "FROM quarantine_events WHERE ingested_at >= ? GROUP BY reason",
-            [recent_from, recent_from, baseline_from],
-        ):
-            if r:
-                recent[reason] = r
-            if b:
-                baseline[reason] = b
-        return QuarantineStats(recent_lines, baseline_lines, recent, baseline)
+        recent = dict(self._all(
+            "SELECT reason, count(*) FROM quarantine_events WHERE ingested_at >= ? GROUP BY reason", [recent_from]
+        ))  # fmt: skip
+        # The baseline rate is the median over windows as long as the recent one, so an earlier
+        # surge (or this one, as it ages into the baseline) does not raise the bar.
+        width = float(c.window_s)
+        baseline_rate = dict(self._all(
+            """WITH lines AS (
+                 SELECT floor(epoch(started_at) / ?) AS w, sum(bronze_rows) AS n FROM pipeline_batches
+                 WHERE started_at >= ? AND started_at < ? GROUP BY ALL HAVING sum(bronze_rows) > 0),
+               q AS (
+                 SELECT floor(epoch(ingested_at) / ?) AS w, reason, count(*) AS c FROM quarantine_events
+                 WHERE ingested_at >= ? AND ingested_at < ? GROUP BY ALL)
+               SELECT r.reason, median(coalesce(q.c, 0) / l.n)
+               FROM lines l CROSS JOIN (SELECT DISTINCT reason FROM q) r
+               LEFT JOIN q ON q.w = l.w AND q.reason = r.reason GROUP BY r.reason""",
+            [width, baseline_from, recent_from, width, baseline_from, recent_from],
+        ))  # fmt: skip
+        return QuarantineStats(recent_lines, baseline_lines, recent, baseline_rate)
 
     def dq_failures(self, now: datetime) -> list[dict]:
         since = now - timedelta(seconds=self.settings.monitoring.data_quality.lookback_s)

@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/freshness.py
 	@if command -v java >/dev/null 2>&1; then $(BIN)/python bench/spark.py; \
 	else echo "note: no 'java' on PATH; skipping bench/spark.py (install openjdk-17-jre-headless)"; fi
+	$(BIN)/python bench/alerts.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache build *.egg-info src/*.egg-info

@@ -321,6 +321,187 @@ class DeploySettings(_Section):
     dataproc: DataprocDeploySettings = DataprocDeploySettings()
 
 
+Severity = Literal["info", "warning", "critical"]
+SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
+ALERT_TYPES: tuple[str, ...] = ("volume", "freshness", "metric", "schema_drift", "quarantine", "data_quality")
+CHANNEL_TYPES: tuple[str, ...] = ("log", "slack", "webhook", "email", "pagerduty")
+_ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class SeasonalSettings(_Section):
+    """The robust seasonal test shared by the volume and metric detectors."""
+
+    window_min: int = Field(15, ge=1, le=1440, description="Minutes summed into one observation (a rolling window).")
+    season: Literal["day", "week"] = Field(
+        "day", description="Baseline from the same time of day (day) or of the week (week) in earlier periods."
+    )
+    baseline_periods: int = Field(7, ge=1, le=60, description="Earlier days (or weeks) the baseline looks back over.")
+    min_baseline_periods: int = Field(3, ge=1, description="Fewer earlier periods with data than this: no verdict yet.")
+    neighbours: int = Field(
+        2, ge=0, le=12, description="Also sample this many windows either side of the same time in each earlier period."
+    )
+    z: float = Field(6.0, gt=0, description="Deviation, in robust standard deviations (1.4826 x MAD), that is anomalous.")
+    min_rel_change: float = Field(0.3, ge=0, description="And at least this relative change from the baseline median.")
+    grace_s: float = Field(120.0, ge=0, description="Minutes younger than this are still filling with late events: not judged.")
+
+
+class VolumeSettings(SeasonalSettings):
+    enabled: bool = True
+    z: float = Field(4.0, gt=0, description="Deviation, in robust standard deviations (1.4826 x MAD), that is anomalous.")
+    min_abs_change: float = Field(100.0, ge=0, description="And at least this many events more or fewer per window.")
+    min_rel_spike: float = Field(
+        0.5, ge=0, description="Upwards the relative bar is higher: a busy day (+30%) is not an incident, a lost half of the traffic is."
+    )
+    drop_severity: Severity = "critical"
+    spike_severity: Severity = "warning"
+
+
+class MetricSettings(SeasonalSettings):
+    enabled: bool = True
+    window_min: int = Field(30, ge=1, le=1440, description="Minutes summed into one observation (a rolling window).")
+    z: float = Field(5.0, gt=0, description="Deviation, in robust standard deviations (1.4826 x MAD), that is anomalous.")
+    metrics: list[Literal["revenue", "purchases", "conversion_rate", "unique_users"]] = Field(
+        ["revenue", "purchases", "conversion_rate", "unique_users"],
+        description="Gold metrics judged after allowing for the event volume (volume has its own detector).",
+    )
+    min_abs_change: dict[str, float] = Field(
+        {"revenue": 500.0, "purchases": 10.0, "conversion_rate": 0.005, "unique_users": 100.0},
+        description="Per metric: the smallest change worth an alert, in the metric's unit per window.",
+    )
+    severity: Severity = "warning"
+
+
+class FreshnessSettings(_Section):
+    enabled: bool = True
+    max_file_gap_s: float = Field(600.0, gt=0, description="No new file landed for this long: the feed has stalled.")
+    max_pending_s: float = Field(600.0, gt=0, description="A landed file waiting this long unread: the pipeline has stalled.")
+    max_lag_s: float = Field(900.0, gt=0, description="Landing-to-gold lag of a recent batch above this: the pipeline is behind.")
+    severity: Severity = "critical"
+    lag_severity: Severity = "warning"
+
+
+class SchemaDriftSettings(_Section):
+    enabled: bool = True
+    window_s: float = Field(900.0, gt=0, description="Recent lines (by ingest time) compared with the contract and the baseline.")
+    baseline_s: float = Field(3600.0, gt=0, description="The lines ingested in this span before the recent window are the baseline.")
+    sample_rows: int = Field(20000, ge=100, description="Raw JSON lines sampled per window to list fields and their types.")
+    min_lines: int = Field(200, ge=1, description="Fewer recent lines than this: no verdict.")
+    min_share: float = Field(0.01, gt=0, le=1, description="A new field or a changed type must be in at least this share of lines.")
+    missing_share: float = Field(
+        0.5, gt=0, le=1, description="A field present in the baseline is missing when its share falls below this fraction of it."
+    )
+    ignore_fields: list[str] = Field([], description="Extra raw fields that are expected (not drift).")
+    severity: Severity = "warning"
+
+
+class QuarantineSettings(_Section):
+    enabled: bool = True
+    window_s: float = Field(900.0, gt=0, description="Recent quarantine (by ingest time) compared with the baseline before it.")
+    baseline_s: float = Field(
+        86400.0, gt=0, description="Span before the recent window used as the baseline rate (long, so a surge barely moves it)."
+    )
+    jump_factor: float = Field(5.0, ge=1, description="A reason jumped when its share of recent lines is this many times its baseline share...")
+    min_rate: float = Field(0.02, gt=0, le=1, description="...and the reasons that jumped are together at least this share of recent lines...")
+    min_count: int = Field(20, ge=1, description="...and at least this many rows.")
+    severity: Severity = "warning"
+
+
+class DataQualityAlertSettings(_Section):
+    enabled: bool = True
+    lookback_s: float = Field(86400.0, gt=0, description="Only windows validated this recently are considered.")
+    severity: Severity = "critical"
+
+
+class ChannelSettings(_Section):
+    """One notification channel. Secrets are never in the file: it names the environment variable that holds them."""
+
+    name: str = Field(..., min_length=1, description="Name used in logs and in the alerts table.")
+    type: Literal["log", "slack", "webhook", "email", "pagerduty"]
+    min_severity: Severity = Field("info", description="Only alerts at least this severe go to the channel.")
+    types: list[str] = Field([], description="Only these alert types (empty: all): " + ", ".join(ALERT_TYPES) + ".")
+    url: str | None = Field(None, description="webhook: endpoint URL (not secret); pagerduty: Events API URL override.")
+    url_env: str | None = Field(None, pattern=_ENV_NAME, description="slack, webhook: env var holding the (secret) URL.")
+    secret_env: str | None = Field(None, pattern=_ENV_NAME, description="webhook: env var holding the HMAC-SHA256 signing key.")
+    routing_key_env: str | None = Field(None, pattern=_ENV_NAME, description="pagerduty: env var holding the integration key.")
+    smtp_host: str | None = Field(None, description="email: SMTP server.")
+    smtp_port: int = Field(587, ge=1, le=65535)
+    starttls: bool = Field(True, description="email: upgrade the connection with STARTTLS before logging in.")
+    username: str | None = Field(None, description="email: SMTP login (password from password_env).")
+    password_env: str | None = Field(None, pattern=_ENV_NAME, description="email: env var holding the SMTP password.")
+    sender: str | None = Field(None, description="email: From address.")
+    recipients: list[str] = Field([], description="email: To addresses.")
+    timeout_s: float = Field(5.0, gt=0, le=60, description="Per attempt.")
+    retries: int = Field(3, ge=1, le=10, description="Attempts before the channel gives up on a notification.")
+    backoff_s: float = Field(0.5, ge=0, le=60, description="First wait between attempts; doubles each time.")
+
+    @field_validator("types")
+    @classmethod
+    def _known_types(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(ALERT_TYPES))
+        if unknown:
+            raise ValueError(f"unknown alert type(s) {', '.join(unknown)}: use {', '.join(ALERT_TYPES)}")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError("must be an http:// or https:// URL with a host")
+        return value
+
+    @model_validator(mode="after")
+    def _needs(self) -> "ChannelSettings":
+        needs = {
+            "slack": ("url_env",),
+            "webhook": (),
+            "email": ("smtp_host", "sender", "recipients"),
+            "pagerduty": ("routing_key_env",),
+            "log": (),
+        }[self.type]
+        missing = [n for n in needs if not getattr(self, n)]
+        if self.type == "webhook" and not (self.url or self.url_env):
+            missing.append("url or url_env")
+        if self.type == "email" and self.username and not self.password_env:
+            missing.append("password_env (username is set)")
+        if missing:
+            raise ValueError(f"channel {self.name!r} of type {self.type} needs {', '.join(missing)}")
+        return self
+
+
+class MonitoringSettings(_Section):
+    enabled: bool = Field(True, description="Run the detectors inside `clickstream run` (continuous mode).")
+    interval_s: float = Field(60.0, gt=0, description="How often the detectors run.")
+    renotify_s: float = Field(3600.0, ge=0, description="An alert still open is notified again after this long.")
+    clear_s: float = Field(
+        600.0, ge=0, description="An alert resolves once its condition has stayed away this long (no flapping)."
+    )
+    suppress_s: float = Field(
+        900.0, ge=0, description="An alert that comes back this soon after resolving reopens silently (no flapping)."
+    )
+    source: str = Field("clickstream", description="Names this deployment in notifications (PagerDuty source).")
+    volume: VolumeSettings = VolumeSettings()
+    metrics: MetricSettings = MetricSettings()
+    freshness: FreshnessSettings = FreshnessSettings()
+    schema_drift: SchemaDriftSettings = SchemaDriftSettings()
+    quarantine: QuarantineSettings = QuarantineSettings()
+    data_quality: DataQualityAlertSettings = DataQualityAlertSettings()
+    channels: list[ChannelSettings] = Field(
+        [ChannelSettings(name="log", type="log")], description="Where notifications go; the log channel by default."
+    )
+
+    @model_validator(mode="after")
+    def _unique_channel_names(self) -> "MonitoringSettings":
+        names = [c.name for c in self.channels]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"channel names must be unique, repeated: {', '.join(dupes)}")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CLICKSTREAM_",
@@ -341,6 +522,7 @@ class Settings(BaseSettings):
     dashboard: DashboardSettings = DashboardSettings()
     quality: QualitySettings = QualitySettings()
     deploy: DeploySettings = DeploySettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
 
     @model_validator(mode="after")
     def _apply_profile(self) -> "Settings":

@@ -107,7 +107,7 @@ def test_lookml_command_writes_the_project(tmp_path: Path) -> None:
     done = subprocess.run([str(cli), "lookml", "--out", str(tmp_path / "looker")], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "looker" / "looker_dashboard.json").is_file()
-    # One view per table the dashboard reads: the gold tables, the batch ledger and dq_results.
+    # One view per table the dashboard reads: the gold tables, the batch ledger, dq_results and alerts.
     views = {p.name.removesuffix(".view.lkml") for p in (tmp_path / "looker" / "views").glob("*.view.lkml")}
     assert views == {t.name for t in VIEW_TABLES}
 
@@ -130,3 +130,22 @@ def test_data_quality_tile_counts_failures_per_layer(tmp_path: Path) -> None:
     con.close()
     tile = {tuple(r) for r in data(warehouse)["tiles"]["data_quality"]}
     assert tile == {("bronze", 1, 0, 0), ("silver", 3, 2, 1), ("gold", 1, 1, 1)}
+
+
+def test_alerts_tile_counts_episodes_and_open_ones(tmp_path: Path) -> None:
+    import duckdb
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    (tmp_path / "landing").mkdir()
+    run_once(tmp_path / "landing", warehouse)
+    con = duckdb.connect(str(warehouse))
+    rows = [("volume", "critical", "open"), ("volume", "critical", "resolved"), ("quarantine", "warning", "renotified")]
+    for i, (alert_type, severity, status) in enumerate(rows):
+        con.execute(
+            "INSERT INTO alerts (alert_id, dedup_key, alert_type, severity, status, message, opened_at, last_seen_at, notify_count) "
+            "VALUES (?, ?, ?, ?, ?, 'm', now()::TIMESTAMP, now()::TIMESTAMP, 1)",
+            [f"a{i}", f"{alert_type}:{i}", alert_type, severity, status],
+        )
+    con.close()
+    tile = {tuple(r) for r in data(warehouse)["tiles"]["alerts"]}
+    assert tile == {("volume", "critical", 2, 1), ("quarantine", "warning", 1, 1)}

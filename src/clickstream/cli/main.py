@@ -92,8 +92,19 @@ def run(
 
     With --engine spark the same transforms run on Spark Structured Streaming (availableNow with
     --once, a processing-time trigger otherwise); the landing zone must then be storage every
-    executor can read, and the checkpoint must stay with the warehouse it was written with."""
-    from clickstream.cli.runtime import open_pipeline, print_batch, print_summary, start_quality, warehouse_label
+    executor can read, and the checkpoint must stay with the warehouse it was written with.
+    Continuous mode also validates each completed window (quality settings) and runs the monitoring
+    detectors every monitoring.interval_s, recording alerts and notifying the configured channels.
+    """
+    from clickstream.cli.runtime import (
+        build_channels_or_none,
+        open_pipeline,
+        print_batch,
+        print_summary,
+        start_monitor,
+        start_quality,
+        warehouse_label,
+    )
 
     settings = _load(
         config,
@@ -112,11 +123,14 @@ def run(
             },
         },
     )
+    channels = None if once else build_channels_or_none(settings)
     engine, wh = open_pipeline(settings)
     stop = threading.Event()
     _stop_on_signals(stop)
-    # Continuous mode validates each completed hour in a thread with its own cursor: ingestion never waits for it.
+    # Continuous mode validates each completed hour and runs the detectors, each in a thread with its
+    # own cursor: ingestion never waits for them.
     quality = None if once else start_quality(settings, wh, stop)
+    monitor = None if once else start_monitor(settings, wh, stop, channels)
     try:
         if not quiet:
             mode = "draining the backlog" if once else f"watching {settings.landing.path} (Ctrl-C to stop)"
@@ -129,9 +143,38 @@ def run(
         stop.set()
         if quality is not None:
             quality.join(timeout=60)
+        if monitor is not None:
+            monitor.join(timeout=60)
         wh.close()
     if not quiet:
         print_summary(err_console, summary)
+
+
+@app.command()
+def monitor(
+    landing: Optional[Path] = typer.Option(
+        None, "--landing", help="Landing folder the freshness checks watch for new and unread files [default: data/landing]."
+    ),
+    warehouse: Optional[Path] = WarehouseOption,
+    once: bool = typer.Option(False, "--once", help="One pass of the detectors, then exit."),
+    config: Optional[Path] = ConfigOption,
+    interval: Optional[float] = typer.Option(None, "--interval", help="Seconds between passes [default: monitoring.interval_s, 60]."),
+) -> None:
+    """Run the detectors (volume, freshness, gold metrics, schema drift, quarantine, data quality) over a
+    warehouse, record alerts in its `alerts` table and notify the configured channels.
+
+    Each pass opens, re-notifies or resolves alerts; an alert is sent once per episode (see
+    monitoring.renotify_s and suppress_s). Channels and routing come from the `monitoring` section of
+    --config; secrets only from the environment variables it names. `clickstream run` already runs the
+    detectors in-process every monitoring.interval_s, so use this command on a warehouse no pipeline is
+    running on (DuckDB lets one process open the file), or from cron with --once.
+    """
+    from clickstream.cli.runtime import run_monitor
+
+    settings = _load(config, landing={"path": landing}, warehouse={"path": warehouse}, monitoring={"interval_s": interval})
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    run_monitor(console, settings, once, stop)
 
 
 @app.command()
@@ -150,11 +193,21 @@ def generate(
     late: float = typer.Option(0.0, "--late", min=0, max=1, help="Fraction of events delivered in a later file, e.g. 0.01."),
     schema_drift: bool = typer.Option(False, "--schema-drift", help="Add an unknown field and string prices midway."),
     config: Optional[Path] = ConfigOption,
+    incident: Optional[str] = typer.Option(
+        None,
+        "--incident",
+        help=(
+            "Inject an incident over the third quarter of the span (or of --duration) for monitoring to catch: "
+            "traffic_drop (80% fewer events), revenue_spike (5x purchase quantities), schema_drift (a new field, "
+            "string prices), malformed_surge (0.2 malformed lines per event) or stalled_feed (no files land, "
+            "then the backlog; streaming only)."
+        ),
+    ),
 ) -> None:
     """Write realistic clickstream files (with optional injected faults) and a _manifest.json."""
     from clickstream.config import is_gcs
 
-    options = (events, files, fmt, seed, start, span, rate, duration, duplicates, malformed, late, schema_drift)
+    options = (events, files, fmt, seed, start, span, rate, duration, duplicates, malformed, late, schema_drift, incident)
     if not is_gcs(out):
         _generate(Path(out), *options)
         return
@@ -174,13 +227,18 @@ def generate(
 
 
 def _generate(out: Path, events, files, fmt, seed, start, span, rate, duration, duplicates, malformed, late,  # noqa: ANN001
-              schema_drift, shown_as: str | None = None) -> None:
+              schema_drift, incident, shown_as: str | None = None) -> None:
     from clickstream.generator import Faults, generate_batch, generate_stream
+    from clickstream.generator.faults import INCIDENT_KINDS
 
     shown = shown_as or str(out)
     if fmt not in ("jsonl", "csv"):
         raise ConfigError(f"--format {fmt!r} is not supported: use jsonl or csv")
-    faults = Faults(duplicates=duplicates, malformed=malformed, late=late, schema_drift=schema_drift)
+    if incident is not None and incident not in INCIDENT_KINDS:
+        raise ConfigError(f"--incident {incident!r} is not an incident: use one of {', '.join(INCIDENT_KINDS)}")
+    if incident == "stalled_feed" and rate is None:
+        raise ConfigError("--incident stalled_feed stops files landing, so it needs streaming mode: add --rate and --duration")
+    faults = Faults(duplicates=duplicates, malformed=malformed, late=late, schema_drift=schema_drift, incident=incident)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -239,7 +297,11 @@ def demo(
     data_dir: Path = typer.Option(Path("data"), "--data-dir", help="Holds landing/ and warehouse.duckdb."),
     config: Optional[Path] = ConfigOption,
 ) -> None:
-    """Generate live traffic, run the pipeline on it and show the latest gold minutes as they change."""
+    """Generate live traffic, run the pipeline on it and show the latest gold minutes as they change.
+
+    A quarter of the way in, the generated feed has a malformed surge for a fifth of the run: the
+    in-process monitor raises a quarantine alert, logs it, and resolves it once the surge is over.
+    """
     from clickstream.cli.runtime import run_demo
 
     seconds = parse_duration(duration, "--duration") if duration else None
@@ -257,6 +319,15 @@ def demo(
             "catch_up_windows": 5,
             "results_dir": data_dir / "quality" / "results",
             "docs_dir": data_dir / "quality" / "docs",
+        },
+        # Seconds instead of minutes, so the demo's malformed surge is alerted on and resolved within its run.
+        monitoring={
+            "interval_s": 3,
+            "clear_s": 8,
+            "suppress_s": 30,
+            "freshness": {"max_file_gap_s": 30, "max_pending_s": 30, "max_lag_s": 60},
+            "quarantine": {"window_s": 12, "baseline_s": 3600},
+            "schema_drift": {"window_s": 12, "baseline_s": 3600},
         },
     )
     stop = threading.Event()
@@ -395,6 +466,8 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # The log channel's "resolved" lines are INFO, and as much the product as the alerts themselves.
+    logging.getLogger("clickstream.alerts").setLevel(logging.INFO)
     try:
         # Standalone mode: the CLI library reports usage errors itself (exit code 2).
         app()

@@ -291,6 +291,70 @@ def start_quality(settings: Settings, wh, stop: threading.Event):
     return QualityScheduler(wh.cursor(), settings).start(stop)
 
 
+def start_monitor(settings: Settings, wh, stop: threading.Event, channels=None):
+    """The monitoring thread on its own cursor, or None when monitoring is disabled."""
+    if not settings.monitoring.enabled:
+        return None
+    if settings.warehouse.kind == "bigquery":
+        import logging
+
+        # The detectors' queries are DuckDB SQL over a cursor; a BigQuery source is not written yet.
+        logging.getLogger(__name__).warning(
+            "monitoring inside `clickstream run` is not available on the BigQuery warehouse yet; set monitoring.enabled: false"
+        )
+        return None
+    from clickstream.monitoring.monitor import warehouse_monitor
+
+    return warehouse_monitor(wh.cursor(), settings, channels).start(stop)
+
+
+def build_channels_or_none(settings: Settings):
+    """Resolve channel secrets up front, so a missing env var stops the command before any work."""
+    if not settings.monitoring.enabled:
+        return None
+    from clickstream.monitoring.notifiers import build_channels
+
+    return build_channels(settings.monitoring)
+
+
+_ALERTS_SQL = """SELECT strftime(opened_at, '%H:%M:%S') AS opened, severity, alert_type AS type, status,
+  coalesce(strftime(resolved_at, '%H:%M:%S'), '') AS resolved, left(message, 90) AS message
+FROM alerts ORDER BY (status = 'resolved'), opened_at DESC LIMIT {limit}"""
+
+
+def run_monitor(console: Console, settings: Settings, once: bool, stop: threading.Event) -> None:
+    """`clickstream monitor`: one pass or a pass every `monitoring.interval_s`, on a warehouse no pipeline holds."""
+    from clickstream.monitoring.monitor import warehouse_monitor
+    from clickstream.monitoring.notifiers import build_channels
+    from clickstream.warehouse.duckdb import DuckDBWarehouse
+
+    if settings.warehouse.kind == "bigquery":
+        raise ConfigError(
+            "clickstream monitor reads the DuckDB warehouse; its BigQuery queries are not written yet: "
+            "run it against a DuckDB warehouse (warehouse.kind: duckdb)"
+        )
+    path = settings.warehouse.path
+    if not path.exists():
+        raise WarehouseError(f"warehouse {path} does not exist yet: run `clickstream run` first or pass --warehouse")
+    channels = build_channels(settings.monitoring)
+    wh = DuckDBWarehouse(path, memory_limit=settings.warehouse.memory_limit)
+    try:
+        cur = wh.cursor()
+        monitor = warehouse_monitor(cur, settings, channels)
+        while True:
+            report = monitor.tick()
+            for n in report.notifications:
+                ok, failed = report.delivery.get(n.alert_id, ([], []))
+                console.print(f"{n.title}: {n.alert.message} → {', '.join(ok) or 'no channel'}"
+                              + (f" (failed: {', '.join(failed)})" if failed else ""), highlight=False)  # fmt: skip
+            if once or stop.wait(settings.monitoring.interval_s):
+                break
+        open_count = cur.execute("SELECT count(*) FROM alerts WHERE status <> 'resolved'").fetchall()[0][0]
+        console.print(_table(f"alerts ({open_count} open)", cur, _ALERTS_SQL.format(limit=20)))
+    finally:
+        wh.close()
+
+
 # Short column names so the live table fits an 80-column terminal.
 _LIVE_SQL = """SELECT strftime(window_start, '%H:%M') AS minute_utc, events, page_views AS views,
   add_to_carts AS carts, purchases AS buys, unique_users AS users, unique_sessions AS sessions,
@@ -352,8 +416,10 @@ def run_demo(console: Console, settings: Settings, rate: float, seconds: float |
         landing.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise WarehouseError(f"cannot create {landing}: {exc.strerror}; pass a writable --data-dir") from exc
+    channels = build_channels_or_none(settings)
     engine, wh = open_pipeline(settings)
-    faults = Faults(duplicates=0.01, malformed=0.005, late=0.01)
+    # A malformed surge partway through, so the monitor has something to alert on (and to resolve).
+    faults = Faults(duplicates=0.01, malformed=0.005, late=0.01, incident="malformed_surge", incident_span=(0.25, 0.45))
     errors: list[BaseException] = []
 
     def guarded(fn):
@@ -367,7 +433,7 @@ def run_demo(console: Console, settings: Settings, rate: float, seconds: float |
         return body
 
     generator = threading.Thread(
-        target=guarded(lambda: generate_stream(landing, rate=rate, duration=None, seed=int(time.time()), faults=faults, stop=stop)),
+        target=guarded(lambda: generate_stream(landing, rate=rate, duration=seconds, seed=int(time.time()), faults=faults, stop=stop)),
         name="generator",
         daemon=True,
     )
@@ -397,6 +463,13 @@ def run_demo(console: Console, settings: Settings, rate: float, seconds: float |
             f"data quality: every {settings.quality.window_s}s window validated {settings.quality.grace_s:g}s after it ends "
             f"→ dq_results, Data Docs in {settings.quality.docs_dir}"
         )
+    monitor = start_monitor(settings, wh, stop, channels)
+    if monitor is not None:
+        console.print(
+            f"monitoring: detectors every {settings.monitoring.interval_s:g}s → alerts table and "
+            f"{', '.join(c.name for c in channels or [])}; a malformed surge is injected "
+            + (f"{seconds * 0.25:.0f}-{seconds * 0.45:.0f}s in" if seconds else "30-60s in")
+        )
     cur = wh.cursor()
     try:
         with Live(console=console, refresh_per_second=2, transient=False) as live:
@@ -409,6 +482,7 @@ def run_demo(console: Console, settings: Settings, rate: float, seconds: float |
                         _table(f"latest gold minutes (gold_kpi_minute), {elapsed:.0f}s", cur, _LIVE_SQL),
                         _table("totals", cur, _TOTALS_SQL),
                         _table("data quality (dq_results, latest windows)", cur, _DQ_SQL),
+                        _table("alerts (latest)", cur, _ALERTS_SQL.format(limit=4)),
                     )
                 )
                 stop.wait(1.0)
@@ -418,6 +492,8 @@ def run_demo(console: Console, settings: Settings, rate: float, seconds: float |
         pipeline.join(timeout=30)
         if quality is not None:
             quality.join(timeout=60)
+        if monitor is not None:
+            monitor.join(timeout=30)
         board.stop()
         board_reader.close()
         cur.close()

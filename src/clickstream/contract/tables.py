@@ -254,8 +254,35 @@ DQ_RESULTS = Table(
     cluster_by=("layer", "severity"),
 )
 
+ALERTS = Table(
+    "alerts",
+    "ops",
+    "Monitoring alerts: one row per episode of a condition, from when it opens until it resolves.",
+    (
+        Column("alert_id", S, "Episode id.", False),
+        Column("dedup_key", S, "What the alert is about, e.g. volume:events:drop; one open episode per key.", False),
+        Column("alert_type", S, "volume, freshness, metric, schema_drift, quarantine or data_quality.", False),
+        Column("severity", S, "critical, warning or info.", False),
+        Column("status", S, "open, renotified (still open, notified again) or resolved.", False),
+        Column("subject", S, "What was measured, e.g. events, revenue, price, malformed_json."),
+        Column("message", S, "Human summary of the latest observation.", False),
+        Column("observed", DBL, "Latest observed value."),
+        Column("expected", DBL, "Expected value (baseline median or threshold)."),
+        Column("details", J, "Detector specifics as JSON (window, baseline spread, findings)."),
+        Column("opened_at", TS, "When the episode opened (UTC).", False),
+        Column("last_seen_at", TS, "Latest check that still saw the condition (UTC).", False),
+        Column("last_notified_at", TS, "Latest notification (UTC)."),
+        Column("notify_count", INT, "Trigger and re-notify notifications sent.", False),
+        Column("resolved_at", TS, "When the condition cleared (UTC); null while open."),
+        Column("notified_channels", SL, "Channels that accepted the latest notification."),
+        Column("failed_channels", SL, "Channels that gave up on the latest notification after retries."),
+    ),
+    partition_by="opened_at",
+    cluster_by=("status", "alert_type"),
+)
+
 BRONZE_TABLES = (BRONZE, QUARANTINE)
 GOLD_TABLES = (GOLD_KPI_MINUTE, GOLD_SESSIONS, GOLD_FUNNEL_HOURLY, GOLD_TOP_PAGES_HOURLY, GOLD_TOP_PRODUCTS_DAILY)
-OPS_TABLES = (PIPELINE_FILES, PIPELINE_BATCHES, DQ_RESULTS)
+OPS_TABLES = (PIPELINE_FILES, PIPELINE_BATCHES, DQ_RESULTS, ALERTS)
 ALL_TABLES: tuple[Table, ...] = (*BRONZE_TABLES, SILVER, *GOLD_TABLES, *OPS_TABLES)
 TABLES_BY_NAME = {t.name: t for t in ALL_TABLES}

@@ -11,11 +11,11 @@ from typing import Any
 import yaml
 
 from clickstream.contract.schema import FieldType
-from clickstream.contract.tables import DQ_RESULTS, GOLD_TABLES, PIPELINE_BATCHES, TABLES_BY_NAME, Table
+from clickstream.contract.tables import ALERTS, DQ_RESULTS, GOLD_TABLES, PIPELINE_BATCHES, TABLES_BY_NAME, Table
 from clickstream.errors import DashboardError
 
-# Views the dashboard may use: every gold table, plus the batch ledger for pipeline lag.
-VIEW_TABLES: tuple[Table, ...] = (*GOLD_TABLES, PIPELINE_BATCHES, DQ_RESULTS)
+# Views the dashboard may use: every gold table, plus the batch ledger for pipeline lag, dq_results and alerts.
+VIEW_TABLES: tuple[Table, ...] = (*GOLD_TABLES, PIPELINE_BATCHES, DQ_RESULTS, ALERTS)
 TILE_TYPES = ("kpi", "timeseries", "bar", "funnel", "table")
 TIMEFRAMES = {
     FieldType.TIMESTAMP: ("raw", "time", "second", "minute", "hour", "date", "week", "month"),

@@ -7,14 +7,22 @@ import random
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
 from clickstream.generator.catalogue import N_PRODUCTS, Catalogue, build_catalogue
-from clickstream.generator.faults import N_KINDS, Faults, malformed_line, reason_code
+from clickstream.generator.faults import (
+    DROP_KEEP,
+    N_KINDS,
+    SPIKE_QUANTITY,
+    SURGE_MALFORMED,
+    Faults,
+    malformed_line,
+    reason_code,
+)
 from clickstream.generator.render import (
     EventTable,
     check_format,
@@ -24,7 +32,7 @@ from clickstream.generator.render import (
     render_csv,
     render_json,
 )
-from clickstream.generator.sessions import SessionSimulator, simulate_events
+from clickstream.generator.sessions import PURCHASE, SessionSimulator, simulate_events
 from clickstream.generator.timeline import event_ids, event_times, iso_ms, iso_times, now_ms, to_ms
 from clickstream.generator.writer import (
     Manifest,
@@ -90,7 +98,7 @@ class _Layout:
     templates: np.ndarray  # event each malformed line is modelled on
 
 
-def _layout(rng: np.random.Generator, n: int, files: int, faults: Faults) -> _Layout:
+def _layout(rng: np.random.Generator, n: int, files: int, faults: Faults, surge: tuple[int, int] | None = None) -> _Layout:
     """Cut n time-sorted events into equal time slices, then move, copy and add faulty lines."""
     mid = files // 2
     slice_of = (np.arange(n, dtype=np.int64) * files) // n
@@ -117,6 +125,11 @@ def _layout(rng: np.random.Generator, n: int, files: int, faults: Faults) -> _La
 
     n_bad = round(n * faults.malformed)
     templates = rng.integers(0, n, n_bad)
+    if surge is not None and surge[1] > surge[0]:
+        # Extra malformed lines modelled on (and so landing with) the incident's events.
+        extra = rng.integers(surge[0], surge[1], round((surge[1] - surge[0]) * SURGE_MALFORMED))
+        templates = np.r_[templates, extra]
+        n_bad = len(templates)
     return _Layout(
         file=np.r_[arrival, dup_file, arrival[templates]],
         key=np.r_[key, dup_key, rng.random(n_bad)],
@@ -157,14 +170,27 @@ def generate_batch(
     if events < 1 or not 1 <= files <= events:
         raise ValueError(f"events={events}, files={files}: need events >= 1 and 1 <= files <= events")
     out_dir = Path(out_dir)
+    if faults.incident == "stalled_feed":
+        raise ValueError("stalled_feed is a streaming incident (files stop landing): use generate_stream / --rate")
+    if faults.incident == "schema_drift":
+        faults = replace(faults, schema_drift=True)
     start_ms, end_ms = _window(start, span)
+    lo, hi = faults.incident_span
+    incident_ms = (start_ms + int((end_ms - start_ms) * lo), start_ms + int((end_ms - start_ms) * hi))
     existing = open_landing(out_dir, fmt)
     names = _file_names(out_dir, prefix, files, fmt, existing)
     with _gc_paused():
         cat = build_catalogue()
         rnd, rng = seeded(seed, prefix)
-        table = _simulate(cat, rnd, rng, events, start_ms, end_ms)
-        layout = _layout(rng, events, files, faults)
+        table, ts_ms = _simulate(cat, rnd, rng, events, start_ms, end_ms,
+                                 incident_ms if faults.incident == "traffic_drop" else None)  # fmt: skip
+        inside = tuple(int(i) for i in np.searchsorted(ts_ms, incident_ms))
+        if faults.incident == "revenue_spike":
+            rows = table.rows
+            for i in range(*inside):
+                if rows[i][1] == PURCHASE:
+                    rows[i] = (*rows[i][:5], rows[i][5] * SPIKE_QUANTITY, rows[i][6])
+        layout = _layout(rng, events, files, faults, inside if faults.incident == "malformed_surge" else None)
         by_reason = _write_files(out_dir, names, fmt, faults, cat, rnd, rng, table, layout, progress)
     manifest = new_manifest(
         mode="batch",
@@ -187,19 +213,22 @@ def generate_batch(
 
 
 def _simulate(
-    cat: Catalogue, rnd: random.Random, rng: np.random.Generator, n: int, start_ms: int, end_ms: int
-) -> EventTable:
-    """n events from simulated sessions, placed in time and sorted by it."""
+    cat: Catalogue, rnd: random.Random, rng: np.random.Generator, n: int, start_ms: int, end_ms: int,
+    dip: tuple[int, int] | None = None,
+) -> tuple[EventTable, np.ndarray]:
+    """n events from simulated sessions, placed in time and sorted by it (with their epoch ms)."""
     raw, bounds = simulate_events(SessionSimulator(cat, rnd, rng), n)
     types = np.fromiter((e[1] for e in raw), dtype=np.int64, count=n)
-    ts_ms = event_times(rng, types, np.asarray(bounds, dtype=np.int64), start_ms, end_ms)
+    ts_ms = event_times(rng, types, np.asarray(bounds, dtype=np.int64), start_ms, end_ms,
+                        None if dip is None else (*dip, DROP_KEEP))  # fmt: skip
     order = np.argsort(ts_ms, kind="stable")
-    return EventTable(
+    table = EventTable(
         rows=[raw[i] for i in order.tolist()],
         ids=event_ids(rng, n),
         ts=iso_times(rng, ts_ms[order]),
         price_as_text=drift_choices(rng, n),
     )
+    return table, ts_ms[order]
 
 
 def _write_files(

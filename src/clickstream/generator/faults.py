@@ -29,6 +29,13 @@ NEGATIVE_PRICE_VALUE = -5
 CSV_TRUNCATED_COLUMNS = 6
 
 
+# Incidents: something going wrong for a while, for monitoring to notice (and to see end).
+INCIDENT_KINDS = ("traffic_drop", "revenue_spike", "schema_drift", "malformed_surge", "stalled_feed")
+DROP_KEEP = 0.2  # share of the traffic left during a traffic drop
+SPIKE_QUANTITY = 5  # purchase quantities are multiplied by this during a revenue spike
+SURGE_MALFORMED = 0.2  # malformed lines per event during a malformed surge
+
+
 @dataclass(frozen=True)
 class Faults:
     """Which faults to inject; all off by default."""
@@ -37,8 +44,16 @@ class Faults:
     malformed: float = 0.0  # malformed lines per event, added as extra lines
     late: float = 0.0  # fraction of events delivered in a later file than their time slice
     schema_drift: bool = False
+    incident: str | None = None  # one of INCIDENT_KINDS
+    # When the incident runs, as fractions of the batch's time span or of the stream's duration.
+    incident_span: tuple[float, float] = (0.5, 0.75)
 
     def __post_init__(self) -> None:
+        if self.incident is not None and self.incident not in INCIDENT_KINDS:
+            raise ValueError(f"unknown incident {self.incident!r}: use one of {', '.join(INCIDENT_KINDS)}")
+        lo, hi = self.incident_span
+        if not 0.0 <= lo < hi <= 1.0:
+            raise ValueError(f"incident_span={self.incident_span} must be fractions with 0 <= start < end <= 1")
         for name in ("duplicates", "late"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:

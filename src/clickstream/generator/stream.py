@@ -18,7 +18,15 @@ import numpy as np
 
 from clickstream.generator.batch import MAX_DUPLICATE_FILES, MAX_LATE_FILES, seeded
 from clickstream.generator.catalogue import N_PRODUCTS, build_catalogue
-from clickstream.generator.faults import N_KINDS, Faults, malformed_line, reason_code
+from clickstream.generator.faults import (
+    DROP_KEEP,
+    N_KINDS,
+    SPIKE_QUANTITY,
+    SURGE_MALFORMED,
+    Faults,
+    malformed_line,
+    reason_code,
+)
 from clickstream.generator.render import (
     EventTable,
     check_format,
@@ -28,7 +36,7 @@ from clickstream.generator.render import (
     render_csv,
     render_json,
 )
-from clickstream.generator.sessions import Event, SessionSimulator
+from clickstream.generator.sessions import PURCHASE, Event, SessionSimulator
 from clickstream.generator.timeline import MEAN_GAP_MS, event_ids, iso_ms, iso_times, now_ms
 from clickstream.generator.writer import (
     Manifest,
@@ -44,6 +52,8 @@ from clickstream.generator.writer import (
 
 # Without a duration there is no middle file; drift then starts at this tick of the run.
 DRIFT_FROM_TICK_WITHOUT_DURATION = 30
+# Without a duration, an incident runs over these ticks.
+INCIDENT_TICKS_WITHOUT_DURATION = (30, 60)
 
 
 @dataclass
@@ -82,6 +92,7 @@ class _Stream:
         self.carry_malformed = 0.0
         self.malformed_seq = 0
         self.totals = _Totals()
+        self.in_incident = False  # set per tick by generate_stream
 
     def window(self, n: int, lo_ms: int, hi_ms: int) -> EventTable:
         """The next events of n random pool slots, stamped in (lo_ms, hi_ms], in time order."""
@@ -102,6 +113,8 @@ class _Stream:
             rows.append(live.events[live.cursor])
             live.cursor += 1
             stamps.append(ts)
+        if self.in_incident and self.faults.incident == "revenue_spike":
+            rows = [(*e[:5], e[5] * SPIKE_QUANTITY, e[6]) if e[1] == PURCHASE else e for e in rows]
         ts_ms = np.asarray(stamps, dtype=np.int64)
         order = np.argsort(ts_ms, kind="stable")
         return EventTable(
@@ -116,7 +129,7 @@ class _Stream:
         (everything still owed when `final`), and freshly injected faults."""
         r = self.rnd.random
         faults, totals = self.faults, self.totals
-        drift = faults.schema_drift and tick >= self.drift_from
+        drift = self.drifting(tick)
         on_time = []
         for i in range(len(table.rows)):
             if not final and faults.late and r() < faults.late:
@@ -156,6 +169,11 @@ class _Stream:
         items.sort()
         return [line for _, _, line in items]
 
+    def drifting(self, tick: int) -> bool:
+        if self.faults.incident == "schema_drift":
+            return self.in_incident
+        return self.faults.schema_drift and tick >= self.drift_from
+
     @staticmethod
     def _owed(pending: defaultdict[int, list], tick: int, final: bool) -> list[list]:
         due = [tick] if not final else sorted(k for k in pending if k >= tick)
@@ -163,7 +181,8 @@ class _Stream:
 
     def _malformed(self, table: EventTable, drift: bool) -> list[str]:
         n = len(table.rows)
-        self.carry_malformed += n * self.faults.malformed
+        surge = self.in_incident and self.faults.incident == "malformed_surge"
+        self.carry_malformed += n * (SURGE_MALFORMED if surge else self.faults.malformed)
         m = int(self.carry_malformed) if n else 0
         self.carry_malformed -= m
         r = self.rnd.random
@@ -214,6 +233,12 @@ def generate_stream(
     )
     state = _Stream(rate, seed, prefix, first, fmt, faults, drift_from)
     totals = state.totals
+    if duration is not None:
+        ticks = math.ceil(duration / file_interval)
+        incident_ticks = (int(ticks * faults.incident_span[0]), int(ticks * faults.incident_span[1]))
+    else:
+        incident_ticks = INCIDENT_TICKS_WITHOUT_DURATION
+    stalled: list[tuple[list[str], bool]] = []  # files a stalled feed holds back until it recovers
 
     def manifest_now(end_ms: int) -> Manifest:
         current = new_manifest(
@@ -246,22 +271,31 @@ def generate_stream(
         else:
             time.sleep(wait)
         hi_ms = max(now_ms(), window_ms)  # a clock stepping back must not reopen a closed window
-        state.carry_events += rate * (hi_ms - window_ms) / 1000.0
+        state.in_incident = faults.incident is not None and incident_ticks[0] <= tick < incident_ticks[1]
+        state.carry_events += rate * (hi_ms - window_ms) / 1000.0 * (
+            DROP_KEEP if state.in_incident and faults.incident == "traffic_drop" else 1.0
+        )
         n = int(state.carry_events)
         state.carry_events -= n
         lines = state.lines(tick, state.window(n, window_ms, hi_ms), final)
-        drift = faults.schema_drift and tick >= drift_from
+        drift = state.drifting(tick)
         window_ms = hi_ms
         tick += 1
-        if not lines:
+        if state.in_incident and faults.incident == "stalled_feed" and not final:
+            if lines:
+                stalled.append((lines, drift))
             continue
-        path = out_dir / file_name(prefix, first + len(totals.files), fmt)
-        header = csv_lines([csv_header(drift)])[0] if fmt == "csv" else None
-        write_atomic(path, encode_lines(lines, header))
-        totals.files.append(path.name)
-        write_manifest(out_dir, manifest_now(hi_ms))
-        if on_file is not None:
-            on_file(path, len(lines))
+        for held_lines, held_drift in [*stalled, (lines, drift)]:
+            if not held_lines:
+                continue
+            path = out_dir / file_name(prefix, first + len(totals.files), fmt)
+            header = csv_lines([csv_header(held_drift)])[0] if fmt == "csv" else None
+            write_atomic(path, encode_lines(held_lines, header))
+            totals.files.append(path.name)
+            write_manifest(out_dir, manifest_now(hi_ms))
+            if on_file is not None:
+                on_file(path, len(held_lines))
+        stalled.clear()
     manifest = manifest_now(window_ms)
     # Also when nothing was due before the stop: the folder then says so explicitly.
     write_manifest(out_dir, manifest)

@@ -47,14 +47,19 @@ def traffic_weight(ms: np.ndarray) -> np.ndarray:
     return np.interp(hour, np.arange(24) + 0.5, _HOURLY, period=24.0)
 
 
-def session_starts(rng: np.random.Generator, n: int, start_ms: int, end_ms: int) -> np.ndarray:
-    """n session start times in [start_ms, end_ms], denser in the evening (UTC)."""
+def session_starts(
+    rng: np.random.Generator, n: int, start_ms: int, end_ms: int, dip: tuple[int, int, float] | None = None
+) -> np.ndarray:
+    """n session start times in [start_ms, end_ms], denser in the evening (UTC); `dip` (from, to,
+    share kept) thins the traffic in a window, as a traffic-drop incident."""
     span = end_ms - start_ms
     width = max(60_000, -(-span // 500_000))
     n_bins = max(1, -(-span // width))
     lo = start_ms + np.arange(n_bins, dtype=np.int64) * width
     hi = np.minimum(lo + width, end_ms)
     weights = traffic_weight((lo + hi) / 2.0) * np.maximum(hi - lo, 1)
+    if dip is not None:
+        weights = np.where((lo + hi) / 2.0 >= dip[0], np.where((lo + hi) / 2.0 < dip[1], weights * dip[2], weights), weights)
     cdf = np.cumsum(weights)
     cdf /= cdf[-1]
     b = np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), n_bins - 1)
@@ -63,7 +68,8 @@ def session_starts(rng: np.random.Generator, n: int, start_ms: int, end_ms: int)
 
 
 def event_times(
-    rng: np.random.Generator, types: np.ndarray, bounds: np.ndarray, start_ms: int, end_ms: int
+    rng: np.random.Generator, types: np.ndarray, bounds: np.ndarray, start_ms: int, end_ms: int,
+    dip: tuple[int, int, float] | None = None,
 ) -> np.ndarray:
     """Epoch ms for each event of consecutive sessions (first events at `bounds`), all in
     [start_ms, end_ms]; sessions that would overrun the end are shifted back or compressed."""
@@ -82,7 +88,7 @@ def event_times(
     duration = offsets[last]
 
     span = float(end_ms - start_ms)
-    starts = session_starts(rng, len(bounds), start_ms, end_ms).astype(np.float64)
+    starts = session_starts(rng, len(bounds), start_ms, end_ms, dip).astype(np.float64)
     scale = np.where(duration > span, span / np.maximum(duration, 1.0), 1.0)
     duration = duration * scale
     starts = np.maximum(np.minimum(starts, end_ms - duration), start_ms)

@@ -15,6 +15,7 @@ locals {
     pipeline_files          = { layer = "ops", partition_field = null, clustering = [] }
     pipeline_batches        = { layer = "ops", partition_field = null, clustering = [] }
     dq_results              = { layer = "ops", partition_field = "window_start", clustering = ["layer", "severity"] }
+    alerts                  = { layer = "ops", partition_field = "opened_at", clustering = ["status", "alert_type"] }
   }
 
   # Written by `clickstream schema export` and committed; the path is relative to this module.

@@ -1,0 +1,310 @@
+"""Detectors: pure functions from a `Snapshot` to the alerts that hold now."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from clickstream.config import (
+    DataQualityAlertSettings,
+    FreshnessSettings,
+    MetricSettings,
+    MonitoringSettings,
+    QuarantineSettings,
+    SchemaDriftSettings,
+    SeasonalSettings,
+    VolumeSettings,
+)
+from clickstream.contract.schema import EVENT_FIELDS, FieldType
+from clickstream.monitoring.alert import Alert
+from clickstream.monitoring.seasonal import Baseline, Verdict, judge, robust_baseline, sample_ends, shape_adjusted
+from clickstream.monitoring.snapshot import FieldStats, FreshnessFacts, MinuteSeries, QuarantineStats, Snapshot
+
+# JSON types (DuckDB's json_type names) a contract field may arrive as; JSON fields take anything.
+_JSON_TYPES = {
+    FieldType.STRING: {"VARCHAR"},
+    FieldType.TIMESTAMP: {"VARCHAR"},
+    FieldType.DATE: {"VARCHAR"},
+    FieldType.DOUBLE: {"BIGINT", "UBIGINT", "DOUBLE"},
+    FieldType.DECIMAL: {"BIGINT", "UBIGINT", "DOUBLE"},
+    FieldType.INTEGER: {"BIGINT", "UBIGINT"},
+    FieldType.BOOLEAN: {"BOOLEAN"},
+    FieldType.STRING_LIST: {"ARRAY"},
+}
+CONTRACT_TYPES = {f.name: _JSON_TYPES.get(f.type) for f in EVENT_FIELDS}
+
+
+def run_detectors(snap: Snapshot, settings: MonitoringSettings) -> list[Alert]:
+    """Every enabled detector over the snapshot; a detector without its facts stays silent."""
+    alerts: list[Alert] = []
+    if snap.series is not None:
+        if settings.volume.enabled:
+            alerts += detect_volume(snap.series, settings.volume)
+        if settings.metrics.enabled:
+            alerts += detect_metrics(snap.series, settings.metrics)
+    if snap.freshness is not None and settings.freshness.enabled:
+        alerts += detect_freshness(snap.freshness, snap.now, settings.freshness)
+    if snap.fields is not None and settings.schema_drift.enabled:
+        alerts += detect_schema_drift(snap.fields, settings.schema_drift, snap.contract_format)
+    if snap.quarantine is not None and settings.quarantine.enabled:
+        alerts += detect_quarantine_jump(snap.quarantine, settings.quarantine)
+    if settings.data_quality.enabled:
+        alerts += detect_dq_failures(snap.dq_failures, settings.data_quality)
+    return alerts
+
+
+def _seasonal_ends(series: MinuteSeries, cfg: SeasonalSettings) -> tuple[int, np.ndarray, np.ndarray, int] | None:
+    end = series.end
+    if end - cfg.window_min < series.first:
+        return None
+    ends, offsets, periods = sample_ends(end, series.first, cfg.window_min, cfg.season, cfg.baseline_periods, cfg.neighbours)
+    if periods < cfg.min_baseline_periods:
+        return None
+    return end, ends, offsets, periods
+
+
+def _window_text(series: MinuteSeries, end: int, width: int) -> str:
+    return f"{series.minute(end - width):%Y-%m-%d %H:%M}-{series.minute(end):%H:%M} UTC"
+
+
+def _details(series: MinuteSeries, end: int, cfg: SeasonalSettings, base: Baseline, verdict: Verdict) -> dict:
+    return {
+        "window_start": series.minute(end - cfg.window_min).isoformat(),
+        "window_min": cfg.window_min,
+        "season": cfg.season,
+        "baseline_periods": base.periods,
+        "baseline_samples": base.samples,
+        "sigma": round(verdict.sigma, 4),
+        "score": None if math.isinf(verdict.score) else round(verdict.score, 2),
+    }
+
+
+def detect_volume(series: MinuteSeries, cfg: VolumeSettings) -> list[Alert]:
+    """Events in the latest window far from the same window in earlier days (or weeks)."""
+    found = _seasonal_ends(series, cfg)
+    if found is None:
+        return []
+    end, ends, offsets, periods = found
+    observed = float(series.window_sum("events", end, cfg.window_min))
+    samples = shape_adjusted(np.asarray(series.window_sum("events", ends, cfg.window_min)), offsets)
+    base = robust_baseline(samples, periods)
+    # Event counts are at least Poisson-noisy, however steady the baseline days were.
+    sigma = max(base.sigma, math.sqrt(max(base.median, 1.0)))
+    verdict = judge(observed, base.median, sigma, cfg.z, cfg.min_abs_change, cfg.min_rel_change, cfg.min_rel_spike)
+    if verdict.direction is None:
+        return []
+    change = verdict.deviation / base.median if base.median else float("inf")
+    return [
+        Alert(
+            key=f"volume:events:{verdict.direction}",
+            type="volume",
+            severity=cfg.drop_severity if verdict.direction == "drop" else cfg.spike_severity,
+            subject="events",
+            message=(
+                f"traffic {verdict.direction}: {observed:,.0f} events in {_window_text(series, end, cfg.window_min)}, "
+                f"expected about {base.median:,.0f} ({change:+.0%}) from the same time on {base.periods} earlier "
+                f"{cfg.season}s"
+            ),
+            observed=observed,
+            expected=base.median,
+            details=_details(series, end, cfg, base, verdict),
+        )
+    ]
+
+
+def detect_metrics(series: MinuteSeries, cfg: MetricSettings) -> list[Alert]:
+    """Gold metrics beyond what the event volume explains: a traffic drop is the volume detector's
+    alert, not also a revenue, purchases and users alert."""
+    found = _seasonal_ends(series, cfg)
+    if found is None:
+        return []
+    end, ends, offsets, periods = found
+    w = cfg.window_min
+    events_now = float(series.window_sum("events", end, w))
+    events_then = np.asarray(series.window_sum("events", ends, w))
+    ok = events_then > 0
+    if events_now <= 0 or ok.sum() < 3:
+        return []
+
+    def per_event(metric: str) -> Baseline:
+        return robust_baseline(np.asarray(series.window_sum(metric, ends, w))[ok] / events_then[ok], periods)
+
+    # Counting noise sets a floor under the spread: a quiet hour has few purchases, and a few
+    # samples of a steady baseline can have a MAD near zero.
+    expected_purchases = max(per_event("purchases").median * events_now, 1.0)
+    alerts = []
+    for metric in cfg.metrics:
+        if metric == "conversion_rate":
+            views_now = float(series.window_sum("page_views", end, w))
+            views_then = np.asarray(series.window_sum("page_views", ends, w))
+            seen = views_then > 0
+            if views_now <= 0 or seen.sum() < 3:
+                continue
+            observed = float(series.window_sum("purchases", end, w)) / views_now
+            base = robust_baseline(np.asarray(series.window_sum("purchases", ends, w))[seen] / views_then[seen], periods)
+            expected = base.median
+            sigma = max(base.sigma, math.sqrt(max(expected * views_now, 1.0)) / views_now)
+        else:
+            base = per_event(metric)
+            observed = float(series.window_sum(metric, end, w))
+            expected, sigma = base.median * events_now, base.sigma * events_now
+            if metric == "revenue":
+                # A sum of order values: relative noise about sqrt(2 / orders) when order values vary ~100%.
+                sigma = max(sigma, expected * math.sqrt(2.0 / expected_purchases))
+            else:
+                sigma = max(sigma, math.sqrt(max(expected, 1.0)))
+        verdict = judge(observed, expected, sigma, cfg.z, cfg.min_abs_change.get(metric, 0.0), cfg.min_rel_change)
+        if verdict.direction is None:
+            continue
+        change = verdict.deviation / expected if expected else float("inf")
+        shown = (lambda v: f"{v:.2%}") if metric == "conversion_rate" else (lambda v: f"{v:,.0f}")
+        alerts.append(
+            Alert(
+                key=f"metric:{metric}:{verdict.direction}",
+                type="metric",
+                severity=cfg.severity,
+                subject=metric,
+                message=(
+                    f"{metric} {verdict.direction}: {shown(observed)} in {_window_text(series, end, w)}, expected about "
+                    f"{shown(expected)} ({change:+.0%}) for {events_now:,.0f} events at this time of {cfg.season}"
+                ),
+                observed=observed,
+                expected=expected,
+                details=_details(series, end, cfg, base, verdict),
+            )
+        )
+    return alerts
+
+
+def detect_freshness(facts: FreshnessFacts, now, cfg: FreshnessSettings) -> list[Alert]:
+    """A feed that stopped landing files, a pipeline that stopped reading them, or one falling behind."""
+    alerts = []
+    if facts.newest_file_at is not None:
+        gap = (now - facts.newest_file_at).total_seconds()
+        if gap > cfg.max_file_gap_s:
+            alerts.append(Alert(
+                key="freshness:no_new_files", type="freshness", severity=cfg.severity, subject="landing",
+                message=f"stalled feed: no new file has landed for {gap / 60:.0f} min (limit {cfg.max_file_gap_s / 60:g} min)",
+                observed=gap, expected=cfg.max_file_gap_s,
+            ))  # fmt: skip
+    if facts.oldest_pending_at is not None:
+        waiting = (now - facts.oldest_pending_at).total_seconds()
+        if waiting > cfg.max_pending_s:
+            alerts.append(Alert(
+                key="freshness:pipeline_stalled", type="freshness", severity=cfg.severity, subject="pipeline",
+                message=f"stalled pipeline: a landed file has waited {waiting / 60:.0f} min unread (limit {cfg.max_pending_s / 60:g} min)",
+                observed=waiting, expected=cfg.max_pending_s,
+            ))  # fmt: skip
+    if facts.recent_lag_s is not None and facts.recent_lag_s > cfg.max_lag_s:
+        alerts.append(Alert(
+            key="freshness:lag", type="freshness", severity=cfg.lag_severity, subject="pipeline_lag",
+            message=f"pipeline lag: files reached gold {facts.recent_lag_s:.0f}s after landing (limit {cfg.max_lag_s:g}s)",
+            observed=facts.recent_lag_s, expected=cfg.max_lag_s,
+        ))  # fmt: skip
+    return alerts
+
+
+def detect_schema_drift(stats: FieldStats, cfg: SchemaDriftSettings, contract_format: bool = True) -> list[Alert]:
+    """New fields, missing fields and changed JSON types in recent raw lines, as one alert: one change
+    upstream (a new producer release) usually shows up as several of them at once."""
+    if stats.recent_lines < cfg.min_lines:
+        return []
+    n = stats.recent_lines
+    known = set(CONTRACT_TYPES) | set(cfg.ignore_fields)
+    if not contract_format:
+        known |= set(stats.baseline_fields)
+    findings: list[str] = []
+    new = sorted(f for f, c in stats.recent_fields.items() if f not in known and c / n >= cfg.min_share)
+    findings += [f"new field {f} in {stats.recent_fields[f] / n:.0%} of lines" for f in new]
+    missing = []
+    if stats.baseline_lines >= cfg.min_lines:
+        # A contract format can only lose contract fields that matter; a foreign one, any field it had.
+        watched = set(CONTRACT_TYPES) if contract_format else set(stats.baseline_fields)
+        for f, c in sorted(stats.baseline_fields.items()):
+            if f not in watched:
+                continue
+            before = c / stats.baseline_lines
+            now_count = stats.recent_fields.get(f, 0)
+            now_share = now_count / n
+            # Also far beyond counting noise, or a rare field in a quiet window "goes missing" by chance.
+            expected = before * n
+            if before >= cfg.min_share and now_share < before * cfg.missing_share and expected - now_count >= 5 * math.sqrt(expected):
+                missing.append(f)
+                findings.append(f"field {f} in {now_share:.0%} of lines, was {before:.0%}")
+    changed = []
+    if contract_format:
+        for (f, json_type), c in sorted(stats.recent_types.items()):
+            allowed = CONTRACT_TYPES.get(f)
+            if allowed and json_type != "NULL" and json_type not in allowed and c / n >= cfg.min_share:
+                changed.append(f"{f}:{json_type}")
+                findings.append(f"{f} arrives as {json_type} in {c / n:.0%} of lines")
+    if not findings:
+        return []
+    return [
+        Alert(
+            key="schema_drift:raw_records",
+            type="schema_drift",
+            severity=cfg.severity,
+            subject=",".join([*new, *missing, *(c.split(":")[0] for c in changed)]),
+            message="schema drift in raw records: " + "; ".join(findings),
+            observed=float(len(findings)),
+            expected=0.0,
+            details={"new_fields": new, "missing_fields": missing, "type_changes": changed, "lines": n},
+        )
+    ]
+
+
+def detect_quarantine_jump(stats: QuarantineStats, cfg: QuarantineSettings) -> list[Alert]:
+    """Quarantine reasons whose share of recent lines jumped, as one alert (a broken producer
+    usually breaks lines in several ways at once)."""
+    if stats.recent_lines <= 0:
+        return []
+    jumped = []
+    for reason, count in sorted(stats.recent.items()):
+        rate = count / stats.recent_lines
+        before = stats.baseline_rate.get(reason, 0.0)
+        if rate >= cfg.jump_factor * before:
+            jumped.append((reason, count, rate, before))
+    total = sum(c for _, c, _, _ in jumped)
+    # The reasons that jumped must together be a real share of the traffic, not a handful of lines.
+    if not jumped or total < cfg.min_count or total / stats.recent_lines < cfg.min_rate:
+        return []
+    return [
+        Alert(
+            key="quarantine:jump",
+            type="quarantine",
+            severity=cfg.severity,
+            subject="quarantined lines",
+            message=(
+                f"quarantine jump: {total / stats.recent_lines:.1%} of recent lines quarantined, baseline "
+                f"{sum(b for *_, b in jumped):.2%}: " + ", ".join(f"{r} {rate:.1%}" for r, _, rate, _ in jumped)
+            ),
+            observed=total / stats.recent_lines,
+            expected=sum(b for *_, b in jumped),
+            details={"reasons": {r: c for r, c, _, _ in jumped}, "lines": stats.recent_lines},
+        )
+    ]
+
+
+def detect_dq_failures(rows: list[dict], cfg: DataQualityAlertSettings) -> list[Alert]:
+    """One alert per critical expectation failing in the latest validation of its layer."""
+    alerts = []
+    for r in rows:
+        column = r.get("column_name") or ""
+        alerts.append(
+            Alert(
+                key=f"data_quality:{r['suite']}:{r['expectation']}:{column}",
+                type="data_quality",
+                severity=cfg.severity,
+                subject=f"{r['suite']}.{column or r['expectation']}",
+                message=(
+                    f"data quality: {r['expectation']} failed on {r['suite']}{' ' + column if column else ''} "
+                    f"for the window from {r['window_start']:%Y-%m-%d %H:%M} UTC"
+                    + (f" ({r['unexpected_count']:,} unexpected rows)" if r.get("unexpected_count") else "")
+                ),
+                observed=float(r["unexpected_count"]) if r.get("unexpected_count") is not None else None,
+                details={"window_start": r["window_start"].isoformat(), "observed_value": r.get("observed_value")},
+            )
+        )
+    return alerts

@@ -1,0 +1,74 @@
+"""The alerts table: one episode per condition, re-notified on schedule, resolved once it clears, no flapping."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import duckdb
+import pytest
+
+from clickstream.config import MonitoringSettings
+from clickstream.contract.render import duckdb_ddl
+from clickstream.contract.tables import ALERTS
+from clickstream.monitoring.alert import Alert
+from clickstream.monitoring.lifecycle import AlertBook
+
+T0 = datetime(2026, 11, 28, 12, 0)
+DROP = Alert("volume:events:drop", "volume", "critical", "events", "traffic drop", 10.0, 100.0)
+LAG = Alert("freshness:lag", "freshness", "warning", "pipeline_lag", "lag 1200s", 1200.0, 900.0)
+
+
+@pytest.fixture
+def book():
+    con = duckdb.connect()
+    con.execute(duckdb_ddl(ALERTS))
+    yield AlertBook(con, MonitoringSettings(renotify_s=3600, clear_s=600, suppress_s=900))
+    con.close()
+
+
+def rows(book: AlertBook) -> list[tuple]:
+    return book.cursor.execute(
+        "SELECT dedup_key, status, severity, notify_count, opened_at, resolved_at FROM alerts ORDER BY opened_at, dedup_key"
+    ).fetchall()
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def test_dedup_renotify_and_resolve_after_the_condition_stays_away(book):
+    events = []
+    for m in range(0, 75):  # seen every minute for 75 minutes
+        events += [(m, n.event) for n in book.reconcile([DROP], at(m))]
+    assert events == [(0, "trigger"), (60, "renotify")]
+    assert rows(book) == [("volume:events:drop", "renotified", "critical", 2, at(0), None)]
+
+    quiet = [(m, n.event) for m in range(75, 90) for n in book.reconcile([], at(m))]
+    # last seen at minute 74; resolved once it has been away for clear_s (10 min)
+    assert quiet == [(84, "resolve")]
+    assert rows(book) == [("volume:events:drop", "resolved", "critical", 2, at(0), at(84))]
+
+
+def test_a_quick_return_reopens_silently_and_a_late_one_is_a_new_episode(book):
+    book.reconcile([DROP], at(0))
+    assert [n.event for n in book.reconcile([], at(10))] == ["resolve"]
+    assert book.reconcile([DROP], at(20)) == []  # within suppress_s (15 min) of resolving: no page
+    assert [r[1] for r in rows(book)] == ["open"]
+    assert [n.event for n in book.reconcile([], at(30))] == ["resolve"]
+    assert [n.event for n in book.reconcile([DROP], at(60))] == ["trigger"]  # 30 min later: a new episode
+    assert [r[1] for r in rows(book)] == ["resolved", "open"]
+
+
+def test_escalation_notifies_at_once_and_simultaneous_alerts_are_separate_episodes(book):
+    notes = book.reconcile([LAG, DROP], at(0))
+    assert sorted(n.alert.key for n in notes) == ["freshness:lag", "volume:events:drop"]
+    worse = Alert(LAG.key, LAG.type, "critical", LAG.subject, "lag 3000s", 3000.0, 900.0)
+    notes = book.reconcile([worse, DROP], at(1))
+    assert [(n.event, n.alert.severity) for n in notes] == [("renotify", "critical")]
+
+
+def test_state_lives_in_the_table_so_a_new_book_carries_on(book):
+    book.reconcile([DROP], at(0))
+    restarted = AlertBook(book.cursor, book.settings)
+    assert restarted.reconcile([DROP], at(5)) == []  # no second trigger after a restart
+    assert [n.event for n in restarted.reconcile([], at(20))] == ["resolve"]

@@ -14,7 +14,6 @@ checkpoint's commit log; the checkpoint must survive the driver (gs:// on a clus
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import sys
@@ -38,7 +37,6 @@ from clickstream.pipeline.transform import TransformParams
 from clickstream.warehouse.base import CommitResult, StagedBatch, Warehouse
 from clickstream.warehouse.duckdb import utc_now
 
-log = logging.getLogger(__name__)
 
 # What an executor sends back per chunk of files: Arrow IPC streams, so DuckDB's exact column
 # types reach the driver unchanged (no round trip through Spark's type system).

@@ -500,4 +500,7 @@ def run_demo(console: Console, settings: Settings, rate: float, seconds: float |
         wh.close()
     if errors:
         raise errors[0]
-    console.print("demo stopped cleanly; inspect with `clickstream status` or query data/warehouse.duckdb")
+    where = settings.warehouse.path
+    console.print(
+        f"demo stopped cleanly; inspect with `clickstream status --warehouse {where}` or query {where}", highlight=False
+    )

@@ -13,6 +13,7 @@ from clickstream.config import Settings, load_settings
 from clickstream.engine.base import RunSummary
 from clickstream.engine.duckdb import DuckDBEngine
 from clickstream.warehouse.duckdb import DuckDBWarehouse
+from tests.warehouse.tables import LAYERS
 
 
 def pipeline_settings(landing_path: Path, warehouse_path: Path, **sections: dict[str, Any]) -> Settings:
@@ -85,20 +86,13 @@ def run_spark_once(spark, landing_path: Path, warehouse_path: Path, **sections: 
 
 # Columns that say when or in which batch a row was written, not what it holds.
 BOOKKEEPING_COLUMNS = {"batch_id", "ingested_at"}
-COMPARED_TABLES = (
-    "bronze_events",
-    "quarantine_events",
-    "silver_events",
-    "gold_kpi_minute",
-    "gold_sessions",
-    "gold_funnel_hourly",
-    "gold_top_pages_hourly",
-    "gold_top_products_daily",
-)
 
 
-def table_differences(left: Path, right: Path, tables: tuple[str, ...] = COMPARED_TABLES) -> dict[str, tuple[int, int, int]]:
-    """Per table: (rows, rows only in left, rows only in right), comparing every content column."""
+def table_differences(
+    left: Path, right: Path, tables: tuple[str, ...] = LAYERS, exclude: dict[str, set[str]] | None = None
+) -> dict[str, tuple[int, int, int]]:
+    """Per table: (rows, rows only in left, rows only in right), comparing every column but the
+    excluded ones (by default the bookkeeping columns of every table)."""
     con = duckdb.connect()
     try:
         con.execute(f"ATTACH '{left}' AS l (READ_ONLY)")
@@ -111,7 +105,7 @@ def table_differences(left: Path, right: Path, tables: tuple[str, ...] = COMPARE
                     "SELECT column_name FROM duckdb_columns() WHERE database_name = 'l' AND table_name = ? ORDER BY column_index",
                     [table],
                 ).fetchall()
-                if name not in BOOKKEEPING_COLUMNS
+                if name not in (BOOKKEEPING_COLUMNS if exclude is None else exclude.get(table, set()))
             ]
             cols = ", ".join(f'"{c}"' for c in columns)
             only_left = con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM l.{table} EXCEPT ALL SELECT {cols} FROM r.{table})").fetchone()[0]
@@ -123,7 +117,7 @@ def table_differences(left: Path, right: Path, tables: tuple[str, ...] = COMPARE
         con.close()
 
 
-def assert_identical(left: Path, right: Path, tables: tuple[str, ...] = COMPARED_TABLES) -> dict[str, int]:
+def assert_identical(left: Path, right: Path, tables: tuple[str, ...] = LAYERS) -> dict[str, int]:
     """Every compared table holds the same rows in both warehouses (and none is empty unless both are)."""
     diffs = table_differences(left, right, tables)
     bad = {t: d for t, d in diffs.items() if d[1] or d[2]}

@@ -11,21 +11,12 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from clickstream.generator import Faults, generate_batch
-from tests.conftest import COMPARED_TABLES
+from tests.conftest import table_differences
+from tests.warehouse.tables import COMPARED, VOLATILE
 from tests.warehouse.recompute import assert_gold_matches_silver
-
-# Columns that legitimately differ between two runs of the same data: wall-clock times.
-VOLATILE = {
-    "bronze_events": ["ingested_at"],
-    "quarantine_events": ["ingested_at"],
-    "pipeline_batches": ["started_at", "committed_at", "read_s", "transform_s", "commit_s", "max_event_lag_s"],
-}
-TABLES = [*COMPARED_TABLES, "pipeline_files", "pipeline_batches"]
-
 
 def run_args(landing: Path, warehouse: Path) -> list[str]:
     # Small batches so a kill can land between, inside and during the commit of many batches.
@@ -33,22 +24,6 @@ def run_args(landing: Path, warehouse: Path) -> list[str]:
         sys.executable, "-m", "clickstream.cli.main", "run", "--once", "--quiet",
         "--landing", str(landing), "--warehouse", str(warehouse), "--max-files", "3",
     ]
-
-
-def table_differences(a: Path, b: Path) -> dict[str, tuple[int, int, int]]:
-    con = duckdb.connect()
-    con.execute(f"ATTACH '{a}' AS a (READ_ONLY)")
-    con.execute(f"ATTACH '{b}' AS b (READ_ONLY)")
-    out = {}
-    for table in TABLES:
-        exclude = VOLATILE.get(table)
-        cols = f"* EXCLUDE ({', '.join(exclude)})" if exclude else "*"
-        rows = con.execute(f"SELECT count(*) FROM a.{table}").fetchall()[0][0]
-        only_a = con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM a.{table} EXCEPT ALL SELECT {cols} FROM b.{table})").fetchall()[0][0]
-        only_b = con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM b.{table} EXCEPT ALL SELECT {cols} FROM a.{table})").fetchall()[0][0]
-        out[table] = (rows, only_a, only_b)
-    con.close()
-    return out
 
 
 @pytest.mark.slow
@@ -90,7 +65,8 @@ def test_sigkill_at_random_moments_then_restart_matches_uninterrupted_run(tmp_pa
     final = subprocess.run(run_args(landing, crashed), capture_output=True, text=True, timeout=300)
     assert final.returncode == 0, final.stderr
 
-    diffs = table_differences(reference, crashed)
+    # Every table, the ledger included, all but the wall-clock columns.
+    diffs = table_differences(reference, crashed, COMPARED, exclude=VOLATILE)
     assert all(only_a == only_b == 0 for _, only_a, only_b in diffs.values()), diffs
     silver_rows = diffs["silver_events"][0]
     assert silver_rows == manifest.unique_valid_events

@@ -19,7 +19,8 @@ VOLATILE = {
     "quarantine_events": {"ingested_at"},
     "pipeline_batches": {"started_at", "committed_at", "read_s", "transform_s", "commit_s", "max_event_lag_s"},
 }
-COMPARED = (
+# The medallion layers; with the ledger, everything two runs of the same input must agree on.
+LAYERS = (
     "bronze_events",
     "quarantine_events",
     "silver_events",
@@ -28,9 +29,8 @@ COMPARED = (
     "gold_funnel_hourly",
     "gold_top_pages_hourly",
     "gold_top_products_daily",
-    "pipeline_files",
-    "pipeline_batches",
 )
+COMPARED = (*LAYERS, "pipeline_files", "pipeline_batches")
 
 
 def _is_json(table: str, column: str) -> bool:

@@ -264,18 +264,25 @@ def run_validate(console: Console, settings: Settings, layers: tuple[str, ...], 
     return not report.critical_failed
 
 
+def _not_on_bigquery_yet(settings: Settings, feature: str, switch: str) -> bool:
+    """True (after a warning) when `feature` would run inside `clickstream run` on the BigQuery warehouse."""
+    if settings.warehouse.kind != "bigquery":
+        return False
+    import logging
+
+    logging.getLogger(__name__).warning(
+        "%s inside `clickstream run` is not available on the BigQuery warehouse yet; set %s: false", feature, switch
+    )
+    return True
+
+
 def start_quality(settings: Settings, wh, stop: threading.Event):
     """The hourly validation thread on its own cursor, or None when quality is disabled or not installed."""
     if not settings.quality.enabled:
         return None
-    if settings.warehouse.kind == "bigquery":
-        import logging
-
-        # The hourly GX run reads through a DuckDB cursor; on BigQuery, GX's BigQuery data source is the
-        # way (see DESIGN.md) and is not wired into `clickstream run` yet.
-        logging.getLogger(__name__).warning(
-            "data quality inside `clickstream run` is not available on the BigQuery warehouse yet; set quality.enabled: false"
-        )
+    # The hourly GX run reads through a DuckDB cursor; on BigQuery, GX's BigQuery data source is the
+    # way (see DESIGN.md) and is not wired into `clickstream run` yet.
+    if _not_on_bigquery_yet(settings, "data quality", "quality.enabled"):
         return None
     import importlib.util
 
@@ -295,13 +302,8 @@ def start_monitor(settings: Settings, wh, stop: threading.Event, channels=None):
     """The monitoring thread on its own cursor, or None when monitoring is disabled."""
     if not settings.monitoring.enabled:
         return None
-    if settings.warehouse.kind == "bigquery":
-        import logging
-
-        # The detectors' queries are DuckDB SQL over a cursor; a BigQuery source is not written yet.
-        logging.getLogger(__name__).warning(
-            "monitoring inside `clickstream run` is not available on the BigQuery warehouse yet; set monitoring.enabled: false"
-        )
+    # The detectors' queries are DuckDB SQL over a cursor; a BigQuery source is not written yet.
+    if _not_on_bigquery_yet(settings, "monitoring", "monitoring.enabled"):
         return None
     from clickstream.monitoring.monitor import warehouse_monitor
 

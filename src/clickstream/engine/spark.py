@@ -31,7 +31,7 @@ from clickstream.config import Settings, SparkSettings
 from clickstream.engine.base import BatchCallback, BatchReport, RunSummary
 from clickstream.errors import ConfigError, LandingError, WarehouseError
 from clickstream.ingest.adapters import adapter_for
-from clickstream.ingest.landing import LandingFile, file_format, is_hidden_or_partial
+from clickstream.ingest.landing import LandingFile, check_landing, file_format, is_hidden_or_partial
 from clickstream.pipeline.batch import finish_rows, new_transform_connection, parse_lines, transform_params
 from clickstream.pipeline.transform import TransformParams
 from clickstream.warehouse.base import CommitResult, StagedBatch, Warehouse
@@ -69,10 +69,8 @@ def landing_root_uri(settings: Settings) -> str:
     configured = settings.engine.spark.landing_uri or str(settings.landing.path)
     if "://" in configured or configured.startswith(("dbfs:", "file:")):
         return configured.rstrip("/")
-    root = Path(configured)
-    if not root.is_dir():
-        raise LandingError(f"landing folder {root} does not exist: create it or set landing.path / --landing")
-    return root.resolve().as_uri()
+    local = settings.landing.model_copy(update={"path": Path(configured)})
+    return Path(check_landing(local)).resolve().as_uri()
 
 
 def relative_name(file_uri: str, root_uri: str) -> str:

@@ -172,17 +172,6 @@ class GcpSettings(_Section):
     create_tables: bool = Field(
         True, description="Create missing datasets and tables from the contract (Terraform normally owns them)."
     )
-    write_mode: Literal["load", "connector"] = Field(
-        "load",
-        description="How a batch reaches the staging tables: load (a load job from Parquet bytes) or connector "
-        "(Spark executors write them with the spark-bigquery connector; Spark engine only).",
-    )
-    connector_write_method: Literal["direct", "indirect"] = Field(
-        "direct",
-        description="spark-bigquery connector write method: direct (Storage Write API) or indirect (files in "
-        "temporary_gcs_bucket, then a load job).",
-    )
-    temporary_gcs_bucket: str | None = Field(None, description="Bucket for the connector's indirect writes.")
 
     @field_validator("project")
     @classmethod
@@ -198,18 +187,12 @@ class GcpSettings(_Section):
             raise ValueError("a BigQuery location looks like US, EU or europe-west1")
         return value
 
-    @field_validator("bucket", "temporary_gcs_bucket")
+    @field_validator("bucket")
     @classmethod
     def _bucket(cls, value: str | None) -> str | None:
         if value is not None and not _BUCKET.match(value):
             raise ValueError("a GCS bucket name is 3-222 lowercase letters, digits, dots, hyphens and underscores")
         return value
-
-    @model_validator(mode="after")
-    def _indirect_needs_bucket(self) -> "GcpSettings":
-        if self.write_mode == "connector" and self.connector_write_method == "indirect" and not self.temporary_gcs_bucket:
-            raise ValueError("connector_write_method indirect needs temporary_gcs_bucket (where Spark writes files)")
-        return self
 
     @field_validator("landing_prefix")
     @classmethod

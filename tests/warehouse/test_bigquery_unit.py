@@ -1,4 +1,4 @@
-"""BigQuery pieces that need no emulator: config validation, literals, the commit script, connector options."""
+"""BigQuery pieces that need no emulator: config validation, literals, the commit script."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ import pytest
 
 from clickstream.config import load_settings
 from clickstream.errors import ConfigError
-from clickstream.ingest.landing import LandingFile
-from clickstream.warehouse.base import StagedBatch
-from clickstream.warehouse.bigquery import bq_str, bq_ts, staging_schema, _CANDIDATE_COLUMNS
-from clickstream.warehouse.connector import connector_options, write_staging
+from clickstream.warehouse.base import LedgerFile, StagedBatch
+from clickstream.warehouse.bigquery.client import bq_str, bq_ts
+from clickstream.warehouse.bigquery.writer import _CANDIDATE_COLUMNS, staging_schema
 
 
 @pytest.mark.parametrize(
@@ -64,16 +63,16 @@ def _warehouse():
 
     gcp = load_settings(overrides={"gcp": {"project": "my-project", "create_tables": False}}).gcp
     wh = BigQueryWarehouse.__new__(BigQueryWarehouse)
-    wh.gcp, wh.client, wh.project = gcp, _FakeClient(), "my-project"
+    wh.gcp, wh.client, wh.project, wh.mode = gcp, _FakeClient(), "my-project", "write"
     wh.dataset_of_layer = {"bronze": "clickstream_bronze", "silver": "clickstream_silver", "gold": "clickstream_gold", "ops": "clickstream_ops"}
-    from clickstream.warehouse.bigquery import table_locations
+    from clickstream.warehouse.bigquery.client import table_locations
 
     wh.locations = table_locations("my-project", gcp.datasets)
     return wh
 
 
 def _batch(names: list[str]) -> StagedBatch:
-    files = [LandingFile(n, n, 10, datetime(2026, 11, 28), "jsonl") for n in names]
+    files = [LedgerFile(n, 10, datetime(2026, 11, 28)) for n in names]
     empty = pa.table({"x": pa.array([], pa.int64())})
     return StagedBatch(7, "duckdb", files, {n: 3 for n in names}, 30, empty, empty, empty, 0, datetime(2026, 11, 28, 1))
 
@@ -94,51 +93,6 @@ def test_the_commit_is_one_transaction_guarded_by_the_ledger() -> None:
         assert f"clickstream_" in script and table in script
     assert wh.commit_job_id(batch, 1) == wh.commit_job_id(_batch(["a.jsonl", "it's.jsonl"]), 1)
     assert wh.commit_job_id(batch, 1) != wh.commit_job_id(_batch(["a.jsonl"]), 1)
-
-
-class _Recorder:
-    def __init__(self):
-        self.calls = []
-
-    @property
-    def write(self):
-        return self
-
-    def format(self, name):
-        self.calls.append(("format", name))
-        return self
-
-    def options(self, **options):
-        self.calls.append(("options", options))
-        return self
-
-    def mode(self, mode):
-        self.calls.append(("mode", mode))
-        return self
-
-    def save(self):
-        self.calls.append(("save",))
-
-
-def test_connector_mode_writes_each_staging_table_with_the_spark_bigquery_connector() -> None:
-    gcp = load_settings(overrides={"gcp": {"project": "my-project", "write_mode": "connector"}}).gcp
-    ids = {"raw": "my-project.clickstream_staging.batch_7_x_raw", "quarantine": "my-project.clickstream_staging.batch_7_x_quarantine",
-           "candidates": "my-project.clickstream_staging.batch_7_x_candidates"}
-    frames = {name: _Recorder() for name in ids}
-    assert write_staging(frames, ids, gcp) == ids
-    for name, frame in frames.items():
-        assert frame.calls[0] == ("format", "bigquery") and frame.calls[2:] == [("mode", "overwrite"), ("save",)]
-        assert frame.calls[1][1] == {
-            "table": ids[name], "parentProject": "my-project", "writeMethod": "direct",
-            "createDisposition": "CREATE_IF_NEEDED", "datetimeZoneId": "UTC", "writeAtLeastOnce": "false",
-        }
-    indirect = load_settings(overrides={"gcp": {"project": "my-project", "write_mode": "connector",
-                                                "connector_write_method": "indirect", "temporary_gcs_bucket": "acme-tmp"}}).gcp
-    options = connector_options(indirect, ids["raw"])
-    assert options["writeMethod"] == "indirect" and options["temporaryGcsBucket"] == "acme-tmp"
-    assert options["intermediateFormat"] == "parquet" and "writeAtLeastOnce" not in options
-    with pytest.raises(ConfigError):
-        load_settings(overrides={"gcp": {"project": "my-project", "write_mode": "connector", "connector_write_method": "indirect"}})
 
 
 def test_the_duckdb_default_imports_no_google_client() -> None:

@@ -35,7 +35,8 @@ def duckdb_statements() -> list[str]:
 
 def bigquery_statements() -> list[str]:
     pytest.importorskip("sqlglot")
-    from clickstream.warehouse.bigquery import gold_statements, table_locations
+    from clickstream.warehouse.bigquery.client import table_locations
+    from clickstream.warehouse.bigquery.writer import gold_statements
 
     return gold_statements(table_locations("my-project", DatasetSettings()))
 

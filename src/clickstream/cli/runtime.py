@@ -17,22 +17,6 @@ from clickstream.errors import ConfigError, LandingError, WarehouseError
 from clickstream.ingest.landing import check_landing
 
 
-def open_warehouse(settings: Settings):
-    """The configured warehouse: the DuckDB file, or BigQuery (its client is imported only then)."""
-    if settings.warehouse.kind == "bigquery":
-        from clickstream.warehouse.bigquery import BigQueryWarehouse
-
-        return BigQueryWarehouse(settings.gcp)
-    from clickstream.warehouse.duckdb import DuckDBWarehouse
-
-    return DuckDBWarehouse(
-        settings.warehouse.path,
-        threads=settings.engine.threads,
-        memory_limit=settings.warehouse.memory_limit,
-        checkpoint_threshold=settings.warehouse.checkpoint_threshold,
-    )
-
-
 def warehouse_label(settings: Settings) -> str:
     if settings.warehouse.kind == "bigquery":
         return f"BigQuery project {settings.gcp.project} ({settings.gcp.datasets.bronze}, ...)"
@@ -43,7 +27,9 @@ def open_pipeline(settings: Settings, spark=None):
     """The configured engine over the configured warehouse; `spark` reuses a running SparkSession."""
     if settings.engine.name == "duckdb" or settings.engine.spark.landing_uri is None:
         check_landing(settings.landing, settings.gcp)
-    warehouse = open_warehouse(settings)
+    from clickstream.warehouse import open_warehouse
+
+    warehouse = open_warehouse(settings, "write")
     try:
         if settings.engine.name == "spark":
             # Imported only here: the DuckDB engine never loads PySpark.
@@ -151,74 +137,45 @@ def print_summary(console: Console, s: RunSummary) -> None:
     )
 
 
-def _table(title: str, cur, sql: str) -> Table:
-    """`cur` is a DuckDB cursor, or a function running the SQL and returning (columns, rows)."""
-    if callable(cur):
-        columns, rows = cur(sql)
-    else:
-        rel = cur.sql(sql)
-        columns, rows = rel.columns, rel.fetchall()
+def _table(title: str, reader, sql: str) -> Table:
+    """A Rich table of the query's result, read through a warehouse reader."""
+    result = reader.query(sql)
     table = Table(title=title, title_justify="left")
-    for col in columns:
+    for col in result.column_names:
         table.add_column(col, justify="right")
-    for row in rows:
+    for row in zip(*(c.to_pylist() for c in result.columns)):
         table.add_row(*("" if v is None else f"{v:,}" if isinstance(v, int) else str(v) for v in row))
     return table
 
 
-def _bigquery_runner(wh):
-    """Run status SQL (DuckDB dialect, unqualified names) on BigQuery: transpiled and qualified."""
+STATUS_SQL = """SELECT (SELECT count(*) FROM pipeline_files) AS files,
+  (SELECT count(*) FROM pipeline_batches) AS batches,
+  (SELECT coalesce(sum(input_lines), 0) FROM pipeline_batches) AS input_lines,
+  (SELECT count(*) FROM bronze_events) AS bronze,
+  (SELECT count(*) FROM silver_events) AS silver,
+  (SELECT count(*) FROM quarantine_events) AS quarantine,
+  (SELECT coalesce(sum(duplicates), 0) FROM pipeline_batches) AS duplicates,
+  (SELECT max(max_event_ts) FROM pipeline_batches) AS watermark,
+  (SELECT max(committed_at) FROM pipeline_batches) AS last_commit"""
 
-    def run(sql: str):
-        result = wh.client.query(wh.sql(sql), job_retry=None).result()
-        return [f.name for f in result.schema], [tuple(r.values()) for r in result]
+QUARANTINE_REASONS_SQL = "SELECT reason, count(*) AS rows FROM quarantine_events GROUP BY 1 ORDER BY 2 DESC, 1"
 
-    return run
+RECENT_BATCHES_SQL = """SELECT batch_id, array_length(files) AS files, input_lines, silver_inserted, quarantined, duplicates,
+  round(read_s + transform_s + commit_s, 3) AS seconds, round(max_event_lag_s, 1) AS max_lag_s, committed_at
+FROM pipeline_batches ORDER BY batch_id DESC LIMIT {limit}"""
 
 
 def show_status(console: Console, settings: Settings, batches: int) -> None:
-    if settings.warehouse.kind == "bigquery":
-        wh = open_warehouse(settings)
-        cur = _bigquery_runner(wh)
-    else:
-        from clickstream.warehouse.duckdb import DuckDBWarehouse
+    """`clickstream status`: the ledger's totals, quarantine reasons and latest batches (read-only)."""
+    from clickstream.warehouse import open_reader
 
-        wh = DuckDBWarehouse(settings.warehouse.path, read_only=True)
-        cur = wh.con
+    wh, reader = open_reader(settings)
     try:
-        console.print(
-            _table(
-                f"clickstream status: {warehouse_label(settings)}",
-                cur,
-                """SELECT (SELECT count(*) FROM pipeline_files) AS files,
-                          (SELECT count(*) FROM pipeline_batches) AS batches,
-                          (SELECT coalesce(sum(input_lines), 0) FROM pipeline_batches) AS input_lines,
-                          (SELECT count(*) FROM bronze_events) AS bronze,
-                          (SELECT count(*) FROM silver_events) AS silver,
-                          (SELECT count(*) FROM quarantine_events) AS quarantine,
-                          (SELECT coalesce(sum(duplicates), 0) FROM pipeline_batches) AS duplicates,
-                          (SELECT max(max_event_ts) FROM pipeline_batches) AS watermark,
-                          (SELECT max(committed_at) FROM pipeline_batches) AS last_commit""",
-            )
-        )
-        console.print(
-            _table(
-                "quarantine by reason",
-                cur,
-                "SELECT reason, count(*) AS rows FROM quarantine_events GROUP BY 1 ORDER BY 2 DESC, 1",
-            )
-        )
-        console.print(
-            _table(
-                f"last {batches} batches",
-                cur,
-                f"""SELECT batch_id, len(files) AS files, input_lines, silver_inserted, quarantined, duplicates,
-                           round(read_s + transform_s + commit_s, 3) AS seconds,
-                           round(max_event_lag_s, 1) AS max_lag_s, committed_at
-                    FROM pipeline_batches ORDER BY batch_id DESC LIMIT {int(batches)}""",
-            )
-        )
+        console.print(_table(f"clickstream status: {reader.label}", reader, STATUS_SQL))
+        console.print(_table("quarantine by reason", reader, QUARANTINE_REASONS_SQL))
+        console.print(_table(f"last {batches} batches", reader, RECENT_BATCHES_SQL.format(limit=int(batches))))
     finally:
+        reader.close()
         wh.close()
 
 
@@ -342,6 +299,7 @@ def run_monitor(console: Console, settings: Settings, once: bool, stop: threadin
     wh = DuckDBWarehouse(path, memory_limit=settings.warehouse.memory_limit)
     try:
         cur = wh.cursor()
+        board = wh.reader()
         monitor = warehouse_monitor(cur, settings, channels)
         while True:
             report = monitor.tick()
@@ -351,8 +309,9 @@ def run_monitor(console: Console, settings: Settings, once: bool, stop: threadin
                               + (f" (failed: {', '.join(failed)})" if failed else ""), highlight=False)  # fmt: skip
             if once or stop.wait(settings.monitoring.interval_s):
                 break
-        open_count = cur.execute("SELECT count(*) FROM alerts WHERE status <> 'resolved'").fetchall()[0][0]
-        console.print(_table(f"alerts ({open_count} open)", cur, _ALERTS_SQL.format(limit=20)))
+        open_count = board.scalar("SELECT count(*) FROM alerts WHERE status <> 'resolved'")
+        console.print(_table(f"alerts ({open_count} open)", board, _ALERTS_SQL.format(limit=20)))
+        board.close()
     finally:
         wh.close()
 
@@ -472,7 +431,7 @@ def run_demo(console: Console, settings: Settings, rate: float, seconds: float |
             f"{', '.join(c.name for c in channels or [])}; a malformed surge is injected "
             + (f"{seconds * 0.25:.0f}-{seconds * 0.45:.0f}s in" if seconds else "30-60s in")
         )
-    cur = wh.cursor()
+    cur = wh.reader()
     try:
         with Live(console=console, refresh_per_second=2, transient=False) as live:
             while not stop.is_set():

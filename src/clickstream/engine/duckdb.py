@@ -11,8 +11,8 @@ from clickstream.engine.base import BatchCallback, BatchReport, RunSummary
 from clickstream.ingest.landing import LandingFile, check_landing, cut_batches, list_landing
 from clickstream.ingest.lines import read_lines
 from clickstream.pipeline.batch import new_transform_connection, stage_rows, transform_params
-from clickstream.warehouse.base import CommitResult, StagedBatch, Warehouse
-from clickstream.warehouse.duckdb import utc_now
+from clickstream.clock import utc_now
+from clickstream.warehouse.base import CommitResult, LedgerFile, StagedBatch, Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class DuckDBEngine:
         batch = StagedBatch(
             batch_id=self.warehouse.next_batch_id(),
             engine=self.name,
-            files=files,
+            files=[LedgerFile(f.name, f.size, f.modified_at) for f in files],
             lines_per_file=raw.lines_per_file,
             bytes_read=raw.bytes_read,
             raw_lines=raw.table,

@@ -34,8 +34,8 @@ from clickstream.ingest.adapters import adapter_for
 from clickstream.ingest.landing import LandingFile, check_landing, file_format, is_hidden_or_partial
 from clickstream.pipeline.batch import finish_rows, new_transform_connection, parse_lines, transform_params
 from clickstream.pipeline.transform import TransformParams
-from clickstream.warehouse.base import CommitResult, StagedBatch, Warehouse
-from clickstream.warehouse.duckdb import utc_now
+from clickstream.clock import utc_now
+from clickstream.warehouse.base import CommitResult, LedgerFile, StagedBatch, Warehouse
 
 
 # What an executor sends back per chunk of files: Arrow IPC streams, so DuckDB's exact column
@@ -313,8 +313,7 @@ class SparkEngine:
             for name, size, modified, lines in zip(*(t.column(c).to_pylist() for c in _FILES_SCHEMA.names)):
                 if name in self._consumed:
                     continue
-                fmt = file_format(name, self.settings.landing.format, self.adapter)
-                files.append(LandingFile(name, Path(name), size, modified, fmt, self.adapter))
+                files.append(LedgerFile(name, size, modified))
                 lines_per_file[name] = lines
         if not files:
             # A replay of a batch whose commit already landed, or nothing but temporary names.

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from clickstream.clock import utc_now
 from clickstream.config import MonitoringSettings
 from clickstream.monitoring.alert import Alert, Notification
 from clickstream.monitoring.detectors import run_detectors
@@ -17,10 +18,6 @@ from clickstream.monitoring.notifiers import Channel
 from clickstream.monitoring.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 @dataclass

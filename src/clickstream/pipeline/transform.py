@@ -15,6 +15,7 @@ from clickstream.contract import schema as C
 from clickstream.contract.render import DUCKDB_TYPES, duckdb_type
 from clickstream.contract.schema import EVENT_FIELDS, EventField, FieldType, Normalise
 from clickstream.contract.tables import SILVER
+from clickstream.sql import sql_str, sql_ts
 
 _CSV_CELL = "(\"(?:[^\"]|\"\")*\"|[^,\"]*),"
 
@@ -32,15 +33,6 @@ class TransformParams:
     future_tolerance_s: float
     # Events before this instant are too late to deduplicate reliably; None: nothing is too late.
     too_late_before: datetime | None
-
-
-def sql_str(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-def sql_ts(value: datetime) -> str:
-    return f"TIMESTAMP {sql_str(value.strftime('%Y-%m-%d %H:%M:%S.%f'))}"
 
 
 def _value_expr(f: EventField, idx: int) -> str:

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from clickstream.config import Settings
 from clickstream.contract.schema import FIELDS_BY_NAME, FieldType
-from clickstream.pipeline.transform import sql_ts
+from clickstream.sql import sql_ts
 from clickstream.quality.checks import KPI_MEASURES, silver_fields_checked
 
 # Bronze lines can be 1 MiB each; a not-null check and samples need only their start.

@@ -6,15 +6,12 @@ import logging
 import threading
 from datetime import datetime, timedelta, timezone
 
+from clickstream.clock import utc_now
 from clickstream.config import Settings
 from clickstream.quality import LAYERS
 from clickstream.quality.runner import LayerRun, Validator, window_floor
 
 log = logging.getLogger(__name__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 class QualityScheduler:

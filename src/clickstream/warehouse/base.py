@@ -1,14 +1,35 @@
-"""The Warehouse protocol: where the layers live and how a batch is committed."""
+"""The warehouse boundary: a writer that commits batches, and a reader for everything that reads.
+
+Every implementation lives in its own folder (`duckdb/`, `bigquery/`) and is chosen only by
+`open_warehouse` (`warehouse/__init__.py`). Nothing else asks which warehouse it has: what differs
+is declared in `Capabilities`.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, Sequence
 
 import pyarrow as pa
 
-from clickstream.ingest.landing import LandingFile
+Mode = Literal["write", "read"]
+# SQL text (DuckDB dialect, unqualified contract table names) and its positional `?` parameters.
+Statement = tuple[str, Sequence[Any]]
+
+# The only tables a reader may change: quality and monitoring own them. Everything else is the
+# pipeline's, written only by the batch commit.
+READER_OWNED_TABLES = frozenset({"dq_results", "alerts"})
+
+
+@dataclass(frozen=True)
+class LedgerFile:
+    """A landing file as the ledger records it: a plain record, however the file was reached."""
+
+    name: str  # the ledger key: path below the landing root (GCS: name#generation)
+    size: int
+    modified_at: datetime
 
 
 @dataclass
@@ -17,7 +38,7 @@ class StagedBatch:
 
     batch_id: int
     engine: str
-    files: list[LandingFile]
+    files: list[LedgerFile]
     lines_per_file: dict[str, int]
     bytes_read: int
     raw_lines: pa.Table  # source_file, line_number, raw_line, ...
@@ -42,7 +63,62 @@ class CommitResult:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What an implementation can do; callers decide on these, never on the warehouse's name."""
+
+    # Readers must live in the writer's process (a DuckDB file admits one process at a time), so
+    # `run` serves them from the pipeline's own connection.
+    readers_share_writer_process: bool
+    # Reads return one consistent snapshot across several queries (`Reader.read`).
+    snapshot_reads: bool
+    # Each query reports the bytes it scanned (and is billed for).
+    reports_bytes_scanned: bool
+    # A GX SQL data source validates rows where they are (`Reader.gx_datasource`), instead of a copy in pandas.
+    validates_in_place: bool
+
+
+class Reader(Protocol):
+    """Runs the SQL that quality, monitoring, dashboards and status need, and returns Arrow.
+
+    SQL is written once in DuckDB's dialect over unqualified table names; an implementation
+    transpiles and qualifies it as its warehouse needs. Timestamps come back as naive UTC.
+    """
+
+    capabilities: Capabilities
+    label: str  # where the data is, for messages: a file path, or project and datasets
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+        """One query's result."""
+
+    def read(self, queries: Sequence[Statement]) -> list[pa.Table]:
+        """Several queries, on one snapshot where `capabilities.snapshot_reads`."""
+
+    def write(self, statements: Sequence[Statement]) -> None:
+        """INSERT / UPDATE / DELETE on the reader-owned tables (dq_results, alerts), in one transaction."""
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """`query` as a list of tuples."""
+
+    def table_name(self, table: str) -> str:
+        """A contract table's name as this warehouse spells it in SQL (fully qualified on BigQuery)."""
+
+    def gx_datasource(self, context: Any, name: str) -> Any | None:
+        """A GX SQL data source over this warehouse, or None where GX validates a pandas copy."""
+
+    @property
+    def bytes_scanned(self) -> int:
+        """Bytes scanned by this reader's queries so far (0 where the warehouse does not say)."""
+
+    def close(self) -> None: ...
+
+
 class Warehouse(Protocol):
+    """Where the layers live. A writer (mode "write") commits batches; any open gives a reader."""
+
+    capabilities: Capabilities
+    label: str
+
     def consumed_files(self) -> set[str]:
         """Names of landing files already in the ledger."""
 
@@ -54,4 +130,37 @@ class Warehouse(Protocol):
     def commit_batch(self, batch: StagedBatch) -> CommitResult:
         """Write every layer and the ledger for the batch in one transaction; skip a replay."""
 
+    def reader(self) -> Reader:
+        """A reader of this warehouse, safe to use from another thread; close it when done."""
+
     def close(self) -> None: ...
+
+
+class ReaderBase:
+    """What every reader derives from `query`."""
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        table = self.query(sql, params)  # type: ignore[attr-defined]
+        columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+        return list(zip(*columns)) if columns else []
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        rows = self.rows(sql, params)
+        return rows[0][0] if rows else None
+
+
+_DML_TARGET = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+([A-Za-z_][A-Za-z0-9_]*)\b", re.IGNORECASE)
+
+
+def check_reader_owned(statements: Sequence[Statement]) -> None:
+    """Refuse a reader write that is not INSERT / UPDATE / DELETE on a reader-owned table."""
+    from clickstream.errors import WarehouseError
+
+    for sql, _ in statements:
+        match = _DML_TARGET.match(sql)
+        if match is None or ";" in sql:
+            raise WarehouseError(f"a reader writes one INSERT, UPDATE or DELETE at a time, not: {sql[:60]!r}")
+        if match.group(1) not in READER_OWNED_TABLES:
+            raise WarehouseError(
+                f"a reader may change only {', '.join(sorted(READER_OWNED_TABLES))}, not {match.group(1)}"
+            )

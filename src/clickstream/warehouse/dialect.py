@@ -10,7 +10,9 @@ it, three rules specific to our tables:
 
 from __future__ import annotations
 
-from typing import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Mapping, Sequence
 
 import sqlglot
 from sqlglot import exp
@@ -24,8 +26,56 @@ _TIMESTAMP_TYPES = {
 }
 
 
-def to_bigquery(sql: str, tables: Mapping[str, tuple[str, str]] | None = None, pretty: bool = True) -> str:
-    """One DuckDB statement as BigQuery SQL; `tables` maps a table name to its (project, dataset)."""
+def literal(value: Any) -> exp.Expression:
+    """A Python value as a SQL literal node; SQLGlot escapes it for the dialect it renders."""
+    if value is None:
+        return exp.null()
+    if isinstance(value, bool):
+        return exp.true() if value else exp.false()
+    if isinstance(value, (int, float, Decimal)):
+        return exp.Literal.number(str(value))
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(tz=None).replace(tzinfo=None)  # pragma: no cover - we store naive UTC
+        return exp.cast(exp.Literal.string(value.strftime("%Y-%m-%d %H:%M:%S.%f")), exp.DataType.build("TIMESTAMP"))
+    if isinstance(value, date):
+        return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.build("DATE"))
+    if isinstance(value, (list, tuple)):
+        return exp.Array(expressions=[literal(v) for v in value])
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    raise TypeError(f"no SQL literal for {type(value).__name__}")
+
+
+def bind(tree: exp.Expression, params: Sequence[Any]) -> exp.Expression:
+    """Replace the positional `?` placeholders of a parsed statement by literals, in order."""
+    values = iter(params)
+    count = 0
+
+    def fill(node: exp.Expression) -> exp.Expression:
+        nonlocal count
+        if isinstance(node, exp.Placeholder):
+            count += 1
+            try:
+                return literal(next(values))
+            except StopIteration:
+                raise ValueError(f"the statement has more than {len(params)} placeholders") from None
+        return node
+
+    out = tree.transform(fill)
+    if count != len(params):
+        raise ValueError(f"the statement has {count} placeholders for {len(params)} parameters")
+    return out
+
+
+def to_bigquery(
+    sql: str,
+    tables: Mapping[str, tuple[str, str]] | None = None,
+    pretty: bool = True,
+    params: Sequence[Any] = (),
+) -> str:
+    """One DuckDB statement as BigQuery SQL; `tables` maps a table name to its (project, dataset),
+    and `params` fill its `?` placeholders as literals."""
     tables = tables or {}
 
     def rewrite(node: exp.Expression) -> exp.Expression:
@@ -46,4 +96,6 @@ def to_bigquery(sql: str, tables: Mapping[str, tuple[str, str]] | None = None, p
         return node
 
     tree = sqlglot.parse_one(sql, read="duckdb")
+    if params:
+        tree = bind(tree, params)
     return tree.transform(rewrite).sql(dialect="bigquery", pretty=pretty)

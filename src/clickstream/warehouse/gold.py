@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from clickstream.contract.render import DECIMAL_SUM_TYPE
-from clickstream.pipeline.transform import sql_ts
+from clickstream.sql import sql_ts
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from clickstream.contract.schema import FIELD_NAMES
-
-
-def sql_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+from clickstream.sql import sql_str
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from clickstream.config import describe_validation_error
 from clickstream.contract.schema import FIELD_NAMES
 from clickstream.errors import ConfigError
-from clickstream.ingest.adapters.base import Adapter, content_hash, sql_str, utc_text, value_map
+from clickstream.ingest.adapters.base import Adapter, content_hash, utc_text, value_map
+from clickstream.sql import sql_str
 
 _EPOCH_DIVISORS = {"epoch_s": 1, "epoch_ms": 1_000, "epoch_us": 1_000_000}
 

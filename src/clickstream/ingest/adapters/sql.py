@@ -8,7 +8,8 @@ plus `adapter_reason`, so the typing and judging stages are shared.
 from __future__ import annotations
 
 from clickstream.contract.schema import FIELD_NAMES
-from clickstream.ingest.adapters.base import Adapter, sql_str
+from clickstream.ingest.adapters.base import Adapter
+from clickstream.sql import sql_str
 from clickstream.pipeline.transform import TransformParams, csv_cells_sql
 
 

@@ -1,28 +1,27 @@
-"""The embedded DuckDB warehouse: all layers and the ledger in one file, one transaction per batch."""
+"""The embedded DuckDB warehouse's writer: all layers and the ledger in one file, one transaction per batch."""
 
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
 
+from clickstream.clock import utc_now
 from clickstream.contract.render import duckdb_schema_ddl
 from clickstream.contract.tables import SILVER
 from clickstream.errors import WarehouseBusyError, WarehouseError
 from clickstream.pipeline.batch import configure_duckdb
-from clickstream.pipeline.transform import SILVER_CANDIDATE_COLUMNS, sql_str, sql_ts
+from clickstream.pipeline.transform import SILVER_CANDIDATE_COLUMNS
+from clickstream.sql import sql_str, sql_ts
 from clickstream.warehouse import gold
 from clickstream.warehouse.base import CommitResult, StagedBatch
+from clickstream.warehouse.duckdb.reader import CAPABILITIES, DuckDBReader
 
 
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
-    if not read_only:
+def _open(path: Path, read_only: bool, create: bool) -> duckdb.DuckDBPyConnection:
+    if create:
         parent = path.parent if str(path.parent) else Path(".")
         if not parent.exists():
             try:
@@ -48,7 +47,13 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
 
 
 class DuckDBWarehouse:
-    """Layers in one DuckDB file. One process owns it; readers in that process use `cursor()`."""
+    """Layers in one DuckDB file. One process owns it; readers in that process use `reader()`.
+
+    `create` (the pipeline's writer) makes the file and its tables; without it the file must
+    exist and nothing is created. `read_only` opens it so that several readers can share it.
+    """
+
+    capabilities = CAPABILITIES
 
     def __init__(
         self,
@@ -57,14 +62,17 @@ class DuckDBWarehouse:
         read_only: bool = False,
         memory_limit: str | None = None,
         checkpoint_threshold: str | None = None,
+        create: bool | None = None,
     ):
         self.path = Path(path)
-        self.con = _open(self.path, read_only)
+        self.label = str(self.path)
+        create = not read_only if create is None else create and not read_only
+        self.con = _open(self.path, read_only, create)
         # memory_limit bounds DuckDB's buffer cache, so memory does not grow with the history.
         configure_duckdb(self.con, threads, memory_limit)
         if checkpoint_threshold and not read_only:
             self.con.execute(f"SET checkpoint_threshold = {sql_str(checkpoint_threshold)}")
-        if not read_only:
+        if create:
             try:
                 for ddl in duckdb_schema_ddl():
                     self.con.execute(ddl)
@@ -78,6 +86,10 @@ class DuckDBWarehouse:
         cur = self.con.cursor()
         cur.execute("SET TimeZone = 'UTC'")
         return cur
+
+    def reader(self) -> DuckDBReader:
+        """A reader on its own cursor of this connection (the one way in while this process holds the file)."""
+        return DuckDBReader(self.cursor(), self.label)
 
     def close(self) -> None:
         self.con.close()
@@ -161,7 +173,7 @@ class DuckDBWarehouse:
         for f in batch.files:
             con.execute(
                 "INSERT INTO pipeline_files VALUES (?, ?, ?, ?, ?)",
-                [f.name, f.size, f.modified_at, batch.lines_per_file.get(f.name, 0), bid],
+                [f.name, int(f.size), f.modified_at, batch.lines_per_file.get(f.name, 0), bid],
             )
         lag = (committed_at - min_ts).total_seconds() if min_ts else None
         con.execute(

@@ -1,9 +1,8 @@
-"""The production warehouse: BigQuery datasets per layer, one multi-statement transaction per batch.
+"""The BigQuery warehouse's writer: datasets per layer, one multi-statement transaction per batch.
 
 A batch commits in two steps:
 1. its three row sets (raw lines, quarantine, silver candidates) are loaded as Parquet into
-   per-batch tables of the staging dataset (load jobs; or written by Spark executors, see
-   `connector.py`);
+   per-batch tables of the staging dataset (load jobs);
 2. ONE query job runs a script: BEGIN TRANSACTION; skip if the ledger already has the batch or one of
    its files; bronze and quarantine appends; silver insert of event_ids not already in silver within
    the dedup horizon's partitions; gold recompute of only the touched keys (the gold SQL of
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from clickstream.clock import utc_now
 from clickstream.contract.render import BIGQUERY_TYPES, bigquery_schema
 from clickstream.contract.schema import FieldType
 from clickstream.contract.tables import ALL_TABLES, BRONZE, PIPELINE_BATCHES, PIPELINE_FILES, QUARANTINE, SILVER, Table
@@ -34,6 +34,8 @@ from clickstream.errors import WarehouseError
 from clickstream.pipeline.transform import SILVER_CANDIDATE_COLUMNS
 from clickstream.warehouse import gold
 from clickstream.warehouse.base import CommitResult, StagedBatch
+from clickstream.warehouse.bigquery.client import bigquery_client, bq_str, bq_ts, table_locations
+from clickstream.warehouse.bigquery.reader import CAPABILITIES, BigQueryReader
 from clickstream.warehouse.dialect import to_bigquery
 
 if TYPE_CHECKING:
@@ -52,46 +54,6 @@ _RAW_COLUMNS = (("raw_line", FieldType.STRING), ("source_file", FieldType.STRING
 _QUARANTINE_COLUMNS = (("raw_line", FieldType.STRING), ("reason", FieldType.STRING), ("source_file", FieldType.STRING), ("line_number", FieldType.INTEGER))
 _SILVER_TYPES = {c.name: c.type for c in SILVER.columns}
 _CANDIDATE_COLUMNS = tuple((name, _SILVER_TYPES[name]) for name in SILVER_CANDIDATE_COLUMNS)
-
-
-def bq_str(value: str) -> str:
-    """A BigQuery string literal (backslash escapes; a doubled quote is not an escape there)."""
-    out = []
-    for ch in value:
-        if ch in "\\'":
-            out.append("\\" + ch)
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(ch)
-    return "'" + "".join(out) + "'"
-
-
-def bq_ts(value: datetime) -> str:
-    """A BigQuery TIMESTAMP literal for a naive UTC datetime."""
-    return f"TIMESTAMP '{value.strftime('%Y-%m-%d %H:%M:%S.%f')}+00'"
-
-
-def bigquery_client(gcp: "GcpSettings") -> "bigquery.Client":
-    """The official client for the configured project: ADC, or anonymous for an emulator endpoint."""
-    from google.api_core.client_options import ClientOptions
-    from google.auth.exceptions import DefaultCredentialsError
-    from google.cloud import bigquery
-
-    kwargs: dict[str, Any] = {"project": gcp.project, "location": gcp.location}
-    if gcp.credentials == "anonymous":
-        from google.auth.credentials import AnonymousCredentials
-
-        kwargs["credentials"] = AnonymousCredentials()
-    if gcp.bigquery_endpoint:
-        kwargs["client_options"] = ClientOptions(api_endpoint=gcp.bigquery_endpoint)
-    try:
-        return bigquery.Client(**kwargs)
-    except DefaultCredentialsError as exc:
-        raise WarehouseError(
-            "no Google credentials found for BigQuery: run `gcloud auth application-default login`, or run where a "
-            "service account is attached (Application Default Credentials)"
-        ) from exc
 
 
 def staging_schema(columns: tuple[tuple[str, FieldType], ...]) -> list[dict[str, str]]:
@@ -116,12 +78,6 @@ def parquet_bytes(table: pa.Table, columns: tuple[tuple[str, FieldType], ...]) -
     buf = io.BytesIO()
     pq.write_table(pa.Table.from_arrays(arrays, schema=pa.schema(fields)), buf, compression="zstd")
     return buf.getvalue()
-
-
-def table_locations(project: str, datasets: "DatasetSettings") -> dict[str, tuple[str, str]]:
-    """Every contract table with its (project, dataset): how unqualified names in shared SQL resolve."""
-    layers = {"bronze": datasets.bronze, "silver": datasets.silver, "gold": datasets.gold, "ops": datasets.ops}
-    return {t.name: (project, layers[t.layer]) for t in ALL_TABLES}
 
 
 # Script variables: event-time bounds of the candidates, the whole minutes / hours / days around them,
@@ -169,18 +125,27 @@ def gold_statements(locations: dict[str, tuple[str, str]]) -> list[str]:
 
 
 class BigQueryWarehouse:
-    """Layers in BigQuery datasets named by `gcp.datasets`; this process is the only writer."""
+    """Layers in BigQuery datasets named by `gcp.datasets`; this process is the only writer.
 
-    def __init__(self, gcp: "GcpSettings", client: "bigquery.Client | None" = None):
+    Opened for reading (`mode="read"`) it creates, alters and drops nothing: it only hands out readers.
+    """
+
+    capabilities = CAPABILITIES
+
+    def __init__(self, gcp: "GcpSettings", client: "bigquery.Client | None" = None, mode: str = "write"):
         self.gcp = gcp
         self.client = client or bigquery_client(gcp)
         self.project = gcp.project or self.client.project
         datasets = gcp.datasets
         self.dataset_of_layer = {"bronze": datasets.bronze, "silver": datasets.silver, "gold": datasets.gold, "ops": datasets.ops}
         self.locations = table_locations(self.project, datasets)
+        self.label = f"BigQuery project {self.project} ({datasets.bronze}, {datasets.silver}, {datasets.gold}, {datasets.ops})"
+        self.mode = mode
         self._next_batch_id: int | None = None
         self._watermark: datetime | None = None
         self._watermark_known = False
+        if mode == "read":
+            return
         try:
             if gcp.create_tables:
                 self._ensure_tables()
@@ -206,6 +171,10 @@ class BigQueryWarehouse:
     def sql(self, duckdb_sql: str) -> str:
         """Shared warehouse SQL (DuckDB dialect, unqualified names) as BigQuery SQL for these datasets."""
         return to_bigquery(duckdb_sql, self.locations)
+
+    def reader(self) -> BigQueryReader:
+        """A reader sharing this warehouse's client (the client is thread-safe)."""
+        return BigQueryReader(self.client, self.project, self.gcp, self.locations, self.label, owns_client=False)
 
     # -- set-up ------------------------------------------------------------------------------------
 
@@ -312,6 +281,8 @@ class BigQueryWarehouse:
 
     def commit_batch(self, batch: StagedBatch) -> CommitResult:
         """Load the batch's rows into staging tables (load jobs), then run the one transaction."""
+        if self.mode != "write":
+            raise WarehouseError("this BigQuery warehouse was opened for reading: open it with mode='write' to commit")
         t0 = time.perf_counter()
         if self._already_committed(batch):
             return CommitResult(batch.batch_id, committed=False)
@@ -320,8 +291,7 @@ class BigQueryWarehouse:
         return result
 
     def commit_staged(self, batch: StagedBatch, stage: Callable[[], dict[str, str]]) -> CommitResult:
-        """The transaction over staging tables that `stage()` fills (a load job, or Spark executors
-        through the connector, see connector.py); the staging tables are dropped afterwards."""
+        """The transaction over staging tables that `stage()` fills; the staging tables are dropped afterwards."""
         attempt = self._wait_for_earlier_attempts(batch)
         if attempt > 1 and self._already_committed(batch):
             self._forget_cached_state()
@@ -367,7 +337,7 @@ class BigQueryWarehouse:
 
     def commit_script(self, batch: StagedBatch, staging: dict[str, str], committed_at: datetime) -> str:
         """The transaction for one batch as a BigQuery script, driven by what the staging tables hold
-        (so connector-written staging tables commit the same way). It ends with a one-row result:
+        (so staging tables written by other means commit the same way). It ends with a one-row result:
         skipped, silver rows inserted, bronze rows, quarantined rows, silver candidates."""
         bid = int(batch.batch_id)
         ingested = bq_ts(batch.started_at)
@@ -429,8 +399,6 @@ class BigQueryWarehouse:
         ]
 
     def run_commit_script(self, batch: StagedBatch, staging: dict[str, str], attempt: int) -> CommitResult:
-        from clickstream.warehouse.duckdb import utc_now
-
         committed_at = utc_now()
         script = self.commit_script(batch, staging, committed_at)
         job = self.client.query(

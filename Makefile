@@ -51,6 +51,8 @@ test: $(STAMP) $(CHECKOV_STAMP) $(EMULATORS_STAMP)
 	@command -v java >/dev/null 2>&1 || echo "note: no 'java' on PATH: the Spark engine tests (tests/engine, marked spark) will be skipped; install Java 17 with 'apt-get install -y openjdk-17-jre-headless' (or set JAVA_HOME)"
 	@if command -v terraform >/dev/null 2>&1; then terraform fmt -check -recursive infra/terraform || { echo "infra/terraform is not formatted: run 'terraform fmt -recursive infra/terraform'"; exit 1; }; \
 	else echo "note: no 'terraform' on PATH; skipping 'terraform fmt -check' of infra/terraform (install Terraform >= 1.9)"; fi
+	@echo "checking the import direction between layers (lint-imports, contracts in pyproject.toml)"
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

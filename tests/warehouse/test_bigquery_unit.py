@@ -100,7 +100,7 @@ def test_the_duckdb_default_imports_no_google_client() -> None:
     import sys
 
     code = (
-        "import sys; import clickstream.cli.runtime, clickstream.engine.duckdb, clickstream.warehouse.duckdb, "
+        "import sys; import clickstream.cli.main, clickstream.services.platform, clickstream.engine.duckdb, clickstream.warehouse.duckdb, "
         "clickstream.ingest.landing; "
         "print(sorted(m for m in sys.modules if m.startswith(('google', 'gcsfs', 'sqlglot'))))"
     )

@@ -59,15 +59,16 @@ LandingOption = typer.Option(
     None, "--landing", help="Landing folder, or gs://bucket/prefix, to ingest from [default: data/landing]."
 )
 WarehouseOption = typer.Option(None, "--warehouse", help="DuckDB warehouse file [default: data/warehouse.duckdb].")
+WarehouseKindOption = typer.Option(
+    None, "--warehouse-kind", help="duckdb or bigquery (project and datasets from the config's gcp section) [default: duckdb]."
+)
 
 
 @app.command()
 def run(
     landing: Optional[str] = LandingOption,
     warehouse: Optional[Path] = WarehouseOption,
-    warehouse_kind: Optional[str] = typer.Option(
-        None, "--warehouse-kind", help="duckdb or bigquery (datasets from the config's gcp section) [default: duckdb]."
-    ),
+    warehouse_kind: Optional[str] = WarehouseKindOption,
     once: bool = typer.Option(False, "--once", help="Drain the backlog, then exit (like Spark's availableNow)."),
     config: Optional[Path] = ConfigOption,
     max_files: Optional[int] = typer.Option(None, "--max-files", help="At most this many files per batch."),
@@ -96,15 +97,8 @@ def run(
     Continuous mode also validates each completed window (quality settings) and runs the monitoring
     detectors every monitoring.interval_s, recording alerts and notifying the configured channels.
     """
-    from clickstream.cli.runtime import (
-        build_channels_or_none,
-        open_pipeline,
-        print_batch,
-        print_summary,
-        start_monitor,
-        start_quality,
-        warehouse_label,
-    )
+    from clickstream.cli.render import print_batch, print_summary
+    from clickstream.services.platform import Platform
 
     settings = _load(
         config,
@@ -123,31 +117,30 @@ def run(
             },
         },
     )
-    channels = None if once else build_channels_or_none(settings)
-    engine, wh = open_pipeline(settings)
-    stop = threading.Event()
-    _stop_on_signals(stop)
-    # Continuous mode validates each completed hour and runs the detectors, each in a thread with its
-    # own cursor: ingestion never waits for them.
-    quality = None if once else start_quality(settings, wh, stop)
-    monitor = None if once else start_monitor(settings, wh, stop, channels)
-    try:
+    channels = None if once else _channels(settings)
+    # Continuous mode validates each completed window and runs the detectors, each in a thread with
+    # its own reader: ingestion never waits for them.
+    platform = Platform(settings, quality=not once, monitoring=not once, channels=channels)
+    _stop_on_signals(platform.stop_event)
+    with platform:
         if not quiet:
             mode = "draining the backlog" if once else f"watching {settings.landing.path} (Ctrl-C to stop)"
             err_console.print(
-                f"[bold]clickstream run[/] ({settings.engine.name} engine): {mode} into {warehouse_label(settings)}",
+                f"[bold]clickstream run[/] ({settings.engine.name} engine): {mode} into {platform.warehouse.label}",
                 highlight=False,
             )
-        summary = engine.run(once=once, stop=stop, on_batch=None if quiet else print_batch(err_console))
-    finally:
-        stop.set()
-        if quality is not None:
-            quality.join(timeout=60)
-        if monitor is not None:
-            monitor.join(timeout=60)
-        wh.close()
+        summary = platform.run_pipeline(once, on_batch=None if quiet else print_batch(err_console))
     if not quiet:
         print_summary(err_console, summary)
+
+
+def _channels(settings):
+    """Resolve channel secrets up front, so a missing env var stops the command before any work."""
+    if not settings.monitoring.enabled:
+        return None
+    from clickstream.monitoring.notifiers import build_channels
+
+    return build_channels(settings.monitoring)
 
 
 @app.command()
@@ -156,6 +149,7 @@ def monitor(
         None, "--landing", help="Landing folder the freshness checks watch for new and unread files [default: data/landing]."
     ),
     warehouse: Optional[Path] = WarehouseOption,
+    warehouse_kind: Optional[str] = WarehouseKindOption,
     once: bool = typer.Option(False, "--once", help="One pass of the detectors, then exit."),
     config: Optional[Path] = ConfigOption,
     interval: Optional[float] = typer.Option(None, "--interval", help="Seconds between passes [default: monitoring.interval_s, 60]."),
@@ -169,12 +163,24 @@ def monitor(
     detectors in-process every monitoring.interval_s, so use this command on a warehouse no pipeline is
     running on (DuckDB lets one process open the file), or from cron with --once.
     """
-    from clickstream.cli.runtime import run_monitor
+    from clickstream.cli.render import arrow_table
+    from clickstream.services.monitoring import run_monitor
 
-    settings = _load(config, landing={"path": landing}, warehouse={"path": warehouse}, monitoring={"interval_s": interval})
+    settings = _load(
+        config, landing={"path": landing}, warehouse={"path": warehouse, "kind": warehouse_kind},
+        monitoring={"interval_s": interval},
+    )
     stop = threading.Event()
     _stop_on_signals(stop)
-    run_monitor(console, settings, once, stop)
+
+    def show(report) -> None:  # noqa: ANN001 - a monitoring TickReport
+        for n in report.notifications:
+            ok, failed = report.delivery.get(n.alert_id, ([], []))
+            console.print(f"{n.title}: {n.alert.message} → {', '.join(ok) or 'no channel'}"
+                          + (f" (failed: {', '.join(failed)})" if failed else ""), highlight=False, markup=False)  # fmt: skip
+
+    summary = run_monitor(settings, once, stop, on_tick=show)
+    console.print(arrow_table(f"alerts ({summary.open_count} open)", summary.latest, "%H:%M:%S"))
 
 
 @app.command()
@@ -213,7 +219,7 @@ def generate(
         return
     import tempfile
 
-    from clickstream.cli.runtime import GcsUploader
+    from clickstream.ingest.upload import GcsUploader
 
     settings = _load(config, landing={"path": out})
     # Files are written to a temporary folder as usual and each completed one is uploaded in order.
@@ -281,13 +287,17 @@ def status(
     warehouse: Optional[Path] = WarehouseOption,
     config: Optional[Path] = ConfigOption,
     batches: int = typer.Option(10, "--batches", help="How many recent batches to list."),
-    warehouse_kind: Optional[str] = typer.Option(None, "--warehouse-kind", help="duckdb or bigquery [default: duckdb]."),
+    warehouse_kind: Optional[str] = WarehouseKindOption,
 ) -> None:
-    """Show the ledger: files, batches, row counts per layer, quarantine reasons and lag."""
-    from clickstream.cli.runtime import show_status
+    """Show the ledger: files, batches, row counts per layer, quarantine reasons and lag (read-only)."""
+    from clickstream.cli.render import arrow_table
+    from clickstream.services.status import read_status
 
     settings = _load(config, warehouse={"path": warehouse, "kind": warehouse_kind})
-    show_status(console, settings, batches)
+    status = read_status(settings, batches)
+    console.print(arrow_table(f"clickstream status: {status.label}", status.totals))
+    console.print(arrow_table("quarantine by reason", status.quarantine_reasons))
+    console.print(arrow_table(f"last {batches} batches", status.recent_batches))
 
 
 @app.command()
@@ -302,8 +312,6 @@ def demo(
     A quarter of the way in, the generated feed has a malformed surge for a fifth of the run: the
     in-process monitor raises a quarantine alert, logs it, and resolves it once the surge is over.
     """
-    from clickstream.cli.runtime import run_demo
-
     seconds = parse_duration(duration, "--duration") if duration else None
     if rate <= 0:
         raise ConfigError("--rate must be greater than 0 events per second")
@@ -330,9 +338,58 @@ def demo(
             "schema_drift": {"window_s": 12, "baseline_s": 3600},
         },
     )
-    stop = threading.Event()
-    _stop_on_signals(stop)
-    run_demo(console, settings, rate=rate, seconds=seconds, stop=stop)
+    _run_demo(settings, rate, seconds)
+
+
+def _run_demo(settings, rate: float, seconds: float | None) -> None:  # noqa: ANN001 - Settings
+    """The platform with a generator, and a live view of the warehouse read through the platform's reader."""
+    import time
+
+    from rich.console import Group
+    from rich.live import Live
+
+    from clickstream.cli.render import arrow_table
+    from clickstream.services.demo import read_live_view, start_demo
+
+    channels = _channels(settings)
+    platform = start_demo(settings, rate, seconds, channels)
+    _stop_on_signals(platform.stop_event)
+    stop, started = platform.stop_event, time.monotonic()
+    try:
+        console.print(
+            f"[bold]clickstream demo[/]: ~{rate:g} events/s into {settings.landing.path} → {platform.warehouse.label}. "
+            f"{'Ctrl-C to stop' if seconds is None else f'Running for {seconds:g}s (Ctrl-C stops early)'}.",
+            highlight=False,
+        )
+        console.print(f"dashboard: [bold]{platform.dashboard_server.url}[/] (refreshes every {settings.dashboard.refresh_s:g}s)")
+        if "quality" in platform.threads:
+            q = settings.quality
+            console.print(f"data quality: every {q.window_s}s window validated {q.grace_s:g}s after it ends "
+                          f"→ dq_results, Data Docs in {q.docs_dir}", highlight=False)  # fmt: skip
+        if "monitor" in platform.threads:
+            console.print(
+                f"monitoring: detectors every {settings.monitoring.interval_s:g}s → alerts table and "
+                f"{', '.join(c.name for c in channels or [])}; a malformed surge is injected "
+                + (f"{seconds * 0.25:.0f}-{seconds * 0.45:.0f}s in" if seconds else "30-60s in"),
+                highlight=False,
+            )
+        view = platform.reader()
+        with Live(console=console, refresh_per_second=2, transient=False) as live:
+            while not stop.is_set():
+                elapsed = time.monotonic() - started
+                if seconds is not None and elapsed >= seconds:
+                    break
+                tables = read_live_view(view)
+                live.update(Group(*(arrow_table(f"{title}, {elapsed:.0f}s" if i == 0 else title, t, "%H:%M:%S")
+                                    for i, (title, t) in enumerate(tables.items()))))  # fmt: skip
+                stop.wait(1.0)
+    finally:
+        platform.stop()
+    platform.raise_errors()
+    where = settings.warehouse.path
+    console.print(
+        f"demo stopped cleanly; inspect with `clickstream status --warehouse {where}` or query {where}", highlight=False
+    )
 
 
 def parse_hour(text: str) -> datetime:
@@ -352,6 +409,7 @@ def parse_hour(text: str) -> datetime:
 @app.command()
 def validate(
     warehouse: Optional[Path] = WarehouseOption,
+    warehouse_kind: Optional[str] = WarehouseKindOption,
     config: Optional[Path] = ConfigOption,
     layer: str = typer.Option("all", "--layer", help="bronze, silver, gold or all."),
     hour: Optional[str] = typer.Option(None, "--hour", help="Window to validate, e.g. 2026-11-28T10 (UTC) [default: the last completed one]."),
@@ -359,15 +417,24 @@ def validate(
     docs: Optional[Path] = typer.Option(None, "--docs", help="Render GX Data Docs HTML into this folder."),
     results: Optional[Path] = typer.Option(None, "--results", help="Write GX validation JSON here [default: data/quality]."),
 ) -> None:
-    """Run the Great Expectations suites on one completed window; exit 1 if a critical expectation failed."""
-    from clickstream.cli.runtime import run_validate
+    """Run the Great Expectations suites on one completed window; exit 1 if a critical expectation failed.
+
+    On BigQuery the suites run as GX query assets in BigQuery (the window's rows stay there); on DuckDB
+    the window's rows are validated through pandas. Results go to dq_results in either warehouse.
+    """
+    from clickstream.cli.render import print_validation
+    from clickstream.services.quality import validate_window
 
     layers = ("bronze", "silver", "gold") if layer == "all" else (layer,)
     if layer not in ("bronze", "silver", "gold", "all"):
         raise ConfigError(f"--layer {layer!r} is not a layer: use bronze, silver, gold or all")
-    settings = _load(config, warehouse={"path": warehouse}, quality={"docs_dir": docs, "results_dir": results})
+    settings = _load(
+        config, warehouse={"path": warehouse, "kind": warehouse_kind}, quality={"docs_dir": docs, "results_dir": results}
+    )
     window = parse_hour(hour) if hour else None
-    if not run_validate(console, settings, layers, window, force):
+    report = validate_window(settings, layers, window, force)
+    print_validation(console, settings, report)
+    if report.critical_failed:
         raise typer.Exit(1)
 
 
@@ -395,18 +462,38 @@ def lookml(
 @app.command()
 def dashboard(
     warehouse: Optional[Path] = WarehouseOption,
+    warehouse_kind: Optional[str] = WarehouseKindOption,
     host: Optional[str] = typer.Option(None, "--host", help="Address to listen on [default: 127.0.0.1]."),
     port: Optional[int] = typer.Option(None, "--port", help="Port to listen on [default: 8050]."),
     definition: Optional[Path] = DefinitionOption,
     config: Optional[Path] = ConfigOption,
 ) -> None:
-    """Serve the live dashboard over a warehouse no pipeline is running on (use `demo` for a live run)."""
-    from clickstream.cli.runtime import serve_dashboard
+    """Serve the live dashboard, read-only, until Ctrl-C.
+
+    On DuckDB, over a warehouse file no pipeline holds (`demo` serves it inside a live run); on
+    BigQuery, beside a running pipeline, with results cached for dashboard.cache_ttl_s so a page
+    refreshing every few seconds does not run a query job every few seconds.
+    """
+    from clickstream.services.dashboard import open_dashboard_reader, start_dashboard
 
     settings = _load(
-        config, warehouse={"path": warehouse}, dashboard={"host": host, "port": port, "definition": definition}
+        config, warehouse={"path": warehouse, "kind": warehouse_kind},
+        dashboard={"host": host, "port": port, "definition": definition},
     )
-    serve_dashboard(console, settings)
+    wh, reader = open_dashboard_reader(settings)
+    try:
+        server = start_dashboard(settings, reader)
+        console.print(f"dashboard on {server.url} over {reader.label} (read-only; Ctrl-C to stop)", highlight=False)
+        try:
+            while server.thread.is_alive():
+                server.thread.join(timeout=0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()
+    finally:
+        reader.close()
+        wh.close()
 
 
 @app.command()
@@ -440,9 +527,11 @@ def deploy(
         raise ConfigError(f"unknown deploy target {target!r}: use databricks or dataproc")
     for path in descriptors.write(descriptor, out):
         console.print(f"wrote {path}", highlight=False)
-    if settings.warehouse.kind == "duckdb":
+    from clickstream.warehouse import capabilities_of
+
+    if capabilities_of(settings).lives_on_this_machine:
         err_console.print(
-            "note: warehouse.kind is duckdb, a file on the driver's disk that a cluster job loses; "
+            f"note: warehouse.kind is {settings.warehouse.kind}, a file on the driver's disk that a cluster job loses; "
             "production jobs write to BigQuery (warehouse.kind: bigquery)",
             highlight=False,
         )

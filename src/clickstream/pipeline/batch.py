@@ -10,7 +10,7 @@ import duckdb
 import pyarrow as pa
 
 from clickstream.config import PipelineSettings
-from clickstream.ingest.adapters import sql as adapter_sql
+from clickstream.pipeline import adapter_sql
 from clickstream.ingest.lines import RawLines
 from clickstream.pipeline.transform import (
     TransformParams,

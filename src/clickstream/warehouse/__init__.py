@@ -17,14 +17,20 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Capabilities", "CommitResult", "LedgerFile", "Mode", "Reader", "StagedBatch", "Warehouse",
-    "open_warehouse", "open_reader",
+    "capabilities_of", "open_warehouse", "open_reader",
 ]
 
-# warehouse.kind -> (module, opener); the opener takes (settings, mode, owned_writes).
+# warehouse.kind -> (package, opener); the opener takes (settings, mode, owned_writes).
 IMPLEMENTATIONS = {
     "duckdb": ("clickstream.warehouse.duckdb", "open_duckdb"),
     "bigquery": ("clickstream.warehouse.bigquery", "open_bigquery"),
 }
+
+
+def capabilities_of(settings: "Settings") -> Capabilities:
+    """What the configured warehouse can do, without opening it."""
+    module, _ = IMPLEMENTATIONS[settings.warehouse.kind]
+    return import_module(f"{module}.reader").CAPABILITIES
 
 
 def open_warehouse(settings: "Settings", mode: Mode = "write", owned_writes: bool = False) -> Warehouse:

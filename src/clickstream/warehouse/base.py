@@ -76,6 +76,8 @@ class Capabilities:
     reports_bytes_scanned: bool
     # A GX SQL data source validates rows where they are (`Reader.gx_datasource`), instead of a copy in pandas.
     validates_in_place: bool
+    # The warehouse is a file on this machine's disk, which a cluster job would lose.
+    lives_on_this_machine: bool
 
 
 class Reader(Protocol):

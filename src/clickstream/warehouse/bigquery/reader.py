@@ -28,6 +28,7 @@ CAPABILITIES = Capabilities(
     # Each query is its own job; tiles read a moment apart may straddle a commit.
     snapshot_reads=False,
     reports_bytes_scanned=True,
+    lives_on_this_machine=False,
     validates_in_place=True,
 )
 

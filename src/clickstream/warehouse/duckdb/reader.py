@@ -13,6 +13,7 @@ CAPABILITIES = Capabilities(
     readers_share_writer_process=True,
     snapshot_reads=True,
     reports_bytes_scanned=False,
+    lives_on_this_machine=True,
     validates_in_place=False,
 )
 

@@ -23,7 +23,7 @@ import pytest
 
 from clickstream.generator import Faults, generate_batch
 from tests.conftest import assert_identical, query, run_once
-from tests.engine.test_conformance import land_in_name_order
+from tests.engine.conformance.conftest import land_in_name_order
 
 
 def free_port() -> int:

@@ -20,22 +20,12 @@ from clickstream.generator import Faults, Manifest, generate_batch
 from tests.adapters.conftest import REES46_SAMPLE, SNOWPLOW_SAMPLE
 from tests.adapters.test_mapping import CSV_MAPPING
 from tests.conftest import assert_identical, query, run_once, run_spark_once
+from tests.engine.conformance.conftest import ENGINES, land_in_name_order
 from tests.warehouse.recompute import assert_gold_matches_silver
 
-ENGINES = ("duckdb", "spark")
 FAULTS = Faults(duplicates=0.02, malformed=0.01, late=0.03, schema_drift=True)
 # Two files a batch: 5 batches over the 10 files.
 BATCHING = {"max_files_per_batch": 2, "spark": {"batch_limit": "files"}}
-
-
-def land_in_name_order(landing: Path) -> list[Path]:
-    """Give files modification times in name order: Spark's file source takes them oldest first,
-    the DuckDB engine by name, so both cut the same batches."""
-    files = sorted(p for p in landing.rglob("*") if p.is_file() and not p.name.startswith("_"))
-    base = time.time() - 10 * len(files)
-    for i, path in enumerate(sorted(files, key=lambda p: p.relative_to(landing).as_posix())):
-        os.utime(path, (base + 5 * i, base + 5 * i))
-    return files
 
 
 def run_engine(name: str, spark, landing: Path, warehouse: Path, **sections) -> None:

@@ -21,13 +21,15 @@ class TileQuery:
 
 
 def range_start(option: str | None, now: datetime) -> datetime | None:
-    """Start of a time-range option such as '15m', '24h' or '7d'; None for 'all'."""
+    """Start of a time-range option such as '15m', '24h' or '7d', floored to the minute; None for 'all'."""
     if not option or option == "all":
         return None
     unit = option[-1]
     if unit not in _RANGE_UNITS or not option[:-1].isdigit():
         raise ValueError(f"time range {option!r}: use e.g. 15m, 1h, 7d or all")
-    return now - timedelta(seconds=int(option[:-1]) * _RANGE_UNITS[unit])
+    start = now - timedelta(seconds=int(option[:-1]) * _RANGE_UNITS[unit])
+    # Refreshes within one minute then send the same parameters, so a result cache can serve them.
+    return start.replace(second=0, microsecond=0)
 
 
 def dimension_sql(d: Dimension) -> str:
@@ -91,11 +93,16 @@ def tile_query(definition: Definition, tile: Tile, selected: dict[str, str | Non
         sql += " WHERE " + " AND ".join(where)
     if group:
         sql += " GROUP BY " + ", ".join(group)
-    if tile.sorts:
-        order = []
-        for s in tile.sorts:
-            ref, _, direction = s.partition(" ")
-            order.append(f"{tile.fields.index(ref) + 1} {'DESC' if direction.strip().lower() == 'desc' else 'ASC'}")
+    order, sorted_by = [], set()
+    for s in tile.sorts:
+        ref, _, direction = s.partition(" ")
+        position = tile.fields.index(ref) + 1
+        sorted_by.add(position)
+        order.append(f"{position} {'DESC' if direction.strip().lower() == 'desc' else 'ASC'}")
+    # Ties (and tiles without sorts) are ordered by the grouped columns, so every warehouse returns
+    # the same rows in the same order, and the same rows survive the LIMIT.
+    order += [f"{g} ASC" for g in group if int(g) not in sorted_by]
+    if order:
         sql += " ORDER BY " + ", ".join(order)
     if tile.limit:
         sql += f" LIMIT {int(tile.limit)}"

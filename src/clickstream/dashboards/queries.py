@@ -7,9 +7,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from clickstream.contract.schema import FieldType
-from clickstream.dashboards.definition import Definition, Dimension, Measure, Tile, View, refs
+from clickstream.dashboards.definition import Definition, Dimension, Filter, Measure, Tile, View, refs
 
 _RANGE_UNITS = {"m": 60, "h": 3600, "d": 86400}
+# The choices of a session field filter, and the ledger's newest batch (what the page stamps).
+OPTIONS_SQL = "SELECT DISTINCT {col} FROM gold_sessions WHERE {col} IS NOT NULL ORDER BY 1 LIMIT 200"
+LEDGER_SQL = "SELECT coalesce(max(batch_id), 0), max(committed_at) FROM pipeline_batches"
 
 
 @dataclass(frozen=True)
@@ -107,3 +110,20 @@ def tile_query(definition: Definition, tile: Tile, selected: dict[str, str | Non
     if tile.limit:
         sql += f" LIMIT {int(tile.limit)}"
     return TileQuery(tile, sql, params, tile.fields)
+
+
+@dataclass(frozen=True)
+class DashboardQueries:
+    tiles: list[TileQuery]
+    option_filters: list[Filter]  # the field filters whose choices are read, in order after the tiles
+    statements: list[tuple[str, list[Any]]]  # tiles, then option filters, then the ledger
+
+
+def dashboard_queries(definition: Definition, selected: dict[str, str | None], now: datetime) -> DashboardQueries:
+    """Everything one refresh reads, as (sql, params) in DuckDB's dialect."""
+    tqs = [tile_query(definition, t, selected, now) for t in definition.tiles]
+    option_filters = [f for f in definition.filters if f.type == "field" and "gold_sessions" in f.fields]
+    statements = [(tq.sql, tq.params) for tq in tqs]
+    statements += [(OPTIONS_SQL.format(col=f'"{f.fields["gold_sessions"]}"'), []) for f in option_filters]
+    statements.append((LEDGER_SQL, []))
+    return DashboardQueries(tqs, option_filters, statements)

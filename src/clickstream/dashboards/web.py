@@ -17,15 +17,13 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from clickstream.dashboards.definition import Definition
-from clickstream.dashboards.queries import range_start, tile_query
+from clickstream.dashboards.queries import dashboard_queries, range_start
 from clickstream.dashboards.reader import CachedRead, CachedReader
 from clickstream.warehouse.base import Reader, Statement
 
 if TYPE_CHECKING:
     from clickstream.config import Settings
 
-_OPTIONS_SQL = "SELECT DISTINCT {col} FROM gold_sessions WHERE {col} IS NOT NULL ORDER BY 1 LIMIT 200"
-_LEDGER_SQL = "SELECT coalesce(max(batch_id), 0), max(committed_at) FROM pipeline_batches"
 
 
 @lru_cache(maxsize=1)
@@ -108,18 +106,13 @@ def _read(reader: Reader | CachedReader, queries: list[Statement]) -> CachedRead
 def dashboard_data(definition: Definition, reader: Reader | CachedReader, selected: dict[str, str | None]) -> dict[str, Any]:
     """Every tile's rows under the selected filters, read in one `reader.read` (one snapshot where
     the warehouse has them), with the bytes that read scanned (0 when it came from the cache)."""
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
-    tqs = [tile_query(definition, t, selected, now) for t in definition.tiles]
-    field_filters = [f for f in definition.filters if f.type == "field" and "gold_sessions" in f.fields]
-    queries: list[Statement] = [(tq.sql, tq.params) for tq in tqs]
-    queries += [(_OPTIONS_SQL.format(col=f'"{f.fields["gold_sessions"]}"'), []) for f in field_filters]
-    queries.append((_LEDGER_SQL, []))
+    planned = dashboard_queries(definition, selected, datetime.now(timezone.utc).replace(tzinfo=None))
     t0 = time.perf_counter()
-    result = _read(reader, queries)
+    result = _read(reader, planned.statements)
     query_ms = (time.perf_counter() - t0) * 1000
     rows = [json_rows(t) for t in result.tables]
-    tiles = {tq.tile.name: r for tq, r in zip(tqs, rows)}
-    options = {f.name: [row[0] for row in r] for f, r in zip(field_filters, rows[len(tqs):])}
+    tiles = {tq.tile.name: r for tq, r in zip(planned.tiles, rows)}
+    options = {f.name: [row[0] for row in r] for f, r in zip(planned.option_filters, rows[len(planned.tiles):])}
     batch_id, committed_at = rows[-1][0]
     return {
         "tiles": tiles,

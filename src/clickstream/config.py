@@ -242,6 +242,13 @@ class DashboardSettings(_Section):
     port: int = Field(8050, ge=0, le=65535, description="Port of the local dashboard; 0 picks a free one.")
     refresh_s: float = Field(5.0, gt=0, le=5, description="How often the page re-reads the warehouse; at most 5 s.")
     definition: Path | None = Field(None, description="Dashboard definition YAML [default: the one shipped in the package].")
+    cache_ttl_s: float = Field(
+        10.0,
+        ge=0,
+        description="Seconds a dashboard read is reused for every viewer with the same filters, on a warehouse that bills "
+        "each query by bytes scanned (BigQuery: at least 10 MB per query job), so a page polling every few seconds does "
+        "not run a refresh per viewer per poll; 0 reads every time. The DuckDB dashboard always reads live.",
+    )
 
 
 class QualitySettings(_Section):

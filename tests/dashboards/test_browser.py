@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from clickstream.dashboards import load_definition
-from clickstream.dashboards.reader import CursorReader
 from clickstream.engine.duckdb import DuckDBEngine
 from clickstream.generator import generate_batch
 from clickstream.warehouse.duckdb import DuckDBWarehouse
@@ -58,7 +57,7 @@ def test_dashboard_follows_the_pipeline(tmp_path: Path) -> None:
     pipeline.start()
     definition = load_definition()
     definition.refresh_s = 1.0
-    reader = CursorReader(wh.cursor())
+    reader = wh.reader()
     server = DashboardServer(create_app(definition, reader), port=0).start()
     cur = wh.cursor()
     sql = lambda q: cur.execute(q).fetchall()[0]  # noqa: E731

@@ -14,6 +14,7 @@ from clickstream.dashboards.definition import VIEW_TABLES
 from clickstream.dashboards.reader import open_reader
 from clickstream.errors import WarehouseBusyError
 from clickstream.generator import generate_batch
+from clickstream.warehouse.duckdb import DuckDBWarehouse
 from tests.conftest import query, run_once
 
 
@@ -29,11 +30,13 @@ def filled(tmp_path_factory) -> Path:
 def data(warehouse: Path, **selected):
     from clickstream.dashboards.web import dashboard_data
 
-    reader = open_reader(warehouse)
+    wh = DuckDBWarehouse(warehouse, read_only=True)
+    reader = wh.reader()
     try:
         return dashboard_data(load_definition(), reader, {"time_range": "all", **selected})
     finally:
         reader.close()
+        wh.close()
 
 
 def test_unfiltered_tiles_equal_gold(filled: Path) -> None:

@@ -10,7 +10,8 @@ import lkml
 import pytest
 import yaml
 
-from clickstream.contract.tables import GOLD_TABLES
+from clickstream.config import DatasetSettings, load_settings
+from clickstream.contract.tables import GOLD_TABLES, TABLES_BY_NAME
 from clickstream.dashboards import load_definition
 from clickstream.dashboards.lookml import MODEL, write_project
 
@@ -24,6 +25,10 @@ def project(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def views(project: Path) -> dict[str, dict]:
+    return parse_views(project)
+
+
+def parse_views(project: Path) -> dict[str, dict]:
     parsed = {}
     for path in sorted((project / "views").glob("*.view.lkml")):
         for view in lkml.load(path.read_text())["views"]:
@@ -152,3 +157,30 @@ def test_looker_api_json_has_the_dashboard_structure(project: Path, views: dict)
     components = layout["dashboard_layout_components"]
     assert {c["dashboard_element_id"] for c in components} == element_ids
     assert all(set(c) == LAYOUT_COMPONENT_KEYS for c in components)
+
+
+def test_views_name_the_datasets_the_bigquery_warehouse_uses(views: dict, tmp_path: Path) -> None:
+    # Looker queries the tables where the warehouse writes them: by default the datasets Terraform creates.
+    default = DatasetSettings()
+    for name, view in views.items():
+        assert view["sql_table_name"] == f"{getattr(default, TABLES_BY_NAME[name].layer)}.{name}"
+    assert views["gold_sessions"]["sql_table_name"] == "clickstream_gold.gold_sessions"
+    assert views["pipeline_batches"]["sql_table_name"] == "clickstream_ops.pipeline_batches"
+    gcp = load_settings(overrides={"gcp": {"project": "acme-prod", "datasets": {"gold": "web_gold", "ops": "web_ops"}}}).gcp
+    write_project(load_definition(), tmp_path, datasets=gcp.datasets, project=gcp.project)
+    custom = parse_views(tmp_path)
+    assert custom["gold_kpi_minute"]["sql_table_name"] == "`acme-prod.web_gold.gold_kpi_minute`"
+    assert custom["alerts"]["sql_table_name"] == "`acme-prod.web_ops.alerts`"
+    write_project(load_definition(), tmp_path / "mapping", datasets={"gold": "g1"})
+    assert parse_views(tmp_path / "mapping")["gold_sessions"]["sql_table_name"] == "g1.gold_sessions"
+
+
+def test_default_datasets_are_the_ones_terraform_creates() -> None:
+    from tests.infra.stack import module, root
+
+    prefix = root().variables["dataset_prefix"]["default"]
+    bigquery = module("modules/bigquery")
+    assert root().modules["bigquery"]["dataset_prefix"] == "${var.dataset_prefix}"
+    assert bigquery.resource("google_bigquery_dataset", "layer")["dataset_id"] == "${var.dataset_prefix}_${each.key}"
+    terraform = {layer: f"{prefix}_{layer}" for layer in bigquery.locals["layers"]}
+    assert terraform == DatasetSettings().model_dump()

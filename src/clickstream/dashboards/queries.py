@@ -7,9 +7,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from clickstream.contract.schema import FieldType
-from clickstream.dashboards.definition import Definition, Dimension, Measure, Tile, View, refs
+from clickstream.dashboards.definition import Definition, Dimension, Filter, Measure, Tile, View, refs
 
 _RANGE_UNITS = {"m": 60, "h": 3600, "d": 86400}
+# The choices of a session field filter, and the ledger's newest batch (what the page stamps).
+OPTIONS_SQL = "SELECT DISTINCT {col} FROM gold_sessions WHERE {col} IS NOT NULL ORDER BY 1 LIMIT 200"
+LEDGER_SQL = "SELECT coalesce(max(batch_id), 0), max(committed_at) FROM pipeline_batches"
 
 
 @dataclass(frozen=True)
@@ -21,13 +24,15 @@ class TileQuery:
 
 
 def range_start(option: str | None, now: datetime) -> datetime | None:
-    """Start of a time-range option such as '15m', '24h' or '7d'; None for 'all'."""
+    """Start of a time-range option such as '15m', '24h' or '7d', floored to the minute; None for 'all'."""
     if not option or option == "all":
         return None
     unit = option[-1]
     if unit not in _RANGE_UNITS or not option[:-1].isdigit():
         raise ValueError(f"time range {option!r}: use e.g. 15m, 1h, 7d or all")
-    return now - timedelta(seconds=int(option[:-1]) * _RANGE_UNITS[unit])
+    start = now - timedelta(seconds=int(option[:-1]) * _RANGE_UNITS[unit])
+    # Refreshes within one minute then send the same parameters, so a result cache can serve them.
+    return start.replace(second=0, microsecond=0)
 
 
 def dimension_sql(d: Dimension) -> str:
@@ -91,12 +96,34 @@ def tile_query(definition: Definition, tile: Tile, selected: dict[str, str | Non
         sql += " WHERE " + " AND ".join(where)
     if group:
         sql += " GROUP BY " + ", ".join(group)
-    if tile.sorts:
-        order = []
-        for s in tile.sorts:
-            ref, _, direction = s.partition(" ")
-            order.append(f"{tile.fields.index(ref) + 1} {'DESC' if direction.strip().lower() == 'desc' else 'ASC'}")
+    order, sorted_by = [], set()
+    for s in tile.sorts:
+        ref, _, direction = s.partition(" ")
+        position = tile.fields.index(ref) + 1
+        sorted_by.add(position)
+        order.append(f"{position} {'DESC' if direction.strip().lower() == 'desc' else 'ASC'}")
+    # Ties (and tiles without sorts) are ordered by the grouped columns, so every warehouse returns
+    # the same rows in the same order, and the same rows survive the LIMIT.
+    order += [f"{g} ASC" for g in group if int(g) not in sorted_by]
+    if order:
         sql += " ORDER BY " + ", ".join(order)
     if tile.limit:
         sql += f" LIMIT {int(tile.limit)}"
     return TileQuery(tile, sql, params, tile.fields)
+
+
+@dataclass(frozen=True)
+class DashboardQueries:
+    tiles: list[TileQuery]
+    option_filters: list[Filter]  # the field filters whose choices are read, in order after the tiles
+    statements: list[tuple[str, list[Any]]]  # tiles, then option filters, then the ledger
+
+
+def dashboard_queries(definition: Definition, selected: dict[str, str | None], now: datetime) -> DashboardQueries:
+    """Everything one refresh reads, as (sql, params) in DuckDB's dialect."""
+    tqs = [tile_query(definition, t, selected, now) for t in definition.tiles]
+    option_filters = [f for f in definition.filters if f.type == "field" and "gold_sessions" in f.fields]
+    statements = [(tq.sql, tq.params) for tq in tqs]
+    statements += [(OPTIONS_SQL.format(col=f'"{f.fields["gold_sessions"]}"'), []) for f in option_filters]
+    statements.append((LEDGER_SQL, []))
+    return DashboardQueries(tqs, option_filters, statements)

@@ -6,22 +6,24 @@ import json
 import threading
 import time
 from datetime import date, datetime, timezone
-from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
+import pyarrow as pa
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from clickstream.dashboards.definition import Definition
-from clickstream.dashboards.queries import range_start, tile_query
-from clickstream.dashboards.reader import Reader
+from clickstream.dashboards.queries import dashboard_queries, range_start
+from clickstream.dashboards.reader import CachedRead, CachedReader
+from clickstream.warehouse.base import Reader, Statement
 
-_OPTIONS_SQL = "SELECT DISTINCT {col} FROM gold_sessions WHERE {col} IS NOT NULL ORDER BY 1 LIMIT 200"
-_LEDGER_SQL = "SELECT coalesce(max(batch_id), 0), max(committed_at) FROM pipeline_batches"
+if TYPE_CHECKING:
+    from clickstream.config import Settings
+
 
 
 @lru_cache(maxsize=1)
@@ -32,12 +34,32 @@ def plotly_js() -> str:
     return get_plotlyjs()
 
 
-def _json_value(v: Any) -> Any:
-    if isinstance(v, Decimal):
-        return float(v)
-    if isinstance(v, (datetime, date)):
-        return v.isoformat()
-    return v
+def _number(v: Any) -> float | None:
+    # Twelve significant digits: warehouses compute the same ratio to different last bits (DuckDB
+    # DOUBLE vs BigQuery FLOAT64), and the page shows far fewer. Money is exact DECIMAL / NUMERIC.
+    return None if v is None else float(f"{float(v):.12g}")
+
+
+def _isoformat(v: Any) -> Any:
+    return None if v is None else v.isoformat()
+
+
+def _converter(dtype: pa.DataType) -> Callable[[Any], Any]:
+    """How one Arrow column's values become JSON, decided by its type so each warehouse agrees."""
+    if pa.types.is_decimal(dtype) and dtype.scale == 0:
+        # An integer sum comes back DECIMAL(38, 0) from DuckDB and INT64 from BigQuery: both are ints.
+        return lambda v: None if v is None else int(v)
+    if pa.types.is_decimal(dtype) or pa.types.is_floating(dtype):
+        return _number
+    if pa.types.is_timestamp(dtype) or pa.types.is_date(dtype):
+        return _isoformat
+    return lambda v: v
+
+
+def json_rows(table: pa.Table) -> list[list[Any]]:
+    """A result table as the page's rows: a list of row lists of JSON values."""
+    columns = [list(map(_converter(col.type), col.to_pylist())) for col in table.columns]
+    return [list(row) for row in zip(*columns)] if columns else []
 
 
 def page_spec(definition: Definition) -> dict[str, Any]:
@@ -73,31 +95,38 @@ def page_spec(definition: Definition) -> dict[str, Any]:
     }
 
 
-def dashboard_data(definition: Definition, reader: Reader, selected: dict[str, str | None]) -> dict[str, Any]:
-    """Every tile's rows under the selected filters, read on one snapshot."""
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
-    tqs = [tile_query(definition, t, selected, now) for t in definition.tiles]
-    field_filters = [f for f in definition.filters if f.type == "field" and "gold_sessions" in f.fields]
-    queries = [(tq.sql, tq.params) for tq in tqs]
-    queries += [(_OPTIONS_SQL.format(col=f'"{f.fields["gold_sessions"]}"'), []) for f in field_filters]
-    queries.append((_LEDGER_SQL, []))
+def _read(reader: Reader | CachedReader, queries: list[Statement]) -> CachedRead:
+    if isinstance(reader, CachedReader):
+        return reader.fetch(queries)
+    before = reader.bytes_scanned
+    tables = reader.read(queries)
+    return CachedRead(tables, False, reader.bytes_scanned - before)
+
+
+def dashboard_data(definition: Definition, reader: Reader | CachedReader, selected: dict[str, str | None]) -> dict[str, Any]:
+    """Every tile's rows under the selected filters, read in one `reader.read` (one snapshot where
+    the warehouse has them), with the bytes that read scanned (0 when it came from the cache)."""
+    planned = dashboard_queries(definition, selected, datetime.now(timezone.utc).replace(tzinfo=None))
     t0 = time.perf_counter()
-    results = reader.read(queries)
+    result = _read(reader, planned.statements)
     query_ms = (time.perf_counter() - t0) * 1000
-    tiles = {tq.tile.name: [[_json_value(v) for v in row] for row in rows] for tq, rows in zip(tqs, results)}
-    options = {f.name: [r[0] for r in rows] for f, rows in zip(field_filters, results[len(tqs):])}
-    batch_id, committed_at = results[-1][0]
+    rows = [json_rows(t) for t in result.tables]
+    tiles = {tq.tile.name: r for tq, r in zip(planned.tiles, rows)}
+    options = {f.name: [row[0] for row in r] for f, r in zip(planned.option_filters, rows[len(planned.tiles):])}
+    batch_id, committed_at = rows[-1][0]
     return {
         "tiles": tiles,
         "options": options,
         "batch_id": batch_id,
-        "committed_at": _json_value(committed_at),
+        "committed_at": committed_at,
         "selected": selected,
         "query_ms": round(query_ms, 1),
+        "bytes_scanned": result.bytes_scanned,
+        "cached": result.cached,
     }
 
 
-def create_app(definition: Definition, reader: Reader) -> Starlette:
+def create_app(definition: Definition, reader: Reader | CachedReader) -> Starlette:
     """The ASGI app: `/` (the page), `/plotly.min.js`, `/api/data` (JSON, polled by the page)."""
     template = resources.files("clickstream.dashboards").joinpath("page.html").read_text(encoding="utf-8")
     html = template.replace("__SPEC__", json.dumps(page_spec(definition))).replace("__TITLE__", definition.title)
@@ -124,6 +153,14 @@ def create_app(definition: Definition, reader: Reader) -> Starlette:
     return Starlette(
         routes=[Route("/", index), Route("/plotly.min.js", plotly), Route("/api/data", data)],
     )
+
+
+def dashboard_app(definition: Definition, reader: Reader, settings: "Settings") -> Starlette:
+    """`create_app` over `reader`, behind a `CachedReader` (`dashboard.cache_ttl_s`) where the
+    warehouse bills the bytes each query scans; elsewhere reads are cheap and the page stays live."""
+    if reader.capabilities.reports_bytes_scanned and settings.dashboard.cache_ttl_s > 0:
+        return create_app(definition, CachedReader(reader, settings.dashboard.cache_ttl_s))
+    return create_app(definition, reader)
 
 
 class DashboardServer:

@@ -11,7 +11,6 @@ import pytest
 
 from clickstream.dashboards import load_definition
 from clickstream.dashboards.definition import VIEW_TABLES
-from clickstream.dashboards.reader import open_reader
 from clickstream.errors import WarehouseBusyError
 from clickstream.generator import generate_batch
 from clickstream.warehouse.duckdb import DuckDBWarehouse
@@ -85,8 +84,11 @@ def test_standalone_dashboard_on_a_running_pipeline_says_what_to_do(filled: Path
     )
     try:
         assert holder.stdout.readline().strip() == "ok"
+        from clickstream.config import load_settings
+        from clickstream.services.dashboard import open_dashboard_reader
+
         with pytest.raises(WarehouseBusyError, match="clickstream demo"):
-            open_reader(filled)
+            open_dashboard_reader(load_settings(overrides={"warehouse": {"path": filled}}))
         cli = Path(sys.executable).parent / "clickstream"
         done = subprocess.run([str(cli), "dashboard", "--warehouse", str(filled), "--port", "0"], capture_output=True, text=True, timeout=60)
         assert done.returncode == 2
@@ -98,7 +100,7 @@ def test_standalone_dashboard_on_a_running_pipeline_says_what_to_do(filled: Path
 
 def test_pipeline_imports_no_web_stack() -> None:
     code = (
-        "import sys, clickstream.cli.main, clickstream.cli.runtime, clickstream.engine.duckdb, clickstream.dashboards;"
+        "import sys, clickstream.cli.main, clickstream.services.platform, clickstream.engine.duckdb, clickstream.dashboards;"
         "bad = [m for m in ('starlette', 'uvicorn', 'plotly', 'lkml') if m in sys.modules];"
         "assert not bad, bad"
     )

@@ -453,7 +453,9 @@ def lookml(
 
     settings = _load(config, dashboard={"definition": definition})
     try:
-        written = write_project(load_definition(settings.dashboard.definition), out)
+        written = write_project(
+            load_definition(settings.dashboard.definition), out, datasets=settings.gcp.datasets, project=settings.gcp.project
+        )
     except OSError as exc:
         raise ConfigError(f"cannot write LookML into {out}: {exc.strerror}; choose a writable --out") from exc
     console.print(f"wrote {len(written)} files to {out}: " + ", ".join(str(p.relative_to(out)) for p in written), highlight=False)

@@ -5,12 +5,10 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Hashable, Sequence
 
 import pyarrow as pa
 
-from clickstream.errors import WarehouseBusyError
 from clickstream.warehouse.base import Capabilities, Reader, Statement
 
 
@@ -99,26 +97,3 @@ class CachedReader:
 
     def close(self) -> None:
         self.reader.close()
-
-
-# Transitional, for cli/runtime.py until it opens readers with `clickstream.warehouse.open_reader`:
-# delete both when the CLI is wired to `dashboard_app` / `CachedReader`.
-def CursorReader(cursor) -> Reader:  # noqa: N802 - keeps the old call sites working
-    """The warehouse reader over a cursor of the pipeline's own DuckDB connection (`clickstream demo`)."""
-    from clickstream.warehouse.duckdb import DuckDBReader
-
-    return DuckDBReader(cursor, "the pipeline's warehouse")
-
-
-def open_reader(path: Path) -> Reader:
-    """A reader on the DuckDB warehouse file opened read-only; fails if a pipeline process holds it."""
-    from clickstream.warehouse.duckdb import DuckDBReader, DuckDBWarehouse
-
-    try:
-        warehouse = DuckDBWarehouse(Path(path), read_only=True)
-    except WarehouseBusyError as exc:
-        raise WarehouseBusyError(
-            f"warehouse {path} is held by a running pipeline (DuckDB lets one process open it): "
-            "use `clickstream demo`, which serves the dashboard inside the pipeline, or stop that run first"
-        ) from exc
-    return DuckDBReader(warehouse.cursor(), warehouse.label, owns=warehouse)

@@ -10,11 +10,12 @@ from clickstream.warehouse import Reader, open_reader
 def start_dashboard(settings: Settings, reader: Reader):
     """The dashboard app over `reader`, listening in a background thread (starlette is loaded only here)."""
     from clickstream.dashboards import load_definition
-    from clickstream.dashboards.web import DashboardServer, create_app
+    from clickstream.dashboards.web import DashboardServer, dashboard_app
 
     definition = load_definition(settings.dashboard.definition)
     definition.refresh_s = settings.dashboard.refresh_s
-    return DashboardServer(create_app(definition, reader), settings.dashboard.host, settings.dashboard.port).start()
+    app = dashboard_app(definition, reader, settings)
+    return DashboardServer(app, settings.dashboard.host, settings.dashboard.port).start()
 
 
 def open_dashboard_reader(settings: Settings):

@@ -119,7 +119,9 @@ class QueryAssetSource:
         # long-running scheduler's context from growing.
         if asset in {a.name for a in self.data_source.assets}:
             self.data_source.delete_asset(asset)
-        query_asset = self.data_source.add_query_asset(asset, query=self.reader.sql(sql))
+        # GX accepts only a query that starts with SELECT, so a WITH query goes in a subquery.
+        query = f"SELECT * FROM (\n{self.reader.sql(sql)}\n) AS window_rows"
+        query_asset = self.data_source.add_query_asset(asset, query=query)
         return query_asset.add_batch_definition_whole_table(asset).get_batch()
 
 

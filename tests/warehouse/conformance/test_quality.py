@@ -40,7 +40,8 @@ FROM dq_results WHERE run_id = ?"""
 
 def _load(kind: str, conformance_input, tmp_path, request) -> LoadedWarehouse:
     landing, manifest = conformance_input
-    settings = settings_for(kind, landing, tmp_path, request, quality={"window_s": WINDOW_S, "results_dir": None})
+    settings = settings_for(kind, landing, tmp_path, request, quality={
+        "window_s": WINDOW_S, "results_dir": tmp_path / "results", "docs_dir": tmp_path / "docs"})
     ticks = itertools.count()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("clickstream.engine.duckdb.utc_now", lambda: INGEST_AT + timedelta(seconds=next(ticks)))
@@ -111,6 +112,10 @@ def _quality_run(kind: str, conformance_input, tmp_path, request) -> tuple[list[
     """dq_results of the clean windows, then of silver after TAMPER."""
     loaded = _load(kind, conformance_input, tmp_path, request)
     clean = _validate(loaded, _windows(loaded))
+    q = loaded.settings.quality
+    # GX's own record of each run, and its Data Docs, on every warehouse.
+    assert sorted(p.name for p in q.results_dir.glob("*/*.json")) == ["bronze.json", "gold.json", "silver.json"]
+    assert (q.docs_dir / "index.html").exists() and len(list(q.docs_dir.glob("*_silver.silver_events.html"))) == 1
     _tamper(loaded)
     return clean, _validate(loaded, {"silver": DATA_HOUR}, force=True)
 

@@ -45,7 +45,7 @@ def validate(warehouse: Path, tmp_path: Path, window: datetime, layers=("bronze"
     """Validate one window through a fresh warehouse handle, as `clickstream validate` does."""
     wh = DuckDBWarehouse(warehouse)
     try:
-        return Validator(wh.cursor(), settings_for(warehouse, tmp_path, **quality)).validate(window, layers)
+        return Validator(wh.reader(), settings_for(warehouse, tmp_path, **quality)).validate(window, layers)
     finally:
         wh.close()
 

@@ -17,7 +17,7 @@ def _tick(warehouse, tmp_path, now, **quality):
     """One scheduler pass in a freshly opened process-like handle: nothing is remembered but dq_results."""
     wh = DuckDBWarehouse(warehouse)
     try:
-        runs = QualityScheduler(wh.cursor(), settings_for(warehouse, tmp_path, **quality)).tick(now)
+        runs = QualityScheduler(wh.reader(), settings_for(warehouse, tmp_path, **quality)).tick(now)
         return sorted((r.window_start, r.layer) for r in runs)
     finally:
         wh.close()
@@ -61,7 +61,7 @@ def test_catch_up_is_bounded_after_a_long_outage(landing, warehouse, tmp_path):
     wh = DuckDBWarehouse(warehouse)
     try:
         settings = settings_for(warehouse, tmp_path, catch_up_windows=4)
-        due = QualityScheduler(wh.cursor(), settings).due(START + timedelta(days=3))
+        due = QualityScheduler(wh.reader(), settings).due(START + timedelta(days=3))
     finally:
         wh.close()
     # Three days down: only the last 4 hours are validated, not 72 (each would alert on missing data).

@@ -1,8 +1,10 @@
 """What each suite runs on: one SQL query per asset and window, over the warehouse tables.
 
-The queries are DuckDB SQL and read only the window's rows (and only the columns the checks need),
-so validation work grows with the window, not the history. A BigQuery source would run the same
-queries transpiled with SQLGlot as GX query assets.
+The queries are written once in DuckDB SQL, in forms SQLGlot maps exactly onto BigQuery (the
+BigQuery source runs them transpiled as GX query assets; tests/quality/snapshots pins both texts).
+They read only the window's rows (and only the columns the checks need), so validation work grows
+with the window, not the history. Every value a check compares is cast to a type both warehouses
+return alike: DOUBLE for money, rates and margins, integers for counts.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from datetime import datetime
 
 from clickstream.config import Settings
 from clickstream.contract.schema import FIELDS_BY_NAME, FieldType
+from clickstream.contract.tables import GOLD_KPI_MINUTE
 from clickstream.sql import sql_ts
 from clickstream.quality.checks import KPI_MEASURES, silver_fields_checked
 
@@ -20,6 +23,12 @@ RAW_PREVIEW_CHARS = 120
 
 def _between(column: str, lo: datetime, hi: datetime) -> str:
     return f"{column} >= {sql_ts(lo)} AND {column} < {sql_ts(hi)}"
+
+
+def _seconds(start: str, end: str) -> str:
+    # Not epoch(): SQLGlot turns it into TIME_TO_UNIX, which BigQuery lacks; a microsecond
+    # difference is exact in both and becomes TIMESTAMP_DIFF there.
+    return f"CAST(date_diff('microsecond', {start}, {end}) AS DOUBLE) / 1e6"
 
 
 def fact_queries(layer: str, lo: datetime, hi: datetime) -> dict[str, str]:
@@ -40,13 +49,15 @@ def _silver_sql(settings: Settings, lo: datetime, hi: datetime) -> str:
         # GX's pandas checks on Decimal objects are slow; a sign or range check is exact in DOUBLE.
         cols.append(f"CAST(s.{name} AS DOUBLE) AS {name}" if FIELDS_BY_NAME[name].type is FieldType.DECIMAL else f"s.{name}")
     horizon_s = settings.pipeline.dedup_horizon_days * 86400
+    # NULLS FIRST on a key that is never NULL: DuckDB and BigQuery default differently, and SQLGlot
+    # cannot carry DuckDB's default into a BigQuery window.
     return f"""WITH ledger AS (
   SELECT batch_id, started_at,
-         max(max_event_ts) OVER (ORDER BY batch_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS watermark_before
+         max(max_event_ts) OVER (ORDER BY batch_id NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS watermark_before
   FROM pipeline_batches)
 SELECT {", ".join(cols)},
-  epoch(l.started_at) + {float(settings.pipeline.future_tolerance_s)} - epoch(s.event_ts) AS future_margin_s,
-  epoch(s.event_ts) - (epoch(l.watermark_before) - {float(horizon_s)}) AS late_margin_s
+  {_seconds("s.event_ts", "l.started_at")} + {float(settings.pipeline.future_tolerance_s)} AS future_margin_s,
+  {_seconds("l.watermark_before", "s.event_ts")} + {float(horizon_s)} AS late_margin_s
 FROM silver_events s LEFT JOIN ledger l USING (batch_id)
 WHERE {_between('s.event_ts', lo, hi)}"""
 
@@ -88,19 +99,22 @@ def asset_queries(layer: str, settings: Settings, lo: datetime, hi: datetime) ->
             "bronze_columns": "SELECT * FROM bronze_events LIMIT 0",
             "bronze_events": f"SELECT left(raw_line, {RAW_PREVIEW_CHARS}) AS raw_line, source_file, line_number "
             f"FROM bronze_events WHERE {window}",
-            "bronze_quarantine_rate": f"""SELECT b.n AS bronze_rows, q.n AS quarantined, q.n / nullif(b.n, 0) AS quarantine_rate
+            "bronze_quarantine_rate": f"""SELECT b.n AS bronze_rows, q.n AS quarantined, CAST(q.n AS DOUBLE) / nullif(b.n, 0) AS quarantine_rate
 FROM (SELECT count(*) AS n FROM bronze_events WHERE {window}) b,
      (SELECT count(*) AS n FROM quarantine_events WHERE {window}) q""",
         }
     if layer == "silver":
         return {"silver_events": _silver_sql(settings, lo, hi)}
     if layer == "gold":
-        measures = ", ".join(f"CAST({m} AS DOUBLE) AS {m}" if m == "revenue" else m for m in KPI_MEASURES)
+        types = {c.name: c.type for c in GOLD_KPI_MINUTE.columns}
+        measures = ", ".join(
+            f"CAST({m} AS {'DOUBLE' if types[m] is FieldType.DECIMAL else 'BIGINT'}) AS {m}" for m in KPI_MEASURES
+        )
         return {
             "gold_kpi_minute": f"SELECT window_start, {measures} FROM gold_kpi_minute WHERE {_between('window_start', lo, hi)}",
             # A window shorter than an hour (the demo) checks the hour it lies in.
             "gold_funnel_hourly": f"""SELECT hour, sessions, viewed, added_to_cart, purchased,
-  purchased / nullif(sessions, 0) AS conversion_rate
+  CAST(purchased AS DOUBLE) / nullif(sessions, 0) AS conversion_rate
 FROM gold_funnel_hourly WHERE hour >= date_trunc('hour', {sql_ts(lo)}) AND hour < {sql_ts(hi)}""",
             "gold_reconciliation": _reconciliation_sql(lo, hi),
         }

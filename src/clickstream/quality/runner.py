@@ -11,12 +11,16 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from clickstream.config import Settings
+from clickstream.contract.schema import FieldType
 from clickstream.contract.tables import DQ_RESULTS
 from clickstream.quality import LAYERS
 from clickstream.quality.assets import asset_queries, fact_queries
 from clickstream.quality.checks import CRITICAL, layer_checks
+from clickstream.warehouse.base import Reader
 
 log = logging.getLogger(__name__)
+
+_JSON_COLUMNS = frozenset(c.name for c in DQ_RESULTS.columns if c.type is FieldType.JSON)
 
 
 def window_floor(ts: datetime, window_s: int) -> datetime:
@@ -54,26 +58,27 @@ class ValidationReport:
 
 
 class Validator:
-    """Validates windows of a DuckDB warehouse through its own cursor; GX is loaded on first use."""
+    """Validates windows of any warehouse through its reader, which must be able to write dq_results
+    (`open_reader(settings, owned_writes=True)`); GX is loaded on first use."""
 
-    def __init__(self, cursor, settings: Settings):
-        self.cursor = cursor
+    def __init__(self, reader: Reader, settings: Settings):
+        self.reader = reader
         self.settings = settings
         self._source = None
 
     def _gx_source(self):
         if self._source is None:
-            from clickstream.quality.gx import PandasDuckDBSource, new_context
+            from clickstream.quality.gx import new_context, open_source
 
-            self._source = PandasDuckDBSource(new_context(), self.cursor)
+            self._source = open_source(new_context(), self.reader)
         return self._source
 
     def validated(self, window_start: datetime) -> set[str]:
         """Layers that already have results for the window."""
-        rows = self.cursor.execute(
+        rows = self.reader.rows(
             "SELECT DISTINCT layer FROM dq_results WHERE window_start = ? AND window_end = ?",
             [window_start, window_start + timedelta(seconds=self.settings.quality.window_s)],
-        ).fetchall()
+        )
         return {r[0] for r in rows}
 
     def validate(self, window_start: datetime, layers: tuple[str, ...] = LAYERS, force: bool = False) -> ValidationReport:
@@ -97,7 +102,7 @@ class Validator:
         q = self.settings.quality
         source = self._gx_source()
         run = LayerRun(f"{lo:%Y%m%dT%H%M}-{layer}-{uuid.uuid4().hex[:8]}", layer, lo, hi)
-        facts = {name: source.scalar(sql) for name, sql in fact_queries(layer, lo, hi).items()}
+        facts = {name: self.reader.scalar(sql) for name, sql in fact_queries(layer, lo, hi).items()}
         checks = layer_checks(layer, self.settings, facts)
         results = {}
         for asset, sql in asset_queries(layer, self.settings, lo, hi).items():
@@ -125,15 +130,14 @@ class Validator:
             row = {**r, "observed_value": observed, "run_id": run.run_id, "window_start": run.window_start,
                    "window_end": run.window_end, "layer": run.layer, "validated_at": validated_at}
             values.append([row[c] for c in columns])
-        placeholders = ", ".join("?" for _ in columns)
-        cur = self.cursor
-        cur.execute("BEGIN TRANSACTION")
-        try:
-            cur.executemany(f"INSERT INTO dq_results ({', '.join(columns)}) VALUES ({placeholders})", values)
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
+        if not values:
+            return
+        # JSON columns take text through json(), which SQLGlot turns into BigQuery's PARSE_JSON.
+        one = "(" + ", ".join("json(?)" if c in _JSON_COLUMNS else "?" for c in columns) + ")"
+        self.reader.write([(
+            f"INSERT INTO dq_results ({', '.join(columns)}) VALUES {', '.join(one for _ in values)}",
+            [v for row in values for v in row],
+        )])
 
     def _write_files(self, run: LayerRun, results: dict[str, Any]) -> None:
         q = self.settings.quality

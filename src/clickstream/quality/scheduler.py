@@ -10,6 +10,7 @@ from clickstream.clock import utc_now
 from clickstream.config import Settings
 from clickstream.quality import LAYERS
 from clickstream.quality.runner import LayerRun, Validator, window_floor
+from clickstream.warehouse.base import Reader
 
 log = logging.getLogger(__name__)
 
@@ -21,15 +22,17 @@ class QualityScheduler:
     up to `quality.catch_up_windows` back, and never repeats one.
     """
 
-    def __init__(self, cursor, settings: Settings):
-        self.cursor = cursor
+    def __init__(self, reader: Reader, settings: Settings):
+        self.reader = reader
         self.settings = settings
-        self.validator = Validator(cursor, settings)
+        self.validator = Validator(reader, settings)
 
     def _earliest_data(self) -> datetime | None:
-        return self.cursor.execute(
-            "SELECT least((SELECT min(event_ts) FROM silver_events), (SELECT min(ingested_at) FROM bronze_events))"
-        ).fetchall()[0][0]
+        # Not least(): BigQuery's is NULL when either side is, DuckDB's skips the NULL.
+        return self.reader.scalar(
+            "SELECT min(t) FROM (SELECT min(event_ts) AS t FROM silver_events UNION ALL "
+            "SELECT min(ingested_at) AS t FROM bronze_events) AS earliest"
+        )
 
     def due(self, now: datetime) -> list[tuple[datetime, tuple[str, ...]]]:
         """Completed windows (ended at least `grace_s` ago) that some layer has not been validated for."""

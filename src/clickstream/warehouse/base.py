@@ -105,6 +105,9 @@ class Reader(Protocol):
     def table_name(self, table: str) -> str:
         """A contract table's name as this warehouse spells it in SQL (fully qualified on BigQuery)."""
 
+    def sql(self, sql: str, params: Sequence[Any] = ()) -> str:
+        """The text this warehouse runs for shared SQL and its parameters (for a GX query asset, a log)."""
+
     def gx_datasource(self, context: Any, name: str) -> Any | None:
         """A GX SQL data source over this warehouse, or None where GX validates a pandas copy."""
 

@@ -65,6 +65,16 @@ class DuckDBReader(ReaderBase):
     def table_name(self, table: str) -> str:
         return table
 
+    def sql(self, sql: str, params: Sequence[Any] = ()) -> str:
+        if not params:
+            return sql
+        # Only a caller that needs the text with its values pays for SQLGlot.
+        import sqlglot
+
+        from clickstream.warehouse.dialect import bind
+
+        return bind(sqlglot.parse_one(sql, read="duckdb"), params).sql(dialect="duckdb")
+
     def gx_datasource(self, context: Any, name: str) -> Any | None:
         # GX's SQL data source on DuckDB reads rows after its connection closes (see DESIGN.md).
         return None

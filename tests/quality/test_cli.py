@@ -85,7 +85,7 @@ def test_pipeline_and_other_commands_do_not_import_great_expectations(landing, w
 import sys
 from typer.testing import CliRunner
 from clickstream.cli.main import app
-import clickstream.cli.runtime, clickstream.quality, clickstream.quality.scheduler, clickstream.quality.runner
+import clickstream.services.platform, clickstream.quality, clickstream.quality.scheduler, clickstream.quality.runner
 for args in (["run", "--once", "-q", "--landing", {str(landing)!r}, "--warehouse", {str(warehouse)!r}],
              ["status", "--warehouse", {str(warehouse)!r}]):
     result = CliRunner().invoke(app, args)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import timedelta
 
 import pytest
 
-from clickstream.cli.runtime import open_pipeline, start_quality
+from clickstream.services.platform import Platform
 from clickstream.generator import generate_batch
 from clickstream.quality.runner import window_floor
-from clickstream.quality.scheduler import utc_now
+from clickstream.clock import utc_now
 from tests.conftest import pipeline_settings
 
 
@@ -24,12 +23,10 @@ def test_continuous_run_validates_completed_hours_and_keeps_ingesting(landing, w
         landing, warehouse, engine={"poll_interval_s": 0.2},
         quality={"check_interval_s": 0.5, "grace_s": 0, "results_dir": tmp_path / "results"},
     )
-    engine, wh = open_pipeline(settings)
-    stop = threading.Event()
-    quality = start_quality(settings, wh, stop)
-    pipeline = threading.Thread(target=lambda: engine.run(once=False, stop=stop), daemon=True)
-    pipeline.start()
-    cur = wh.cursor()
+    platform = Platform(settings, monitoring=False).start()
+    assert "quality" in platform.threads
+    platform.start_pipeline()
+    reader = platform.reader()
     try:
         deadline = time.monotonic() + 90
         expected = {(start, layer) for layer in ("bronze", "silver", "gold")} | {
@@ -38,22 +35,19 @@ def test_continuous_run_validates_completed_hours_and_keeps_ingesting(landing, w
         done: set = set()
         while time.monotonic() < deadline and not expected <= done:
             time.sleep(0.5)
-            done = set(cur.execute("SELECT DISTINCT window_start, layer FROM dq_results").fetchall())
+            done = set(reader.rows("SELECT DISTINCT window_start, layer FROM dq_results"))
         assert expected <= done
         # Files landing while validation runs are still ingested.
         generate_batch(landing, events=300, files=1, seed=10, start=start, span=timedelta(minutes=10), prefix="later")
-        while time.monotonic() < deadline and cur.execute("SELECT count(*) FROM pipeline_files").fetchall()[0][0] < 3:
+        while time.monotonic() < deadline and reader.scalar("SELECT count(*) FROM pipeline_files") < 3:
             time.sleep(0.2)
-        assert cur.execute("SELECT count(*) FROM pipeline_files").fetchall()[0][0] == 3
+        assert reader.scalar("SELECT count(*) FROM pipeline_files") == 3
         # The two hours with data pass; the hour after them is empty and may rightly fail.
-        critical = cur.execute(
+        critical = reader.scalar(
             "SELECT count(*) FROM dq_results WHERE NOT success AND severity = 'critical' AND window_start < ?",
             [this_hour - timedelta(hours=1)],
-        ).fetchall()[0][0]
+        )
         assert critical == 0
     finally:
-        stop.set()
-        pipeline.join(timeout=30)
-        quality.join(timeout=60)
-        cur.close()
-        wh.close()
+        platform.stop()
+    platform.raise_errors()

@@ -40,6 +40,32 @@ def _episode(row: tuple) -> Episode:
 
 
 _COLUMNS = "alert_id, dedup_key, alert_type, severity, status, subject, message, observed, expected, details, opened_at, last_notified_at, resolved_at, last_seen_at"
+# Text parsed into the JSON column: BigQuery has no implicit STRING to JSON.
+_JSON_PARAM = "json(?)"
+_REFRESH = (
+    f"UPDATE alerts SET severity = ?, subject = ?, message = ?, observed = ?, expected = ?, details = {_JSON_PARAM}, "
+    "last_seen_at = ?{notified} WHERE alert_id = ?"
+)
+
+# The alerts SQL, by name (pinned per dialect by tests/warehouse/test_monitoring_sql.py).
+SQL = {
+    "open_episodes": f"SELECT {_COLUMNS} FROM alerts WHERE status <> 'resolved'",
+    "recently_resolved": (
+        f"SELECT {_COLUMNS} FROM alerts WHERE status = 'resolved' AND resolved_at >= ? AND list_contains(?, dedup_key) "
+        "ORDER BY resolved_at"
+    ),
+    "insert": "INSERT INTO alerts ({columns}) VALUES ({values})".format(
+        columns=", ".join(ALERTS.column_names),
+        values=", ".join(_JSON_PARAM if c == "details" else "?" for c in ALERTS.column_names),
+    ),
+    "refresh": _REFRESH.format(notified=""),
+    "refresh_notified": _REFRESH.format(
+        notified=", status = 'renotified', last_notified_at = ?, notify_count = notify_count + 1"
+    ),
+    "reopen": "UPDATE alerts SET status = 'open', resolved_at = NULL WHERE alert_id = ?",
+    "resolve": "UPDATE alerts SET status = 'resolved', resolved_at = ? WHERE alert_id = ?",
+    "delivery": "UPDATE alerts SET notified_channels = ?, failed_channels = ? WHERE alert_id = ?",
+}
 
 
 class AlertBook:
@@ -54,17 +80,13 @@ class AlertBook:
         self.settings = settings
 
     def open_episodes(self) -> dict[str, Episode]:
-        rows = self.reader.rows(f"SELECT {_COLUMNS} FROM alerts WHERE status <> 'resolved'")
+        rows = self.reader.rows(SQL["open_episodes"])
         return {e.alert.key: e for e in map(_episode, rows)}
 
     def _recently_resolved(self, keys: list[str], since: datetime) -> dict[str, Episode]:
         if not keys:
             return {}
-        rows = self.reader.rows(
-            f"SELECT {_COLUMNS} FROM alerts WHERE status = 'resolved' AND resolved_at >= ? AND list_contains(?, dedup_key) "
-            "ORDER BY resolved_at",
-            [since, keys],
-        )
+        rows = self.reader.rows(SQL["recently_resolved"], [since, keys])
         return {e.alert.key: e for e in map(_episode, rows)}
 
     def reconcile(self, seen: list[Alert], now: datetime) -> list[Notification]:
@@ -88,7 +110,7 @@ class AlertBook:
             if ep is None and key in flapping:
                 # Back within the suppression interval: the same episode reopens without a new page.
                 ep = flapping[key]
-                changes.append(("UPDATE alerts SET status = 'open', resolved_at = NULL WHERE alert_id = ?", [ep.alert_id]))
+                changes.append((SQL["reopen"], [ep.alert_id]))
                 ep = Episode(ep.alert_id, ep.alert, OPEN, ep.opened_at, ep.last_notified_at, None, now)
             if ep is None:
                 alert_id = uuid.uuid4().hex
@@ -106,7 +128,7 @@ class AlertBook:
             # Resolved only once the condition stayed away for clear_s: a metric hovering at its
             # threshold would otherwise page "resolved" and "firing" every few minutes.
             if key not in current and (ep.last_seen_at is None or now - ep.last_seen_at >= clear):
-                changes.append(("UPDATE alerts SET status = 'resolved', resolved_at = ? WHERE alert_id = ?", [now, ep.alert_id]))
+                changes.append((SQL["resolve"], [now, ep.alert_id]))
                 notes.append(Notification("resolve", ep.alert, ep.alert_id, ep.opened_at, now))
         if changes:
             self.reader.write(changes)
@@ -116,7 +138,7 @@ class AlertBook:
         """Which channels took, and which gave up on, each episode's latest notification."""
         if delivered:
             self.reader.write([
-                ("UPDATE alerts SET notified_channels = ?, failed_channels = ? WHERE alert_id = ?", [ok, failed, alert_id])
+                (SQL["delivery"], [ok, failed, alert_id])
                 for alert_id, (ok, failed) in delivered.items()
             ])  # fmt: skip
 
@@ -129,24 +151,15 @@ def _insert(alert_id: str, alert: Alert, now: datetime) -> Statement:
         "last_seen_at": now, "last_notified_at": now, "notify_count": 1, "resolved_at": None,
         "notified_channels": [], "failed_channels": [],
     }  # fmt: skip
-    cols = ALERTS.column_names
-    values = ", ".join(_JSON_PARAM if c == "details" else "?" for c in cols)
-    return f"INSERT INTO alerts ({', '.join(cols)}) VALUES ({values})", [row[c] for c in cols]
+    return SQL["insert"], [row[c] for c in ALERTS.column_names]
 
 
 def _refresh(alert_id: str, alert: Alert, now: datetime, notified: bool) -> Statement:
     return (
-        f"UPDATE alerts SET severity = ?, subject = ?, message = ?, observed = ?, expected = ?, details = {_JSON_PARAM}, "
-        "last_seen_at = ?"
-        + (", status = 'renotified', last_notified_at = ?, notify_count = notify_count + 1" if notified else "")
-        + " WHERE alert_id = ?",
+        SQL["refresh_notified" if notified else "refresh"],
         [alert.severity, alert.subject, alert.message, alert.observed, alert.expected,
          _json(alert.details), now, *([now] if notified else []), alert_id],
     )  # fmt: skip
-
-
-# Text parsed into the JSON column (BigQuery has no implicit STRING to JSON).
-_JSON_PARAM = "json(?)"
 
 
 def _json(details: dict) -> str:

@@ -27,7 +27,7 @@ _CONTRACT_FORMATS = ("auto", "contract", "jsonl")
 # Buckets of the quarantine baseline are aligned to the Unix epoch, as the windows always were.
 _EPOCH = datetime(1970, 1, 1)
 
-# The monitoring SQL, by name (pinned per dialect by tests/monitoring/test_monitoring_sql.py).
+# The monitoring SQL, by name (pinned per dialect by tests/warehouse/test_monitoring_sql.py).
 SQL = {
     "series_range": "SELECT min(window_start), max(window_start) FROM gold_kpi_minute",
     "series": (
@@ -85,42 +85,59 @@ def series_lookback_minutes(settings: Settings) -> int:
     )
 
 
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")  # NaN and Infinity: Python takes them, JSON (and DuckDB) does not
+class _Object(list):
+    """A JSON object as its (key, value) pairs, duplicates kept, as DuckDB's json_keys lists them."""
+
+
+class _Number(str):
+    """A JSON number, kept as its DuckDB json_type name: the type depends on how it is written."""
+
+
+def _int(text: str) -> _Number:
+    # DuckDB reads an unsigned literal as UBIGINT and a signed one as BIGINT; beyond 64 bits, DOUBLE.
+    value = int(text)
+    if text.startswith("-"):
+        return _Number("BIGINT" if value >= -(2**63) else "DOUBLE")
+    return _Number("UBIGINT" if value < 2**64 else "DOUBLE")
+
+
+def _double(_: str) -> _Number:
+    return _Number("DOUBLE")  # also NaN and Infinity, which DuckDB's JSON reader accepts
 
 
 def json_type(value: object) -> str:
-    """A parsed JSON value's type, named as DuckDB's json_type names it (the detector's vocabulary)."""
+    """A value parsed by `field_counts`, named as DuckDB's json_type names it (the detector's vocabulary)."""
+    if isinstance(value, _Number):
+        return str(value)
     if value is None:
         return "NULL"
     if isinstance(value, bool):
         return "BOOLEAN"
-    if isinstance(value, int):
-        if -(2**63) <= value < 2**63:
-            return "BIGINT"
-        return "UBIGINT" if 0 <= value < 2**64 else "DOUBLE"
-    if isinstance(value, float):
-        return "DOUBLE"
     if isinstance(value, str):
         return "VARCHAR"
-    return "ARRAY" if isinstance(value, list) else "OBJECT"
+    return "OBJECT" if isinstance(value, _Object) else "ARRAY"
 
 
 def field_counts(raw_lines: list[str]) -> tuple[int, dict[str, int], dict[tuple[str, str], int]]:
-    """JSON objects among `raw_lines`: how many, lines per top-level field, lines per (field, JSON type)."""
+    """JSON objects among `raw_lines`: how many, lines per top-level field, lines per (field, JSON type);
+    the same counts as DuckDB's json_valid, json_keys and json_type gave."""
     lines = 0
     fields: Counter[str] = Counter()
     types: Counter[tuple[str, str]] = Counter()
     for line in raw_lines:
         try:
-            obj = json.loads(line, parse_constant=_no_constant)
-        except ValueError:
+            obj = json.loads(line, object_pairs_hook=_Object, parse_int=_int, parse_float=_double, parse_constant=_double)
+        except (ValueError, RecursionError):
             continue  # broken JSON is the quarantine detector's business
-        if not isinstance(obj, dict):
+        if not isinstance(obj, _Object):
             continue
         lines += 1
-        fields.update(obj.keys())
-        types.update((k, json_type(v)) for k, v in obj.items())
+        first: dict[str, object] = {}
+        for key, value in obj:
+            first.setdefault(key, value)  # a repeated key: its path finds the first value
+        for key, _ in obj:
+            fields[key] += 1
+            types[(key, json_type(first[key]))] += 1
     return lines, dict(fields), dict(types)
 
 

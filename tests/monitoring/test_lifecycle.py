@@ -74,3 +74,31 @@ def test_state_lives_in_the_table_so_a_new_book_carries_on(book):
     restarted = AlertBook(book.reader, book.settings)
     assert restarted.reconcile([DROP], at(5)) == []  # no second trigger after a restart
     assert [n.event for n in restarted.reconcile([], at(20))] == ["resolve"]
+
+
+class CountingReader:
+    """The real reader, counting its write transactions."""
+
+    def __init__(self, reader):
+        self.reader, self.writes = reader, []
+
+    def rows(self, sql, params=()):
+        return self.reader.rows(sql, params)
+
+    def write(self, statements):
+        self.writes.append(len(statements))
+        self.reader.write(statements)
+
+
+def test_each_reconcile_is_one_transaction_and_a_failed_one_changes_nothing(book):
+    counting = CountingReader(book.reader)
+    counted = AlertBook(counting, book.settings)
+    counted.reconcile([LAG, DROP], at(0))
+    counted.reconcile([DROP], at(61))  # LAG away for clear_s: resolved; DROP due: re-notified
+    counted.record_delivery({"x": (["log"], [])})
+    assert counting.writes == [2, 2, 1]
+    before = rows(book)
+    bad = Alert("x", "volume", "critical", "events", None)  # alerts.message is NOT NULL
+    with pytest.raises(duckdb.Error):
+        counted.reconcile([DROP, bad], at(200))  # DROP's re-notify comes first, then the insert fails
+    assert rows(book) == before

@@ -159,3 +159,23 @@ def test_the_same_incidents_give_the_same_alert_episodes_on_every_warehouse(hour
     assert final[drift]["subject"] == "app_version,price" and final[drift]["details"]["lines"] >= 200
     assert final[dq]["details"]["observed_value"] == json.dumps({"share": 0.25, "text": "it's <!channel>"})
     assert all(a["notified_channels"] == ["log"] and a["failed_channels"] == [] for a in final.values())
+
+
+def test_the_minute_series_is_gold_on_every_warehouse(loaded_warehouse):
+    from clickstream.monitoring.source import WarehouseSource
+    from tests.warehouse.conformance.conftest import START
+
+    wh, reader = loaded_warehouse.reader()
+    try:
+        now = START + timedelta(hours=30)
+        series = WarehouseSource(reader, loaded_warehouse.settings).series(now)
+        first, events, revenue = reader.rows(
+            "SELECT min(window_start), sum(events), sum(revenue)::DOUBLE FROM gold_kpi_minute WHERE window_start >= ?",
+            [series.start],
+        )[0]
+    finally:
+        reader.close()
+        wh.close()
+    assert series.minute(series.first) == first
+    assert series.values["events"].sum() == events and series.values["revenue"].sum() == pytest.approx(revenue)
+    assert 0 < series.first < series.end <= len(series.values["events"])

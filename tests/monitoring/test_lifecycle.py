@@ -12,6 +12,7 @@ from clickstream.contract.render import duckdb_ddl
 from clickstream.contract.tables import ALERTS
 from clickstream.monitoring.alert import Alert
 from clickstream.monitoring.lifecycle import AlertBook
+from clickstream.warehouse.duckdb import DuckDBReader
 
 T0 = datetime(2026, 11, 28, 12, 0)
 DROP = Alert("volume:events:drop", "volume", "critical", "events", "traffic drop", 10.0, 100.0)
@@ -22,14 +23,15 @@ LAG = Alert("freshness:lag", "freshness", "warning", "pipeline_lag", "lag 1200s"
 def book():
     con = duckdb.connect()
     con.execute(duckdb_ddl(ALERTS))
-    yield AlertBook(con, MonitoringSettings(renotify_s=3600, clear_s=600, suppress_s=900))
-    con.close()
+    reader = DuckDBReader(con.cursor(), "memory", owns=con)
+    yield AlertBook(reader, MonitoringSettings(renotify_s=3600, clear_s=600, suppress_s=900))
+    reader.close()
 
 
 def rows(book: AlertBook) -> list[tuple]:
-    return book.cursor.execute(
+    return book.reader.rows(
         "SELECT dedup_key, status, severity, notify_count, opened_at, resolved_at FROM alerts ORDER BY opened_at, dedup_key"
-    ).fetchall()
+    )
 
 
 def at(minutes: float) -> datetime:
@@ -69,6 +71,34 @@ def test_escalation_notifies_at_once_and_simultaneous_alerts_are_separate_episod
 
 def test_state_lives_in_the_table_so_a_new_book_carries_on(book):
     book.reconcile([DROP], at(0))
-    restarted = AlertBook(book.cursor, book.settings)
+    restarted = AlertBook(book.reader, book.settings)
     assert restarted.reconcile([DROP], at(5)) == []  # no second trigger after a restart
     assert [n.event for n in restarted.reconcile([], at(20))] == ["resolve"]
+
+
+class CountingReader:
+    """The real reader, counting its write transactions."""
+
+    def __init__(self, reader):
+        self.reader, self.writes = reader, []
+
+    def rows(self, sql, params=()):
+        return self.reader.rows(sql, params)
+
+    def write(self, statements):
+        self.writes.append(len(statements))
+        self.reader.write(statements)
+
+
+def test_each_reconcile_is_one_transaction_and_a_failed_one_changes_nothing(book):
+    counting = CountingReader(book.reader)
+    counted = AlertBook(counting, book.settings)
+    counted.reconcile([LAG, DROP], at(0))
+    counted.reconcile([DROP], at(61))  # LAG away for clear_s: resolved; DROP due: re-notified
+    counted.record_delivery({"x": (["log"], [])})
+    assert counting.writes == [2, 2, 1]
+    before = rows(book)
+    bad = Alert("x", "volume", "critical", "events", None)  # alerts.message is NOT NULL
+    with pytest.raises(duckdb.Error):
+        counted.reconcile([DROP, bad], at(200))  # DROP's re-notify comes first, then the insert fails
+    assert rows(book) == before

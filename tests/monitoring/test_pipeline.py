@@ -75,7 +75,7 @@ def test_traffic_drop_in_gold_is_seen_by_the_warehouse_monitor(tmp_path):
     wh = DuckDBWarehouse(warehouse)
     try:
         gold_events = wh.con.execute("SELECT sum(events) FROM gold_kpi_minute WHERE window_start >= TIMESTAMP '2026-01-05 20:00' AND window_start < TIMESTAMP '2026-01-05 21:00'").fetchall()[0][0]
-        report = warehouse_monitor(wh.cursor(), settings, channels=[]).tick(start + timedelta(days=4, minutes=3))
+        report = warehouse_monitor(wh.reader(), settings, channels=[]).tick(start + timedelta(days=4, minutes=3))
     finally:
         wh.close()
     assert [(a.key, a.severity) for a in report.alerts] == [("volume:events:drop", "critical")]
@@ -176,8 +176,9 @@ def test_an_earlier_surge_does_not_raise_the_quarantine_baseline(tmp_path, landi
     settings = pipeline_settings(landing, warehouse)
     wh = DuckDBWarehouse(warehouse)
     try:
-        stats = WarehouseSource(wh.cursor(), settings).quarantine(utc_now())
-        report = warehouse_monitor(wh.cursor(), settings, channels=[]).tick()
+        reader = wh.reader()
+        stats = WarehouseSource(reader, settings).quarantine(utc_now())
+        report = warehouse_monitor(reader, settings, channels=[]).tick()
     finally:
         wh.close()
     assert stats.baseline_lines > 0 and max(stats.baseline_rate.values()) < 0.01

@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from clickstream.clock import utc_now
-from clickstream.config import MonitoringSettings
+from clickstream.config import MonitoringSettings, Settings
 from clickstream.monitoring.alert import Alert, Notification
 from clickstream.monitoring.detectors import run_detectors
 from clickstream.monitoring.dispatch import Delivery, deliver
 from clickstream.monitoring.lifecycle import AlertBook
 from clickstream.monitoring.notifiers import Channel
 from clickstream.monitoring.snapshot import Snapshot
+from clickstream.warehouse.base import Reader
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +68,12 @@ class Monitor:
         return thread
 
 
-def warehouse_monitor(cursor, settings, channels: list[Channel] | None = None) -> Monitor:
-    """A monitor reading the warehouse through `cursor` and writing alerts through it."""
+def warehouse_monitor(reader: Reader, settings: Settings, channels: list[Channel] | None = None) -> Monitor:
+    """A monitor reading the warehouse through `reader` and keeping the alerts table through it
+    (a reader opened with `owned_writes`); `channels` default to the configured ones."""
     from clickstream.monitoring.notifiers import build_channels
     from clickstream.monitoring.source import WarehouseSource
 
     m = settings.monitoring
-    return Monitor(WarehouseSource(cursor, settings).snapshot, AlertBook(cursor, m), m,
+    return Monitor(WarehouseSource(reader, settings).snapshot, AlertBook(reader, m), m,
                    build_channels(m) if channels is None else channels)  # fmt: skip

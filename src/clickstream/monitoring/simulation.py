@@ -203,6 +203,7 @@ def replay(
     from clickstream.contract.tables import ALERTS
     from clickstream.monitoring.lifecycle import AlertBook
     from clickstream.monitoring.monitor import Monitor
+    from clickstream.warehouse.duckdb import DuckDBReader
 
     con = duckdb.connect()
     con.execute(duckdb_ddl(ALERTS))
@@ -210,7 +211,7 @@ def replay(
     def snapshot(now: datetime) -> Snapshot:
         return feed.snapshot((now - feed.start).total_seconds() / 60, settings)
 
-    monitor = Monitor(snapshot, AlertBook(con, settings), settings, channels or [])
+    monitor = Monitor(snapshot, AlertBook(DuckDBReader(con.cursor(), "simulation"), settings), settings, channels or [])
     sent: list[Notification] = []
     end = feed.minutes if to_min is None else to_min
     for t in np.arange(from_min, end, every_min):

@@ -39,7 +39,7 @@ def test_incident_fires_one_alert_that_resolves_after_it_ends(kind, hour):
     assert resolve.alert_id == triggers[0].alert_id and minute(resolve) > incident.end
     # Anything else sent was the same episode, re-notified while it lasted.
     assert {n.alert_id for n in result.notifications} == {triggers[0].alert_id}
-    assert result.cursor.execute("SELECT alert_type, status, count(*) FROM alerts GROUP BY ALL").fetchall() == [
+    assert result.alerts.rows("SELECT alert_type, status, count(*) FROM alerts GROUP BY ALL ORDER BY ALL") == [
         (EXPECTED_ALERT[kind], "resolved", 1)
     ]
 
@@ -50,7 +50,7 @@ def test_a_clean_week_with_daily_cycles_and_noise_fires_nothing():
     feed = simulate_feed(10, seed=5)
     result = replay(feed, SETTINGS, every_min=4, from_min=3 * DAY)
     assert result.notifications == []
-    assert result.cursor.execute("SELECT count(*) FROM alerts").fetchall() == [(0,)]
+    assert result.alerts.rows("SELECT count(*) FROM alerts") == [(0,)]
     events = feed.kpis["events"].reshape(10, DAY)
     # It is not flat: evenings are several times busier than nights, and days differ.
     assert (events[:, 19 * 60 : 21 * 60].sum(axis=1) > 3 * events[:, 3 * 60 : 5 * 60].sum(axis=1)).all()

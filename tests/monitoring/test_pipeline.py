@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from clickstream.cli.runtime import open_pipeline, start_monitor
+from clickstream.services.platform import Platform
 from clickstream.generator import Faults, generate_batch
 from clickstream.monitoring.monitor import utc_now, warehouse_monitor
 from clickstream.monitoring.source import WarehouseSource
@@ -92,12 +91,10 @@ def test_run_monitors_in_process_while_ingesting_even_with_a_broken_channel(tmp_
                 {"name": "hook", "type": "webhook", "url": httpserver.url_for("/hook"), "retries": 2, "backoff_s": 0.05}]
     settings = pipeline_settings(landing, warehouse, engine={"poll_interval_s": 0.2}, quality={"enabled": False},
                                  monitoring={"interval_s": 0.3, "channels": channels})  # fmt: skip
-    engine, wh = open_pipeline(settings)
-    stop = threading.Event()
-    monitor = start_monitor(settings, wh, stop, build_channels(settings.monitoring))
-    pipeline = threading.Thread(target=lambda: engine.run(once=False, stop=stop), daemon=True)
-    pipeline.start()
-    cur = wh.cursor()
+    platform = Platform(settings, channels=build_channels(settings.monitoring)).start()
+    assert "monitor" in platform.threads
+    platform.start_pipeline()
+    cur = platform.warehouse.cursor()
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not cur.execute("SELECT count(*) FROM alerts").fetchall()[0][0]:
@@ -114,11 +111,9 @@ def test_run_monitors_in_process_while_ingesting_even_with_a_broken_channel(tmp_
             time.sleep(0.2)
         assert cur.execute("SELECT count(*) FROM pipeline_files").fetchall()[0][0] == 3  # ingestion goes on
     finally:
-        stop.set()
-        pipeline.join(timeout=30)
-        monitor.join(timeout=30)
         cur.close()
-        wh.close()
+        platform.stop()
+    platform.raise_errors()
 
 
 def test_monitor_on_a_warehouse_a_pipeline_holds_is_a_one_line_error(tmp_path, landing, warehouse):

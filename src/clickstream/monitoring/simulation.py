@@ -14,6 +14,7 @@ import numpy as np
 
 from clickstream.contract.schema import EVENT_FIELDS
 from clickstream.generator.faults import reason_code
+from clickstream.warehouse import Reader
 from clickstream.generator.render import DRIFT_FIELD
 from clickstream.generator.timeline import to_ms, traffic_weight
 from clickstream.config import MonitoringSettings
@@ -185,7 +186,7 @@ class Replay:
     """Every notification a monitor sent while the feed was replayed, and its alerts table."""
 
     notifications: list[Notification]
-    cursor: object  # DuckDB connection holding the `alerts` table
+    alerts: Reader  # the scratch warehouse holding the `alerts` table
 
 
 def replay(
@@ -197,26 +198,22 @@ def replay(
     channels: list | None = None,
 ) -> Replay:
     """Run the real monitor (detectors, alerts table in an in-memory DuckDB, channels) over the feed."""
-    import duckdb
-
-    from clickstream.contract.render import duckdb_ddl
     from clickstream.contract.tables import ALERTS
     from clickstream.monitoring.lifecycle import AlertBook
     from clickstream.monitoring.monitor import Monitor
-    from clickstream.warehouse.duckdb import DuckDBReader
+    from clickstream.warehouse import scratch_reader
 
-    con = duckdb.connect()
-    con.execute(duckdb_ddl(ALERTS))
+    alerts = scratch_reader([ALERTS])
 
     def snapshot(now: datetime) -> Snapshot:
         return feed.snapshot((now - feed.start).total_seconds() / 60, settings)
 
-    monitor = Monitor(snapshot, AlertBook(DuckDBReader(con.cursor(), "simulation"), settings), settings, channels or [])
+    monitor = Monitor(snapshot, AlertBook(alerts, settings), settings, channels or [])
     sent: list[Notification] = []
     end = feed.minutes if to_min is None else to_min
     for t in np.arange(from_min, end, every_min):
         sent += monitor.tick(feed.start + timedelta(minutes=float(t))).notifications
-    return Replay(sent, con)
+    return Replay(sent, alerts)
 
 
 # (magnitude range, duration range in minutes) of each kind of injected incident.

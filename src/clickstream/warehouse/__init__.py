@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Capabilities", "CommitResult", "LedgerFile", "Mode", "Reader", "StagedBatch", "Warehouse",
-    "capabilities_of", "open_warehouse", "open_reader",
+    "capabilities_of", "open_warehouse", "open_reader", "scratch_reader",
 ]
 
 # warehouse.kind -> (package, opener); the opener takes (settings, mode, owned_writes).
@@ -51,3 +51,16 @@ def open_reader(settings: "Settings", owned_writes: bool = False) -> tuple[Wareh
     except BaseException:
         warehouse.close()
         raise
+
+
+def scratch_reader(tables) -> Reader:
+    """A reader on a new in-memory warehouse holding only the contract `tables` (replays, simulations)."""
+    import duckdb
+
+    from clickstream.contract.render import duckdb_ddl
+    from clickstream.warehouse.duckdb import DuckDBReader
+
+    con = duckdb.connect()
+    for table in tables:
+        con.execute(duckdb_ddl(table))
+    return DuckDBReader(con.cursor(), "in-memory scratch warehouse", owns=con)

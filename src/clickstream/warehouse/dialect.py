@@ -16,6 +16,7 @@ from typing import Any, Mapping, Sequence
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.tokens import TokenType
 
 _NUMERIC_TYPES = {exp.DataType.Type.DECIMAL, exp.DataType.Type.BIGDECIMAL}
 _TIMESTAMP_TYPES = {
@@ -47,25 +48,29 @@ def literal(value: Any) -> exp.Expression:
     raise TypeError(f"no SQL literal for {type(value).__name__}")
 
 
-def bind(tree: exp.Expression, params: Sequence[Any]) -> exp.Expression:
-    """Replace the positional `?` placeholders of a parsed statement by literals, in order."""
-    values = iter(params)
-    count = 0
+def parse_bound(sql: str, params: Sequence[Any] = ()) -> exp.Expression:
+    """Parse one DuckDB statement with its positional `?` placeholders filled by literals.
+
+    The placeholders are numbered in the order they appear in the text before parsing: a tree walk
+    would visit LIMIT before WHERE, and give each the other's value.
+    """
+    if not params:
+        return sqlglot.parse_one(sql, read="duckdb")  # placeholders stay, as in the snapshots
+    tokens = [t for t in sqlglot.Dialect.get_or_raise("duckdb").tokenize(sql) if t.token_type == TokenType.PLACEHOLDER]
+    marks = [t for t in tokens if t.text == "?"]
+    if len(marks) != len(params):
+        raise ValueError(f"the statement has {len(marks)} placeholders for {len(params)} parameters")
+    numbered = sql
+    for n, token in reversed(list(enumerate(marks, start=1))):
+        numbered = numbered[: token.start] + f"${n}" + numbered[token.end + 1 :]
+    tree = sqlglot.parse_one(numbered, read="duckdb")
 
     def fill(node: exp.Expression) -> exp.Expression:
-        nonlocal count
-        if isinstance(node, exp.Placeholder):
-            count += 1
-            try:
-                return literal(next(values))
-            except StopIteration:
-                raise ValueError(f"the statement has more than {len(params)} placeholders") from None
+        if isinstance(node, exp.Placeholder) and str(node.this).isdigit():
+            return literal(params[int(node.this) - 1])
         return node
 
-    out = tree.transform(fill)
-    if count != len(params):
-        raise ValueError(f"the statement has {count} placeholders for {len(params)} parameters")
-    return out
+    return tree.transform(fill)
 
 
 def to_bigquery(
@@ -95,7 +100,5 @@ def to_bigquery(
             node.set("this", exp.to_identifier(node.name, quoted=True))
         return node
 
-    tree = sqlglot.parse_one(sql, read="duckdb")
-    if params:
-        tree = bind(tree, params)
+    tree = parse_bound(sql, params)
     return tree.transform(rewrite).sql(dialect="bigquery", pretty=pretty)

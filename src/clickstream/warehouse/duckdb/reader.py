@@ -69,11 +69,9 @@ class DuckDBReader(ReaderBase):
         if not params:
             return sql
         # Only a caller that needs the text with its values pays for SQLGlot.
-        import sqlglot
+        from clickstream.warehouse.dialect import parse_bound
 
-        from clickstream.warehouse.dialect import bind
-
-        return bind(sqlglot.parse_one(sql, read="duckdb"), params).sql(dialect="duckdb")
+        return parse_bound(sql, params).sql(dialect="duckdb")
 
     def gx_datasource(self, context: Any, name: str) -> Any | None:
         # GX's SQL data source on DuckDB reads rows after its connection closes (see DESIGN.md).

@@ -103,7 +103,7 @@ def test_both_engines_write_identical_tables(warehouses) -> None:
     assert ledgers[0] == ledgers[1]
 
 
-FIXTURES = Path(__file__).resolve().parents[1] / "adapters" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "adapters" / "fixtures"
 MAPPED_ROWS = "When,What,Who,Visit,Sku,Amount\n02/03/2024 13:45,seen,u1,s1,,\n02/03/2024 13:46,basket,u1,s1,A,9.50\n" \
     "02/03/2024 13:50,bought,u1,s1,A,9.50\n02/03/2024 13:50,bought,u1,s1,A,9.50\n02/03/2024 14:00,wished,u2,s2,,\n"
 

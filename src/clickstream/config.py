@@ -40,6 +40,17 @@ def is_gcs(path: object) -> bool:
     return isinstance(path, str) and path.startswith(GCS_SCHEME)
 
 
+def local_or_gcs(value: Any) -> Any:
+    """A local path as a Path; a `gs://bucket/prefix` location kept as text, its bucket validated."""
+    if isinstance(value, str) and not value.startswith(GCS_SCHEME):
+        return Path(value)
+    if is_gcs(value):
+        bucket = value[len(GCS_SCHEME) :].split("/", 1)[0]
+        if not _BUCKET.match(bucket):
+            raise ValueError(f"{value!r} does not name a valid GCS bucket: use gs://bucket/prefix")
+    return value
+
+
 class LandingSettings(_Section):
     # A local folder (Path) or a GCS location kept as the string `gs://bucket/prefix`.
     path: Union[str, Path] = Field(
@@ -69,13 +80,7 @@ class LandingSettings(_Section):
     @field_validator("path", mode="before")
     @classmethod
     def _local_or_gcs(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.startswith(GCS_SCHEME):
-            return Path(value)
-        if is_gcs(value):
-            bucket = value[len(GCS_SCHEME) :].split("/", 1)[0]
-            if not _BUCKET.match(bucket):
-                raise ValueError(f"{value!r} does not name a valid GCS bucket: use gs://bucket/prefix")
-        return value
+        return local_or_gcs(value)
 
     @model_validator(mode="after")
     def _mapping_needs_file(self) -> "LandingSettings":
@@ -269,7 +274,15 @@ class QualitySettings(_Section):
     results_dir: Path | None = Field(
         Path("data/quality"), description="Where each run's GX validation result JSON is written; null: not written."
     )
-    docs_dir: Path | None = Field(None, description="Render GX Data Docs HTML here after each run; null: not rendered.")
+    # A local folder (Path) or a GCS location kept as the string `gs://bucket/prefix`.
+    docs_dir: Union[str, Path, None] = Field(
+        None, description="Render GX Data Docs HTML here (a folder or gs://bucket/prefix) after each run; null: not rendered."
+    )
+
+    @field_validator("docs_dir", mode="before")
+    @classmethod
+    def _docs_local_or_gcs(cls, value: Any) -> Any:
+        return None if value is None else local_or_gcs(value)
 
     @field_validator("window_s")
     @classmethod

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import duckdb
+import pytest
 from typer.testing import CliRunner
 
 from clickstream.cli.main import app
@@ -95,3 +96,25 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("great_expectations",
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+@pytest.mark.emulator
+def test_data_docs_go_to_a_bucket(wh_copy, tmp_path, storage_emulator, gcs_bucket) -> None:
+    from clickstream.ingest.gcs import GcsStore
+
+    config = tmp_path / "gcs.yaml"
+    config.write_text(
+        f"gcp: {{project: clickstream-test, credentials: anonymous, storage_endpoint: '{storage_emulator.endpoint}'}}\n",
+        encoding="utf-8",
+    )
+    docs = f"gs://{gcs_bucket}/quality/docs"
+    done = _validate(wh_copy, "--layer", "silver", "--docs", docs, "--config", str(config), "--results", str(tmp_path / "r"))
+    assert done.exit_code == 0, done.output
+    assert f"Data Docs: {docs}/index.html" in done.output.replace("\n", "")
+    fs = GcsStore(endpoint=storage_emulator.endpoint, anonymous=True).fs()
+    names = sorted(p.rsplit("/", 1)[-1] for p in fs.ls(f"{gcs_bucket}/quality/docs", detail=False))
+    assert names == ["2026-01-01T1000_silver.silver_events.html", "index.html"]
+    index = fs.cat_file(f"{gcs_bucket}/quality/docs/index.html").decode()
+    assert "2026-01-01T1000_silver.silver_events.html" in index
+    page = fs.cat_file(f"{gcs_bucket}/quality/docs/2026-01-01T1000_silver.silver_events.html").decode()
+    assert "<html" in page.lower() and "event_id" in page  # the suite's page, with its expectations

@@ -414,7 +414,7 @@ def validate(
     layer: str = typer.Option("all", "--layer", help="bronze, silver, gold or all."),
     hour: Optional[str] = typer.Option(None, "--hour", help="Window to validate, e.g. 2026-11-28T10 (UTC) [default: the last completed one]."),
     force: bool = typer.Option(False, "--force", help="Validate again even if results for the window and layer exist."),
-    docs: Optional[Path] = typer.Option(None, "--docs", help="Render GX Data Docs HTML into this folder."),
+    docs: Optional[str] = typer.Option(None, "--docs", help="Render GX Data Docs HTML into this folder, or gs://bucket/prefix."),
     results: Optional[Path] = typer.Option(None, "--results", help="Write GX validation JSON here [default: data/quality]."),
 ) -> None:
     """Run the Great Expectations suites on one completed window; exit 1 if a critical expectation failed.

@@ -91,5 +91,5 @@ def print_validation(console: Console, settings, report) -> None:  # noqa: ANN00
     if any(run.failures for run in report.runs):
         console.print(table)
     if q.docs_dir is not None and report.runs:
-        console.print(f"Data Docs: {q.docs_dir / 'index.html'} (styles load from CDNs; offline the pages are unstyled)",
+        console.print(f"Data Docs: {str(q.docs_dir).rstrip('/')}/index.html (styles load from CDNs; offline the pages are unstyled)",
                       highlight=False)  # fmt: skip

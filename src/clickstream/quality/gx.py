@@ -167,8 +167,9 @@ def validate(source: Source, suite_name: str, checks: list[Check], sql: str, sam
     )
 
 
-def write_data_docs(docs_dir: Path, page_name: str, validation) -> Path:
-    """Render a validation result as a GX Data Docs page and refresh the folder's index.
+def write_data_docs(docs_dir: "Path | str", page_name: str, validation, gcp=None) -> str:  # noqa: ANN001
+    """Render a validation result as a GX Data Docs page in a folder or under gs://bucket/prefix,
+    and refresh its index; returns where the page went.
 
     GX's pages load Bootstrap, jQuery and Font Awesome from CDNs: offline they render unstyled,
     with all the content.
@@ -176,24 +177,53 @@ def write_data_docs(docs_dir: Path, page_name: str, validation) -> Path:
     from great_expectations.render.renderer import ValidationResultsPageRenderer
     from great_expectations.render.view import DefaultJinjaPageView
 
-    docs_dir.mkdir(parents=True, exist_ok=True)
-    page = docs_dir / f"{page_name}.html"
-    page.write_text(DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(validation)), encoding="utf-8")
-    _write_index(docs_dir)
-    return page
+    page = DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(validation))
+    folder = _DocsFolder(docs_dir, gcp)
+    where = folder.write(f"{page_name}.html", page)
+    folder.write("index.html", _index(folder.pages()))
+    return where
 
 
-def _write_index(docs_dir: Path) -> None:
+class _DocsFolder:
+    """Where Data Docs pages go: a local folder, or objects under gs://bucket/prefix (gcsfs)."""
+
+    def __init__(self, root: "Path | str", gcp) -> None:  # noqa: ANN001 - GcpSettings
+        from clickstream.config import is_gcs
+
+        self.remote = is_gcs(root)
+        if self.remote:
+            from clickstream.ingest.gcs import GcsStore
+
+            self.fs = GcsStore.from_settings(gcp).fs()
+            self.root = str(root).rstrip("/")
+        else:
+            self.root = Path(root)
+            self.root.mkdir(parents=True, exist_ok=True)
+
+    def write(self, name: str, text: str) -> str:
+        if self.remote:
+            target = f"{self.root}/{name}"
+            self.fs.pipe_file(target, text.encode("utf-8"), content_type="text/html; charset=utf-8")
+            return target
+        target = self.root / name
+        target.write_text(text, encoding="utf-8")
+        return str(target)
+
+    def pages(self) -> list[str]:
+        if self.remote:
+            self.fs.invalidate_cache(self.root)
+            names = [p.rsplit("/", 1)[-1] for p in self.fs.ls(self.root, detail=False)]
+        else:
+            names = [p.name for p in self.root.glob("*.html")]
+        return sorted((n for n in names if n.endswith(".html") and n != "index.html"), reverse=True)
+
+
+def _index(pages: list[str]) -> str:
     import html
 
-    items = []
-    for page in sorted(docs_dir.glob("*.html"), reverse=True):
-        if page.name == "index.html":
-            continue
-        items.append(f'<li><a href="{html.escape(page.name)}">{html.escape(page.stem)}</a></li>')
-    (docs_dir / "index.html").write_text(
+    items = "".join(f'<li><a href="{html.escape(name)}">{html.escape(name[: -len(".html")])}</a></li>' for name in pages)
+    return (
         "<!doctype html><meta charset='utf-8'><title>clickstream data quality</title>"
         "<h1>clickstream data quality: Data Docs</h1><p>One page per window, layer and suite, newest first.</p>"
-        f"<ul>{''.join(items)}</ul>",
-        encoding="utf-8",
+        f"<ul>{items}</ul>"
     )

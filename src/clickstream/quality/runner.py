@@ -153,4 +153,4 @@ class Validator:
             from clickstream.quality.gx import write_data_docs
 
             for suite, validation in results.items():
-                write_data_docs(q.docs_dir, f"{stamp}_{suite}", validation)
+                write_data_docs(q.docs_dir, f"{stamp}_{suite}", validation, self.settings.gcp)

@@ -7,7 +7,6 @@ and review the diff of tests/dashboards/snapshots/ like code.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 
@@ -16,9 +15,9 @@ import pytest
 from clickstream.config import DatasetSettings
 from clickstream.dashboards import load_definition
 from clickstream.dashboards.queries import dashboard_queries
+from tests.snapshots import assert_matches_snapshot
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
-UPDATE = os.environ.get("CLICKSTREAM_UPDATE_SNAPSHOTS") == "1"
 NOW = datetime(2026, 11, 25, 12, 7, 41, 123456)
 # Every kind of filter: a time range on every view, and a session field filter.
 SELECTED = {"time_range": "24h", "device": "mobile"}
@@ -39,15 +38,7 @@ def statements(dialect: str) -> list[str]:
 @pytest.mark.parametrize("dialect", ["duckdb", "bigquery"])
 def test_dashboard_sql_matches_the_snapshot(dialect: str) -> None:
     text = ";\n\n".join(statements(dialect)) + ";\n"
-    path = SNAPSHOTS / dialect / "out.sql"
-    if UPDATE or not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        if not UPDATE:
-            pytest.fail(f"wrote a new snapshot {path}: review it and run again")
-    assert text == path.read_text(encoding="utf-8"), (
-        f"dashboard SQL for {dialect} changed: if intended, refresh with CLICKSTREAM_UPDATE_SNAPSHOTS=1 and review the diff"
-    )
+    assert_matches_snapshot(text, SNAPSHOTS / dialect / "out.sql", f"dashboard SQL for {dialect}")
 
 
 def test_bigquery_dashboard_sql_names_qualified_tables_and_literal_parameters() -> None:

@@ -7,7 +7,6 @@ and review the diff of tests/quality/snapshots/ like code.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 
@@ -16,9 +15,9 @@ import pytest
 from clickstream.config import DatasetSettings, load_settings
 from clickstream.quality import LAYERS
 from clickstream.quality.assets import asset_queries, fact_queries
+from tests.snapshots import assert_matches_snapshot
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "assets"
-UPDATE = os.environ.get("CLICKSTREAM_UPDATE_SNAPSHOTS") == "1"
 LO, HI = datetime(2026, 11, 25, 10, 0), datetime(2026, 11, 25, 11, 0)
 
 
@@ -44,15 +43,7 @@ def bigquery_statements() -> list[tuple[str, str]]:
 def test_asset_sql_matches_the_snapshot(dialect: str) -> None:
     named = duckdb_statements() if dialect == "duckdb" else bigquery_statements()
     text = "".join(f"-- {name}\n{sql};\n\n" for name, sql in named)
-    path = SNAPSHOTS / dialect / "out.sql"
-    if UPDATE or not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        if not UPDATE:
-            pytest.fail(f"wrote a new snapshot {path}: review it and run again")
-    assert text == path.read_text(encoding="utf-8"), (
-        f"quality asset SQL for {dialect} changed: if intended, refresh with CLICKSTREAM_UPDATE_SNAPSHOTS=1 and review the diff"
-    )
+    assert_matches_snapshot(text, SNAPSHOTS / dialect / "out.sql", f"quality asset SQL for {dialect}")
 
 
 def test_bigquery_assets_name_only_qualified_tables_and_functions_bigquery_has() -> None:

@@ -3,16 +3,15 @@ pinned per dialect, and run on DuckDB as written (BigQuery runs it in tests/ware
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from clickstream.config import DatasetSettings
 from clickstream.services import demo, monitoring, status
+from tests.snapshots import assert_matches_snapshot
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
-UPDATE = os.environ.get("CLICKSTREAM_UPDATE_SNAPSHOTS") == "1"
 
 STATEMENTS = {
     "status.totals": status.TOTALS_SQL,
@@ -40,15 +39,7 @@ def rendered(dialect: str) -> str:
 @pytest.mark.parametrize("dialect", ["duckdb", "bigquery"])
 def test_service_sql_matches_the_snapshot(dialect: str) -> None:
     text = rendered(dialect)
-    path = SNAPSHOTS / dialect / "out.sql"
-    if UPDATE or not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        if not UPDATE:
-            pytest.fail(f"wrote a new snapshot {path}: review it and run again")
-    assert text == path.read_text(encoding="utf-8"), (
-        f"service SQL for {dialect} changed: if intended, refresh with CLICKSTREAM_UPDATE_SNAPSHOTS=1 and review the diff"
-    )
+    assert_matches_snapshot(text, SNAPSHOTS / dialect / "out.sql", f"service SQL for {dialect}")
 
 
 def test_bigquery_text_uses_only_bigquery_functions_and_qualified_tables() -> None:

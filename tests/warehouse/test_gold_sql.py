@@ -7,7 +7,6 @@ and review the diff of tests/warehouse/snapshots/ like code.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 
@@ -15,9 +14,9 @@ import pytest
 
 from clickstream.config import DatasetSettings
 from clickstream.warehouse import gold
+from tests.snapshots import assert_matches_snapshot
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "gold"
-UPDATE = os.environ.get("CLICKSTREAM_UPDATE_SNAPSHOTS") == "1"
 LO, HI = datetime(2026, 11, 25, 10, 17, 3, 250000), datetime(2026, 11, 25, 12, 2, 59)
 
 
@@ -44,15 +43,7 @@ def bigquery_statements() -> list[str]:
 @pytest.mark.parametrize("dialect", ["duckdb", "bigquery"])
 def test_gold_sql_matches_the_snapshot(dialect: str) -> None:
     text = ";\n\n".join(duckdb_statements() if dialect == "duckdb" else bigquery_statements()) + ";\n"
-    path = SNAPSHOTS / dialect / "out.sql"
-    if UPDATE or not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        if not UPDATE:
-            pytest.fail(f"wrote a new snapshot {path}: review it and run again")
-    assert text == path.read_text(encoding="utf-8"), (
-        f"gold SQL for {dialect} changed: if intended, refresh with CLICKSTREAM_UPDATE_SNAPSHOTS=1 and review the diff"
-    )
+    assert_matches_snapshot(text, SNAPSHOTS / dialect / "out.sql", f"gold SQL for {dialect}")
 
 
 def test_bigquery_gold_names_only_qualified_tables_and_bigquery_types() -> None:

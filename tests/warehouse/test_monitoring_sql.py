@@ -7,16 +7,15 @@ and review the diff of tests/warehouse/snapshots/monitoring/ like code.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from clickstream.config import DatasetSettings
 from clickstream.monitoring import lifecycle, source
+from tests.snapshots import assert_matches_snapshot
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "monitoring"
-UPDATE = os.environ.get("CLICKSTREAM_UPDATE_SNAPSHOTS") == "1"
 
 
 def duckdb_statements() -> dict[str, str]:
@@ -37,15 +36,7 @@ def bigquery_statements() -> dict[str, str]:
 def test_monitoring_sql_matches_the_snapshot(dialect: str) -> None:
     statements = duckdb_statements() if dialect == "duckdb" else bigquery_statements()
     text = "".join(f"-- {name}\n{sql};\n\n" for name, sql in statements.items())
-    path = SNAPSHOTS / dialect / "out.sql"
-    if UPDATE or not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        if not UPDATE:
-            pytest.fail(f"wrote a new snapshot {path}: review it and run again")
-    assert text == path.read_text(encoding="utf-8"), (
-        f"monitoring SQL for {dialect} changed: if intended, refresh with CLICKSTREAM_UPDATE_SNAPSHOTS=1 and review the diff"
-    )
+    assert_matches_snapshot(text, SNAPSHOTS / dialect / "out.sql", f"monitoring SQL for {dialect}")
 
 
 def test_bigquery_monitoring_sql_has_no_duckdb_only_functions() -> None:

@@ -6,7 +6,6 @@ import csv
 from collections import Counter, defaultdict
 from datetime import datetime
 from decimal import Decimal
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,22 +15,9 @@ from clickstream.engine.duckdb import DuckDBEngine
 from clickstream.warehouse.duckdb import DuckDBWarehouse
 from tests.conftest import query
 
-def _real_samples() -> Path:
-    """The team's real sample files: $CLICKSTREAM_REAL_DATA, else shared/data/real beside the repository
-    (where CI and the developers' machines put shared/)."""
-    override = os.environ.get("CLICKSTREAM_REAL_DATA")
-    if override:
-        return Path(override)
-    repo = Path(__file__).resolve().parents[2]
-    found = repo.parent / "shared" / "data" / "real"
-    if not found.is_dir():
-        raise RuntimeError(
-            f"real samples not found at {found}: put shared/ beside the repository or set CLICKSTREAM_REAL_DATA"
-        )
-    return found
-
-
-REAL = _real_samples()
+# Real third-party samples, copied into the repository with where they came from (SOURCE.md beside
+# each), so the tests run on a plain clone.
+REAL = Path(__file__).resolve().parent / "fixtures" / "real"
 REES46_SAMPLE = REAL / "rees46_oct_1k" / "2019-Oct-sample.csv"
 SNOWPLOW_SAMPLE = REAL / "snowplow_web_events" / "snowplow_web_events.csv"
 

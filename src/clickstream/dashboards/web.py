@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Callable

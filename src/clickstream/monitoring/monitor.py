@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 from clickstream.clock import utc_now
 from clickstream.config import MonitoringSettings, Settings

@@ -102,6 +102,9 @@ class Reader(Protocol):
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         """`query` as a list of tuples."""
 
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first column of the first row, or None when there is none."""
+
     def table_name(self, table: str) -> str:
         """A contract table's name as this warehouse spells it in SQL (fully qualified on BigQuery)."""
 

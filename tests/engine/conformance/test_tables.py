@@ -8,9 +8,7 @@ equal to a from-scratch recompute; then the two warehouses must hold the same ro
 
 from __future__ import annotations
 
-import os
 import shutil
-import time
 from datetime import datetime
 from pathlib import Path
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from clickstream.engine.duckdb import DuckDBEngine
 from clickstream.warehouse import open_warehouse
 from tests.conftest import run_once

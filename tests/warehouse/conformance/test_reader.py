@@ -68,8 +68,6 @@ def test_a_read_open_of_a_missing_warehouse_creates_nothing(warehouse_kind: str,
         return
     wh = open_warehouse(settings, "read")
     try:
-        from google.cloud import bigquery  # noqa: F401 - the emulator's datasets are listed through it
-
         datasets = {d.dataset_id for d in wh.client.list_datasets()}
         assert not {settings.gcp.datasets.bronze, settings.gcp.datasets.ops, settings.gcp.datasets.staging} & datasets
     finally:

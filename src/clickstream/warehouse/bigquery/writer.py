@@ -21,7 +21,7 @@ import logging
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -41,7 +41,7 @@ from clickstream.warehouse.dialect import to_bigquery
 if TYPE_CHECKING:
     from google.cloud import bigquery
 
-    from clickstream.config import DatasetSettings, GcpSettings
+    from clickstream.config import GcpSettings
 
 log = logging.getLogger(__name__)
 

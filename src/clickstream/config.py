@@ -17,7 +17,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from clickstream.contract.schema import DEFAULT_EVENT_TYPES
 from clickstream.errors import ConfigError
@@ -712,5 +712,8 @@ def load_settings(config_file: Path | None = None, overrides: dict[str, Any] | N
         return Settings(**nested)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc) + ": fix the value in the config file, env or flag") from exc
+    except SettingsError as exc:
+        # check_environment catches the known cases first; this names at least the section.
+        raise ConfigError(f"cannot read the settings from the environment ({exc}): check the CLICKSTREAM_ variables") from exc
     finally:
         _YamlSource.data = {}

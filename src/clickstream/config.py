@@ -6,13 +6,18 @@ Precedence, highest first: explicit values (CLI flags), environment variables
 
 from __future__ import annotations
 
+import json
+import math
+import os
 import re
-from pathlib import Path
-from typing import Any, Literal, Union
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from collections.abc import Mapping
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from clickstream.contract.schema import DEFAULT_EVENT_TYPES
 from clickstream.errors import ConfigError
@@ -28,8 +33,31 @@ _LOCATION = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,40}$")
 DUCKDB_SIZE = r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
 
 
+# Beyond these, a number is a typo or an attack: a timedelta or SQL interval overflows, or "wait
+# 1e300 seconds" silently means "never". Durations (`*_s`, `*_days`) get a calendar bound.
+_MAX_SECONDS = 10 * 366 * 86400.0
+_MAX_DAYS = 10 * 366.0
+_MAX_NUMBER = 1e12
+
+
+def _bound_floats(name: str, value: Any) -> None:
+    limit = _MAX_SECONDS if name.endswith("_s") else _MAX_DAYS if name.endswith("_days") else _MAX_NUMBER
+    values = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else (value,)
+    for v in values:
+        if isinstance(v, float) and abs(v) > limit:
+            raise ValueError(f"must be at most {limit:g} in size")
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # allow_inf_nan=False: every float setting, in every section, rejects inf and nan ("Input
+    # should be a finite number"); floats compared with nan are never out of range otherwise.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _not_absurd(cls, value: Any, info: ValidationInfo) -> Any:
+        _bound_floats(info.field_name or "", value)
+        return value
 
 
 GCS_SCHEME = "gs://"
@@ -81,6 +109,20 @@ class LandingSettings(_Section):
     @classmethod
     def _local_or_gcs(cls, value: Any) -> Any:
         return local_or_gcs(value)
+
+    @field_validator("patterns")
+    @classmethod
+    def _relative_patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            # Globbing an absolute pattern or one that climbs out with `..` would read files outside
+            # the landing zone (and pathlib refuses the former with a traceback).
+            escapes = not pattern.strip() or PurePosixPath(pattern).is_absolute() or PureWindowsPath(pattern).anchor
+            if escapes or ".." in re.split(r"[/\\]", pattern):
+                raise ValueError(
+                    f"pattern {pattern!r} must be a glob relative to landing.path, like *.jsonl or 2026/*/*.csv: "
+                    "put the folder in landing.path and keep only the file pattern here"
+                )
+        return value
 
     @model_validator(mode="after")
     def _mapping_needs_file(self) -> "LandingSettings":
@@ -597,13 +639,81 @@ def describe_validation_error(exc: ValidationError, origin: str = "config") -> s
     return f"invalid {origin}: " + "; ".join(parts)
 
 
+ENV_PREFIX = "CLICKSTREAM_"
+# CLICKSTREAM_ variables that belong to the test suite and tools, not to the settings.
+NOT_SETTINGS = frozenset({"CLICKSTREAM_UPDATE_SNAPSHOTS", "CLICKSTREAM_UPDATE_SCREENSHOT", "CLICKSTREAM_EMULATORS_VENV"})
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The type a value must have, without Optional around it."""
+    args = [a for a in get_args(annotation) if a is not type(None)] if get_origin(annotation) in (Union, UnionType) else []
+    return args[0] if len(args) == 1 else annotation
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _json_example(annotation: Any, default: Any) -> str:
+    if get_origin(annotation) is list:
+        items = default[:2] if isinstance(default, list) and len(default) >= 2 else ["a", "b"]
+        return "a JSON list, e.g. '" + json.dumps(items) + "'"
+    if get_origin(annotation) is dict:
+        return "a JSON object, e.g. '{\"key\": 1}'"
+    return "a JSON object of its settings, e.g. '{\"key\": 1}'"
+
+
+def check_environment(environ: Mapping[str, str]) -> None:
+    """Every CLICKSTREAM_ variable names a setting, and those holding a list or mapping are JSON.
+
+    pydantic-settings ignores a variable that matches no section, so a typo would silently leave
+    the default in force; and it reports a non-JSON list without naming the variable.
+    """
+    for name, value in sorted(environ.items()):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper in NOT_SETTINGS:
+            continue
+        annotation: Any = Settings
+        default: Any = None
+        path: list[str] = []
+        for key in upper[len(ENV_PREFIX) :].lower().split("__"):
+            if _is_model(annotation):
+                field = annotation.model_fields.get(key)
+                if field is None:
+                    where = f"section {'.'.join(path)} has" if path else "sections are"
+                    raise ConfigError(
+                        f"environment variable {name} is not a setting ({where} {', '.join(annotation.model_fields)}; "
+                        "the form is CLICKSTREAM_<SECTION>__<KEY>, e.g. CLICKSTREAM_ENGINE__POLL_INTERVAL_S): fix or unset it"
+                    )
+                annotation, default = _unwrap(field.annotation), field.default
+            elif get_origin(annotation) is dict:
+                annotation, default = _unwrap(get_args(annotation)[1]), None
+            else:
+                raise ConfigError(
+                    f"environment variable {name} is not a setting ({'.'.join(path)} is a single value): fix or unset it"
+                )
+            path.append(key)
+        complex_value = _is_model(annotation) or get_origin(annotation) in (list, dict)
+        if complex_value and value.strip():
+            try:
+                json.loads(value)
+            except ValueError:
+                raise ConfigError(
+                    f"environment variable {name} is not JSON: write {_json_example(annotation, default)}"
+                ) from None
+
+
 def load_settings(config_file: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
     """Build the settings from defaults, an optional YAML file, the environment and explicit overrides."""
+    check_environment(os.environ)
     _YamlSource.data = _read_yaml(config_file) if config_file else {}
     nested = _deep_merge({}, overrides or {})
     try:
         return Settings(**nested)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc) + ": fix the value in the config file, env or flag") from exc
+    except SettingsError as exc:
+        # check_environment catches the known cases first; this names at least the section.
+        raise ConfigError(f"cannot read the settings from the environment ({exc}): check the CLICKSTREAM_ variables") from exc
     finally:
         _YamlSource.data = {}

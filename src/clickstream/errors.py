@@ -23,3 +23,10 @@ class DashboardError(ClickstreamError):
 
 class WarehouseBusyError(WarehouseError):
     """The warehouse file is held by a running pipeline in another process."""
+
+
+class GeneratorError(ClickstreamError, ValueError):
+    """The generator cannot write what was asked (arguments, or an output folder already in use).
+
+    Also a ValueError: library callers of generate_batch / generate_stream catch that.
+    """

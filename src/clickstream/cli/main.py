@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import signal
 import sys
+import tempfile
 import threading
+import traceback
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from clickstream.cli.schema import app as schema_app
 from clickstream.errors import ClickstreamError, ConfigError
@@ -33,6 +37,26 @@ app = typer.Typer(
 app.add_typer(schema_app, name="schema")
 console = Console()
 err_console = Console(stderr=True)
+# Set by the --debug option (the app callback), read by main() when a command fails.
+_debug = False
+
+
+@app.callback()
+def _options(
+    debug: bool = typer.Option(
+        False,
+        "--debug",
+        help="On an unexpected error, print the traceback instead of writing it to a log file "
+        "($XDG_STATE_HOME/clickstream/, default ~/.local/state/clickstream/).",
+    ),
+) -> None:
+    global _debug
+    _debug = debug
+
+
+def _plain(*parts: str | tuple[str, str]) -> Text:
+    """A line whose text is shown as is: paths, messages and data never read as Rich markup."""
+    return Text.assemble(*parts)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600, "d": 86400}
@@ -126,7 +150,7 @@ def run(
         if not quiet:
             mode = "draining the backlog" if once else f"watching {settings.landing.path} (Ctrl-C to stop)"
             err_console.print(
-                f"[bold]clickstream run[/] ({settings.engine.name} engine): {mode} into {platform.warehouse.label}",
+                _plain(("clickstream run", "bold"), f" ({settings.engine.name} engine): {mode} into {platform.warehouse.label}"),
                 highlight=False,
             )
         summary = platform.run_pipeline(once, on_batch=None if quiet else print_batch(err_console))
@@ -229,7 +253,7 @@ def generate(
             _generate(Path(tmp), *options, shown_as=out)
         finally:
             uploaded = uploader.finish()
-    console.print(f"uploaded {uploaded} files to {out}", highlight=False)
+    console.print(f"uploaded {uploaded} files to {out}", highlight=False, markup=False)
 
 
 def _generate(out: Path, events, files, fmt, seed, start, span, rate, duration, duplicates, malformed, late,  # noqa: ANN001
@@ -255,7 +279,9 @@ def _generate(out: Path, events, files, fmt, seed, start, span, rate, duration, 
         seconds = parse_duration(duration, "--duration") if duration else None
         stop = threading.Event()
         _stop_on_signals(stop)
-        err_console.print(f"writing ~{rate:g} events/s into {shown} ({'until Ctrl-C' if seconds is None else duration})")
+        err_console.print(
+            f"writing ~{rate:g} events/s into {shown} ({'until Ctrl-C' if seconds is None else duration})", markup=False
+        )
         manifest = generate_stream(out, rate=rate, duration=seconds, seed=seed, fmt=fmt, faults=faults, stop=stop)
     else:
         if start is not None and start.tzinfo is not None:
@@ -278,7 +304,8 @@ def _generate(out: Path, events, files, fmt, seed, start, span, rate, duration, 
     console.print(
         f"wrote {len(manifest.files)} files to {shown}: {manifest.unique_valid_events:,} unique valid events, "
         f"{manifest.duplicates:,} duplicates, {manifest.malformed_lines:,} malformed lines, "
-        f"{manifest.late_events:,} late events (manifest: {shown}/_manifest.json)"
+        f"{manifest.late_events:,} late events (manifest: {shown}/_manifest.json)",
+        markup=False,
     )
 
 
@@ -357,21 +384,23 @@ def _run_demo(settings, rate: float, seconds: float | None) -> None:  # noqa: AN
     stop, started = platform.stop_event, time.monotonic()
     try:
         console.print(
-            f"[bold]clickstream demo[/]: ~{rate:g} events/s into {settings.landing.path} → {platform.warehouse.label}. "
-            f"{'Ctrl-C to stop' if seconds is None else f'Running for {seconds:g}s (Ctrl-C stops early)'}.",
+            _plain(("clickstream demo", "bold"), f": ~{rate:g} events/s into {settings.landing.path} → {platform.warehouse.label}. "
+                   f"{'Ctrl-C to stop' if seconds is None else f'Running for {seconds:g}s (Ctrl-C stops early)'}."),
             highlight=False,
         )
-        console.print(f"dashboard: [bold]{platform.dashboard_server.url}[/] (refreshes every {settings.dashboard.refresh_s:g}s)")
+        console.print(_plain("dashboard: ", (platform.dashboard_server.url, "bold"),
+                             f" (refreshes every {settings.dashboard.refresh_s:g}s)"))  # fmt: skip
         if "quality" in platform.threads:
             q = settings.quality
             console.print(f"data quality: every {q.window_s}s window validated {q.grace_s:g}s after it ends "
-                          f"→ dq_results, Data Docs in {q.docs_dir}", highlight=False)  # fmt: skip
+                          f"→ dq_results, Data Docs in {q.docs_dir}", highlight=False, markup=False)  # fmt: skip
         if "monitor" in platform.threads:
             console.print(
                 f"monitoring: detectors every {settings.monitoring.interval_s:g}s → alerts table and "
                 f"{', '.join(c.name for c in channels or [])}; a malformed surge is injected "
                 + (f"{seconds * 0.25:.0f}-{seconds * 0.45:.0f}s in" if seconds else "30-60s in"),
                 highlight=False,
+                markup=False,
             )
         view = platform.reader()
         with Live(console=console, refresh_per_second=2, transient=False) as live:
@@ -388,7 +417,9 @@ def _run_demo(settings, rate: float, seconds: float | None) -> None:  # noqa: AN
     platform.raise_errors()
     where = settings.warehouse.path
     console.print(
-        f"demo stopped cleanly; inspect with `clickstream status --warehouse {where}` or query {where}", highlight=False
+        f"demo stopped cleanly; inspect with `clickstream status --warehouse {where}` or query {where}",
+        highlight=False,
+        markup=False,
     )
 
 
@@ -449,7 +480,10 @@ def lookml(
 ) -> None:
     """Generate a LookML project (model, views, dashboard) and looker_dashboard.json from the contract."""
     from clickstream.dashboards import load_definition
-    from clickstream.dashboards.lookml import write_project
+    from clickstream.services.dashboard import dashboard_extra
+
+    with dashboard_extra():
+        from clickstream.dashboards.lookml import write_project
 
     settings = _load(config, dashboard={"definition": definition})
     try:
@@ -458,7 +492,11 @@ def lookml(
         )
     except OSError as exc:
         raise ConfigError(f"cannot write LookML into {out}: {exc.strerror}; choose a writable --out") from exc
-    console.print(f"wrote {len(written)} files to {out}: " + ", ".join(str(p.relative_to(out)) for p in written), highlight=False)
+    console.print(
+        f"wrote {len(written)} files to {out}: " + ", ".join(str(p.relative_to(out)) for p in written),
+        highlight=False,
+        markup=False,
+    )
 
 
 @app.command()
@@ -485,7 +523,7 @@ def dashboard(
     wh, reader = open_dashboard_reader(settings)
     try:
         server = start_dashboard(settings, reader)
-        console.print(f"dashboard on {server.url} over {reader.label} (read-only; Ctrl-C to stop)", highlight=False)
+        console.print(f"dashboard on {server.url} over {reader.label} (read-only; Ctrl-C to stop)", highlight=False, markup=False)
         try:
             while server.thread.is_alive():
                 server.thread.join(timeout=0.5)
@@ -528,7 +566,7 @@ def deploy(
     else:
         raise ConfigError(f"unknown deploy target {target!r}: use databricks or dataproc")
     for path in descriptors.write(descriptor, out):
-        console.print(f"wrote {path}", highlight=False)
+        console.print(f"wrote {path}", highlight=False, markup=False)
     from clickstream.warehouse import capabilities_of
 
     if capabilities_of(settings).lives_on_this_machine:
@@ -536,6 +574,7 @@ def deploy(
             f"note: warehouse.kind is {settings.warehouse.kind}, a file on the driver's disk that a cluster job loses; "
             "production jobs write to BigQuery (warehouse.kind: bigquery)",
             highlight=False,
+            markup=False,
         )
 
 
@@ -563,11 +602,52 @@ def main() -> None:
         # Standalone mode: the CLI library reports usage errors itself (exit code 2).
         app()
     except ClickstreamError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        if _debug:
+            traceback.print_exc()
+        _print_error(str(exc))
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a bare traceback
+        if _debug:
+            traceback.print_exc()
+            sys.exit(2)
+        where = _write_crash_log()
+        kept = f"the traceback is in {where}" if where else "no log could be written"
+        # The exception's text stays in the log: it may quote a URL or a token the user would paste on.
+        _print_error(f"unexpected error ({type(exc).__name__}): {kept}; please report it, or rerun with --debug to see it")
+        sys.exit(2)
+
+
+def _print_error(message: str) -> None:
+    # The message is text, not markup: Rich would eat "[dashboard]" in "pip install 'clickstream[dashboard]'".
+    err_console.print(_plain(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True)
+
+
+def _crash_dirs() -> list[Path]:
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return [Path(state) / "clickstream", Path(tempfile.gettempdir()) / "clickstream"]
+
+
+def _write_crash_log() -> Path | None:
+    """The current exception's traceback in a private file (no environment, no settings values)."""
+    text = (
+        f"clickstream {' '.join(sys.argv[1:2])} failed at {datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ} "
+        f"(python {sys.version.split()[0]})\n\n{traceback.format_exc()}"
+    )
+    name = f"crash-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{os.getpid()}.log"
+    for folder in _crash_dirs():
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path = folder / name
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            return path
+        except OSError:
+            continue
+    return None
 
 
 if __name__ == "__main__":

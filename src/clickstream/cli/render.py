@@ -56,7 +56,8 @@ def cell(value: object, time_format: str | None = None) -> str:
 
 def arrow_table(title: str, result: pa.Table, time_format: str | None = None) -> Table:
     """A Rich table of a reader's result; values are rendered as text, never as markup."""
-    table = Table(title=title, title_justify="left")
+    # The title names a warehouse path or project: text, like the cells.
+    table = Table(title=Text(title), title_justify="left")
     for col in result.column_names:
         table.add_column(col, justify="right")
     for row in zip(*(c.to_pylist() for c in result.columns)):
@@ -92,4 +93,4 @@ def print_validation(console: Console, settings, report) -> None:  # noqa: ANN00
         console.print(table)
     if q.docs_dir is not None and report.runs:
         console.print(f"Data Docs: {str(q.docs_dir).rstrip('/')}/index.html (styles load from CDNs; offline the pages are unstyled)",
-                      highlight=False)  # fmt: skip
+                      highlight=False, markup=False)  # fmt: skip

@@ -2,11 +2,43 @@
 
 from __future__ import annotations
 
+import errno
 import threading
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
-from clickstream.warehouse.base import CommitResult
+from clickstream.errors import WarehouseError
+from clickstream.warehouse.base import CommitResult, StagedBatch, Warehouse
+
+_DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+# What a full disk looks like when the database library reports it as text (DuckDB does).
+_DISK_FULL_TEXT = ("no space left on device", "disk quota exceeded")
+
+
+def _disk_full(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in _DISK_FULL_ERRNOS:
+            return True
+        if any(text in str(seen).lower() for text in _DISK_FULL_TEXT):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def commit(warehouse: Warehouse, batch: StagedBatch) -> CommitResult:
+    """Commit one batch; a full disk (the batch rolled back, nothing half written) is a WarehouseError."""
+    try:
+        return warehouse.commit_batch(batch)
+    except WarehouseError:
+        raise
+    except Exception as exc:
+        if not _disk_full(exc):
+            raise
+        raise WarehouseError(
+            f"no space left on device for warehouse {warehouse.label}: batch {batch.batch_id} was rolled back and its "
+            "files will be read again; free space (or move the warehouse to a larger disk) and rerun"
+        ) from exc
 
 
 @dataclass

@@ -7,7 +7,7 @@ import threading
 import time
 
 from clickstream.config import Settings, is_gcs
-from clickstream.engine.base import BatchCallback, BatchReport, RunSummary
+from clickstream.engine.base import BatchCallback, BatchReport, RunSummary, commit
 from clickstream.ingest.landing import LandingFile, check_landing, cut_batches, list_landing
 from clickstream.ingest.lines import read_lines
 from clickstream.pipeline.batch import new_transform_connection, stage_rows, transform_params
@@ -82,7 +82,7 @@ class DuckDBEngine:
             read_s=read_s,
             transform_s=staged_rows.transform_s,
         )
-        result = self.warehouse.commit_batch(batch)
+        result = commit(self.warehouse, batch)
         if self._consumed is not None:
             self._consumed.update(f.name for f in files)
         return BatchReport(result, len(files), raw.bytes_read, read_s, staged_rows.transform_s, 0)

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from clickstream.config import Settings, SparkSettings
-from clickstream.engine.base import BatchCallback, BatchReport, RunSummary
+from clickstream.engine.base import BatchCallback, BatchReport, RunSummary, commit
 from clickstream.errors import ConfigError, LandingError, WarehouseError
 from clickstream.ingest.adapters import adapter_for
 from clickstream.ingest.landing import LandingFile, check_landing, file_format, is_hidden_or_partial
@@ -335,7 +335,7 @@ class SparkEngine:
             read_s=read_s,
             transform_s=staged.transform_s,
         )
-        result = self.warehouse.commit_batch(batch)
+        result = commit(self.warehouse, batch)
         result.stats["spark_batch_id"] = spark_batch_id
         self._consumed.update(f.name for f in files)
         return BatchReport(result, len(files), batch.bytes_read, read_s, staged.transform_s, 0)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from clickstream.errors import GeneratorError
 from clickstream.generator.catalogue import N_PRODUCTS, Catalogue, build_catalogue
 from clickstream.generator.faults import (
     DROP_KEEP,
@@ -75,12 +76,12 @@ def _window(start: datetime | None, span: timedelta) -> tuple[int, int]:
     now = now_ms()
     span_ms = span // timedelta(milliseconds=1)
     if span_ms <= 0:
-        raise ValueError(f"span {span} is not positive: pass e.g. span=timedelta(hours=1)")
+        raise GeneratorError(f"span {span} is not positive: pass e.g. span=timedelta(hours=1)")
     start_ms = (now - span_ms) // 60_000 * 60_000 if start is None else to_ms(start)
     # Never write a timestamp the pipeline would call future.
     end_ms = min(start_ms + span_ms, now)
     if end_ms <= start_ms:
-        raise ValueError(f"start {iso_ms(start_ms)} is not in the past: pass an earlier start")
+        raise GeneratorError(f"start {iso_ms(start_ms)} is not in the past: pass an earlier start")
     return start_ms, end_ms
 
 
@@ -147,7 +148,7 @@ def _file_names(out_dir: Path, prefix: str, files: int, fmt: str, existing: Mani
     taken = set(existing.files if existing else ()) | {p.name for p in out_dir.iterdir()}
     clash = next((n for n in names if n in taken), None)
     if clash is not None:
-        raise ValueError(f"{out_dir / clash} already exists: pass a different prefix= to add files")
+        raise GeneratorError(f"{out_dir / clash} already exists: write into an empty folder (--out), or add files with another prefix")
     return names
 
 
@@ -168,10 +169,10 @@ def generate_batch(
     check_format(fmt)
     check_prefix(prefix)
     if events < 1 or not 1 <= files <= events:
-        raise ValueError(f"events={events}, files={files}: need events >= 1 and 1 <= files <= events")
+        raise GeneratorError(f"events={events}, files={files}: need events >= 1 and 1 <= files <= events")
     out_dir = Path(out_dir)
     if faults.incident == "stalled_feed":
-        raise ValueError("stalled_feed is a streaming incident (files stop landing): use generate_stream / --rate")
+        raise GeneratorError("stalled_feed is a streaming incident (files stop landing): use generate_stream / --rate")
     if faults.incident == "schema_drift":
         faults = replace(faults, schema_drift=True)
     start_ms, end_ms = _window(start, span)

@@ -16,6 +16,7 @@ from clickstream.contract.schema import (
     REASON_MISSING_REQUIRED,
     REASON_UNKNOWN_EVENT_TYPE,
 )
+from clickstream.errors import GeneratorError
 from clickstream.generator.catalogue import Catalogue
 from clickstream.generator.render import EventTable, csv_lines, dump_record, record
 
@@ -50,16 +51,16 @@ class Faults:
 
     def __post_init__(self) -> None:
         if self.incident is not None and self.incident not in INCIDENT_KINDS:
-            raise ValueError(f"unknown incident {self.incident!r}: use one of {', '.join(INCIDENT_KINDS)}")
+            raise GeneratorError(f"unknown incident {self.incident!r}: use one of {', '.join(INCIDENT_KINDS)}")
         lo, hi = self.incident_span
         if not 0.0 <= lo < hi <= 1.0:
-            raise ValueError(f"incident_span={self.incident_span} must be fractions with 0 <= start < end <= 1")
+            raise GeneratorError(f"incident_span={self.incident_span} must be fractions with 0 <= start < end <= 1")
         for name in ("duplicates", "late"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
-                raise ValueError(f"Faults.{name}={value} is not a fraction: use a value in [0, 1]")
+                raise GeneratorError(f"Faults.{name}={value} is not a fraction: use a value in [0, 1]")
         if self.malformed < 0.0:
-            raise ValueError(f"Faults.malformed={self.malformed} is negative: use a value >= 0")
+            raise GeneratorError(f"Faults.malformed={self.malformed} is negative: use a value >= 0")
 
 
 def reason_code(kind: int, fmt: str) -> str:

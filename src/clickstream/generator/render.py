@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from clickstream.contract.schema import FIELD_NAMES
+from clickstream.errors import GeneratorError
 from clickstream.generator.catalogue import Catalogue
 from clickstream.generator.sessions import CHECKOUT, EVENT_TYPES, Event, csv_cell
 
@@ -42,7 +43,7 @@ class EventTable:
 def check_format(fmt: str) -> None:
     """Raise a ValueError naming the supported formats when `fmt` is not one of them."""
     if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+        raise GeneratorError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
 
 
 def drift_choices(rng: np.random.Generator, n: int) -> list[bool]:

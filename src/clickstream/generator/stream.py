@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from clickstream.errors import GeneratorError
 from clickstream.generator.batch import MAX_DUPLICATE_FILES, MAX_LATE_FILES, seeded
 from clickstream.generator.catalogue import N_PRODUCTS, build_catalogue
 from clickstream.generator.faults import (
@@ -218,12 +219,12 @@ def generate_stream(
     check_format(fmt)
     check_prefix(prefix)
     if not rate > 0 or not file_interval > 0 or (duration is not None and not duration >= 0):
-        raise ValueError(
+        raise GeneratorError(
             f"rate={rate}, file_interval={file_interval}, duration={duration}: rate and "
             "file_interval must be > 0 and duration >= 0"
         )
     if duration is None and stop is None:
-        raise ValueError("generate_stream would never end: pass duration= or a stop threading.Event")
+        raise GeneratorError("generate_stream would never end: pass duration= or a stop threading.Event")
     out_dir = Path(out_dir)
     base = open_landing(out_dir, fmt)
     # Continue the numbering, so a restarted stream appends after the files already there.

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from clickstream.errors import GeneratorError
+
 MANIFEST_NAME = "_manifest.json"
 NUMBER_WIDTH = 6
 
@@ -46,7 +48,7 @@ class Manifest:
     def merged(self, other: Manifest) -> Manifest:
         """This folder's manifest after `other`'s files were added to it."""
         if other.format != self.format:
-            raise ValueError(
+            raise GeneratorError(
                 f"landing folder holds {self.format} files and this run writes {other.format}: "
                 "write to another folder or use the same format"
             )
@@ -113,10 +115,10 @@ def open_landing(out_dir: Path, fmt: str) -> Manifest | None:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ValueError(f"cannot create landing folder {out_dir}: {exc.strerror}; choose a writable folder") from exc
+        raise GeneratorError(f"cannot create landing folder {out_dir}: {exc.strerror}; choose a writable folder") from exc
     manifest = read_manifest(out_dir)
     if manifest is not None and manifest.format != fmt:
-        raise ValueError(
+        raise GeneratorError(
             f"{out_dir} holds {manifest.format} files and this run writes {fmt}: "
             "use another folder or the same format"
         )
@@ -142,7 +144,7 @@ def read_manifest(out_dir: Path) -> Manifest | None:
     try:
         return Manifest.from_json(path.read_text(encoding="utf-8"))
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"{path} is not a generator manifest ({exc}): move it away or fix it") from exc
+        raise GeneratorError(f"{path} is not a generator manifest ({exc}): move it away or fix it") from exc
 
 
 def write_manifest(out_dir: Path, manifest: Manifest) -> None:
@@ -158,7 +160,7 @@ def file_name(prefix: str, number: int, fmt: str, width: int = NUMBER_WIDTH) -> 
 def check_prefix(prefix: str) -> None:
     """Reject prefixes the pipeline would ignore or that are not a plain file name."""
     if not prefix or prefix[0] in "._" or not re.fullmatch(r"[A-Za-z0-9._-]+", prefix):
-        raise ValueError(
+        raise GeneratorError(
             f"file prefix {prefix!r} is not usable: use letters, digits, '-', '_' or '.', "
             "not starting with '_' or '.' (the pipeline ignores such files)"
         )

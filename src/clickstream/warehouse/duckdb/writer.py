@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -40,6 +41,12 @@ def _open(path: Path, read_only: bool, create: bool) -> duckdb.DuckDBPyConnectio
             raise WarehouseBusyError(
                 f"warehouse {path} is open in another process (DuckDB allows one writer): "
                 "stop that `clickstream run`, or point this command at another --warehouse"
+            ) from exc
+        # DuckDB's words (2.0) for a file cut short, or one DuckDB did not write.
+        if re.search(r"not a valid DuckDB database|could not read enough bytes|checksum|corrupt", text, re.I):
+            raise WarehouseError(
+                f"{path} is not a DuckDB warehouse or is damaged (truncated or overwritten): restore it from a backup, "
+                "move it away so `clickstream run` starts a new one, or point --warehouse at another file"
             ) from exc
         raise WarehouseError(f"cannot open warehouse {path}: {text.splitlines()[0]}; choose a writable --warehouse path") from exc
     except (duckdb.Error, OSError) as exc:

@@ -287,6 +287,7 @@ class PipelineSettings(_Section):
 class DashboardSettings(_Section):
     host: str = Field("127.0.0.1", description="Address the local dashboard listens on (loopback by default).")
     port: int = Field(8050, ge=0, le=65535, description="Port of the local dashboard; 0 picks a free one.")
+    allowed_hosts: list[str] = Field(["localhost", "127.0.0.1", "[::1]"], description="Host headers the dashboard answers (besides dashboard.host); any other gets a 400.")
     refresh_s: float = Field(5.0, gt=0, le=5, description="How often the page re-reads the warehouse; at most 5 s.")
     definition: Path | None = Field(None, description="Dashboard definition YAML [default: the one shipped in the package].")
     cache_ttl_s: float = Field(

@@ -10,6 +10,8 @@ from clickstream.contract.schema import FieldType
 from clickstream.dashboards.definition import Definition, Dimension, Filter, Measure, Tile, View, refs
 
 _RANGE_UNITS = {"m": 60, "h": 3600, "d": 86400}
+# A century: any longer range means "all", and far longer ones overflow datetime arithmetic.
+_MAX_RANGE_S = 36500 * 86400
 # The choices of a session field filter, and the ledger's newest batch (what the page stamps).
 OPTIONS_SQL = "SELECT DISTINCT {col} FROM gold_sessions WHERE {col} IS NOT NULL ORDER BY 1 LIMIT 200"
 LEDGER_SQL = "SELECT coalesce(max(batch_id), 0), max(committed_at) FROM pipeline_batches"
@@ -27,10 +29,15 @@ def range_start(option: str | None, now: datetime) -> datetime | None:
     """Start of a time-range option such as '15m', '24h' or '7d', floored to the minute; None for 'all'."""
     if not option or option == "all":
         return None
-    unit = option[-1]
-    if unit not in _RANGE_UNITS or not option[:-1].isdigit():
-        raise ValueError(f"time range {option!r}: use e.g. 15m, 1h, 7d or all")
-    start = now - timedelta(seconds=int(option[:-1]) * _RANGE_UNITS[unit])
+    unit, amount = option[-1], option[:-1]
+    # ASCII digits only: str.isdigit also admits "²" and other digits int() refuses. Nine digits
+    # bound the int before the century cap checks it, so no input reaches timedelta's overflow.
+    if unit not in _RANGE_UNITS or not (amount.isascii() and amount.isdigit()) or len(amount) > 9:
+        raise ValueError(f"time range {option[:20]!r}: use e.g. 15m, 1h, 7d or all")
+    seconds = int(amount) * _RANGE_UNITS[unit]
+    if seconds > _MAX_RANGE_S:
+        raise ValueError(f"time range {option!r} is longer than {_MAX_RANGE_S // 86400} days: use all")
+    start = now - timedelta(seconds=seconds)
     # Refreshes within one minute then send the same parameters, so a result cache can serve them.
     return start.replace(second=0, microsecond=0)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import threading
 import time
@@ -12,9 +13,13 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import pyarrow as pa
 from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clickstream.dashboards.definition import Definition
 from clickstream.dashboards.queries import dashboard_queries, range_start
@@ -24,6 +29,56 @@ from clickstream.warehouse.base import Reader, Statement
 if TYPE_CHECKING:
     from clickstream.config import Settings
 
+# The page's own scripts and styles come from this app and nothing else; no inline script runs, so
+# an event value that slipped into markup still could not execute. Styles must allow inline: plotly
+# adds <style> elements while it draws (Chromium reports style-src-elem violations without it).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+# Loopback names a local browser may use; anything else in Host is DNS rebinding or a misroute.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
+class SecurityHeaders:
+    """ASGI middleware that puts `SECURITY_HEADERS` on every response, errors included."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _packaged(name: str) -> str:
+    return resources.files("clickstream.dashboards").joinpath(name).read_text(encoding="utf-8")
+
+
+def spec_json(spec: dict[str, Any]) -> str:
+    """`spec` as JSON safe inside a <script type="application/json"> block: no `</script>` or
+    `<!--` in any label can end the block early."""
+    return json.dumps(spec).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _bad_request(message: str) -> JSONResponse:
+    # One line, whatever the client sent: the message may quote a parameter.
+    return JSONResponse({"error": " ".join(message.split())}, status_code=400, headers={"Cache-Control": "no-store"})
 
 
 @lru_cache(maxsize=1)
@@ -126,14 +181,27 @@ def dashboard_data(definition: Definition, reader: Reader | CachedReader, select
     }
 
 
-def create_app(definition: Definition, reader: Reader | CachedReader) -> Starlette:
-    """The ASGI app: `/` (the page), `/plotly.min.js`, `/api/data` (JSON, polled by the page)."""
-    template = resources.files("clickstream.dashboards").joinpath("page.html").read_text(encoding="utf-8")
-    html = template.replace("__SPEC__", json.dumps(page_spec(definition))).replace("__TITLE__", definition.title)
+def create_app(
+    definition: Definition, reader: Reader | CachedReader, allowed_hosts: list[str] | tuple[str, ...] = LOOPBACK_HOSTS
+) -> Starlette:
+    """The ASGI app: `/` (the page), `/page.js`, `/page.css`, `/plotly.min.js`, `/api/data` (JSON,
+    polled by the page). Requests whose Host is not in `allowed_hosts` get a 400."""
+    page = (
+        _packaged("page.html")
+        .replace("__SPEC__", spec_json(page_spec(definition)))
+        .replace("__TITLE__", html.escape(definition.title))
+    )
+    script, style = _packaged("page.js"), _packaged("page.css")
     names = {f.name: f for f in definition.filters}
 
     def index(request: Request) -> HTMLResponse:
-        return HTMLResponse(html)
+        return HTMLResponse(page)
+
+    def page_js(request: Request) -> Response:
+        return Response(script, media_type="application/javascript")
+
+    def page_css(request: Request) -> Response:
+        return Response(style, media_type="text/css")
 
     def plotly(request: Request) -> Response:
         return Response(plotly_js(), media_type="application/javascript", headers={"Cache-Control": "max-age=86400"})
@@ -146,21 +214,39 @@ def create_app(definition: Definition, reader: Reader | CachedReader) -> Starlet
                 try:
                     range_start(value, datetime.now())
                 except ValueError as exc:
-                    return JSONResponse({"error": str(exc)}, status_code=400)
+                    return _bad_request(str(exc))
             selected[name] = value
         return JSONResponse(dashboard_data(definition, reader, selected), headers={"Cache-Control": "no-store"})
 
     return Starlette(
-        routes=[Route("/", index), Route("/plotly.min.js", plotly), Route("/api/data", data)],
+        routes=[
+            Route("/", index),
+            Route("/page.js", page_js),
+            Route("/page.css", page_css),
+            Route("/plotly.min.js", plotly),
+            Route("/api/data", data),
+        ],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts), www_redirect=False),
+        ],
     )
+
+
+def allowed_hosts(settings: "Settings") -> list[str]:
+    """`dashboard.allowed_hosts` plus the address the dashboard binds to (bracketed if IPv6)."""
+    bind = settings.dashboard.host
+    bind = f"[{bind}]" if ":" in bind and not bind.startswith("[") else bind
+    return list(dict.fromkeys([*settings.dashboard.allowed_hosts, bind.lower()]))
 
 
 def dashboard_app(definition: Definition, reader: Reader, settings: "Settings") -> Starlette:
     """`create_app` over `reader`, behind a `CachedReader` (`dashboard.cache_ttl_s`) where the
     warehouse bills the bytes each query scans; elsewhere reads are cheap and the page stays live."""
+    hosts = allowed_hosts(settings)
     if reader.capabilities.reports_bytes_scanned and settings.dashboard.cache_ttl_s > 0:
-        return create_app(definition, CachedReader(reader, settings.dashboard.cache_ttl_s))
-    return create_app(definition, reader)
+        return create_app(definition, CachedReader(reader, settings.dashboard.cache_ttl_s), hosts)
+    return create_app(definition, reader, hosts)
 
 
 class DashboardServer:

@@ -17,7 +17,7 @@ from clickstream.config import (
     VolumeSettings,
 )
 from clickstream.contract.schema import EVENT_FIELDS, FieldType
-from clickstream.monitoring.alert import Alert
+from clickstream.monitoring.alert import Alert, field_label
 from clickstream.monitoring.seasonal import Baseline, Verdict, judge, robust_baseline, sample_ends, shape_adjusted
 from clickstream.monitoring.snapshot import FieldStats, FreshnessFacts, MinuteSeries, QuarantineStats, Snapshot
 
@@ -33,6 +33,8 @@ _JSON_TYPES = {
     FieldType.STRING_LIST: {"ARRAY"},
 }
 CONTRACT_TYPES = {f.name: _JSON_TYPES.get(f.type) for f in EVENT_FIELDS}
+# New fields named in one schema-drift alert: a producer sending random keys floods no channel.
+_MAX_LISTED = 20
 
 
 def run_detectors(snap: Snapshot, settings: MonitoringSettings) -> list[Alert]:
@@ -215,8 +217,12 @@ def detect_schema_drift(stats: FieldStats, cfg: SchemaDriftSettings, contract_fo
     if not contract_format:
         known |= set(stats.baseline_fields)
     findings: list[str] = []
-    new = sorted(f for f, c in stats.recent_fields.items() if f not in known and c / n >= cfg.min_share)
-    findings += [f"new field {f} in {stats.recent_fields[f] / n:.0%} of lines" for f in new]
+    new_raw = sorted(f for f, c in stats.recent_fields.items() if f not in known and c / n >= cfg.min_share)
+    findings += [f"new field {field_label(f)} in {stats.recent_fields[f] / n:.0%} of lines" for f in new_raw[:_MAX_LISTED]]
+    if len(new_raw) > _MAX_LISTED:
+        findings.append(f"and {len(new_raw) - _MAX_LISTED} more new fields")
+    # Keys are typed by whoever sends events: alert text holds them single-line and capped.
+    new = list(dict.fromkeys(map(field_label, new_raw)))
     missing = []
     if stats.baseline_lines >= cfg.min_lines:
         # A contract format can only lose contract fields that matter; a foreign one, any field it had.
@@ -230,8 +236,8 @@ def detect_schema_drift(stats: FieldStats, cfg: SchemaDriftSettings, contract_fo
             # Also far beyond counting noise, or a rare field in a quiet window "goes missing" by chance.
             expected = before * n
             if before >= cfg.min_share and now_share < before * cfg.missing_share and expected - now_count >= 5 * math.sqrt(expected):
-                missing.append(f)
-                findings.append(f"field {f} in {now_share:.0%} of lines, was {before:.0%}")
+                missing.append(field_label(f))
+                findings.append(f"field {field_label(f)} in {now_share:.0%} of lines, was {before:.0%}")
     changed = []
     if contract_format:
         for (f, json_type), c in sorted(stats.recent_types.items()):
@@ -248,9 +254,10 @@ def detect_schema_drift(stats: FieldStats, cfg: SchemaDriftSettings, contract_fo
             severity=cfg.severity,
             subject=",".join([*new, *missing, *(c.split(":")[0] for c in changed)]),
             message="schema drift in raw records: " + "; ".join(findings),
-            observed=float(len(findings)),
+            observed=float(len(new_raw) + len(missing) + len(changed)),
             expected=0.0,
-            details={"new_fields": new, "missing_fields": missing, "type_changes": changed, "lines": n},
+            details={"new_fields": new[:_MAX_LISTED], "new_field_count": len(new_raw), "missing_fields": missing[:_MAX_LISTED],
+                     "type_changes": changed, "lines": n},  # fmt: skip
         )
     ]
 

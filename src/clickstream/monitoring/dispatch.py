@@ -9,7 +9,7 @@ from collections.abc import Callable
 from tenacity import Retrying, stop_after_attempt, wait_exponential
 
 from clickstream.monitoring.alert import Notification
-from clickstream.monitoring.notifiers import Channel
+from clickstream.monitoring.notifiers import Channel, failure_reason
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,8 @@ def deliver(channels: list[Channel], notes: list[Notification], sleep: Callable[
         try:
             retrying(channel.notifier.send, mine)
         except Exception as exc:  # noqa: BLE001 - any channel failure is reported, not raised
-            reason = channel.redact(f"{type(exc).__name__}: {exc}")
+            # Only the channel's name and a fixed reason: never text that could quote its URL or keys.
+            reason = failure_reason(exc)
             log.warning("channel %s gave up on %d notification(s) after %d attempts: %s", channel.name, len(mine), c.retries, reason)
             for n in mine:
                 result[n.alert_id][1].append(channel.name)

@@ -1,17 +1,21 @@
 """Channels behind one `Notifier` protocol: log, Slack, generic webhook, email and PagerDuty.
 
 Secrets (webhook URLs, signing keys, routing keys, SMTP passwords) are read from the environment
-variables the config names, held only in memory, and never put in a log line or a table.
+variables the config names, held only in memory, and never put in a log line or a table: a failure
+is reported as a fixed reason per exception class (`failure_reason`), never the exception's text.
+Alert text may quote events, so each channel escapes it for its own syntax.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import os
 import smtplib
+import socket
 import ssl
 import urllib.error
 import urllib.request
@@ -23,7 +27,7 @@ from urllib.parse import urlsplit
 
 from clickstream.config import ChannelSettings, MonitoringSettings
 from clickstream.errors import ConfigError
-from clickstream.monitoring.alert import SEVERITY_RANK, Notification
+from clickstream.monitoring.alert import MAX_SUBJECT, SEVERITY_RANK, Notification, one_line
 
 log = logging.getLogger("clickstream.alerts")
 
@@ -39,19 +43,61 @@ class Notifier(Protocol):
 
 
 class DeliveryError(Exception):
-    """A channel answered, but not with success."""
+    """A channel could not deliver; the message is one of our fixed reasons, never a library's."""
+
+
+# Most specific first. Library messages are never used: urllib and http.client quote the URL (the
+# secret, for Slack) in theirs, e.g. "nonnumeric port: 'abc'" or the path with a space in it.
+_REASONS: tuple[tuple[type[BaseException], str], ...] = (
+    (smtplib.SMTPAuthenticationError, "authentication failed"),
+    (smtplib.SMTPRecipientsRefused, "recipients refused"),
+    (smtplib.SMTPSenderRefused, "sender refused"),
+    (smtplib.SMTPNotSupportedError, "the server lacks a required extension (STARTTLS?)"),
+    (smtplib.SMTPServerDisconnected, "server disconnected"),
+    (smtplib.SMTPException, "SMTP error"),
+    (ssl.SSLError, "TLS failed"),
+    (socket.gaierror, "host name not resolved"),
+    (ConnectionRefusedError, "connection refused"),
+    (ConnectionError, "connection failed"),
+    (TimeoutError, "timed out"),
+    (http.client.InvalidURL, "invalid URL"),
+    (UnicodeError, "host name cannot be encoded"),
+    (ValueError, "invalid URL"),
+    (http.client.HTTPException, "bad HTTP response"),
+    # Only with a text reason ("unknown url type"); one wrapping an exception is unwrapped first.
+    (urllib.error.URLError, "invalid URL"),
+    (OSError, "network error"),
+)
+
+
+def _phrase(exc: BaseException) -> str:
+    return next((text for cls, text in _REASONS if isinstance(exc, cls)), "unexpected error")
+
+
+def failure_reason(exc: BaseException) -> str:
+    """Why a delivery failed, as text that cannot hold a URL or secret: our `DeliveryError` reason,
+    or the exception's type and a fixed phrase for its class."""
+    if isinstance(exc, DeliveryError):
+        return f"DeliveryError: {exc}"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{type(exc).__name__}: {_phrase(exc)}, SMTP {int(exc.smtp_code)}"
+    return f"{type(exc).__name__}: {_phrase(exc)}"
 
 
 def _post_json(url: str, body: bytes, timeout: float, headers: Mapping[str, str] | None = None) -> bytes:
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json", **(headers or {})}
-    )
     try:
+        request = urllib.request.Request(
+            url, data=body, method="POST", headers={"Content-Type": "application/json", **(headers or {})}
+        )
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) checked in config
             return response.read()
     except urllib.error.HTTPError as exc:
-        # The message names the status only: the URL may be the secret.
-        raise DeliveryError(f"HTTP {exc.code}") from None
+        raise DeliveryError(f"HTTP {int(exc.code)}") from None
+    except urllib.error.URLError as exc:
+        cause = exc.reason if isinstance(exc.reason, BaseException) else exc
+        raise DeliveryError(f"{_phrase(cause)} ({type(cause).__name__})") from None
+    except Exception as exc:  # noqa: BLE001 - whatever urllib raises, its text may quote the URL
+        raise DeliveryError(f"{_phrase(exc)} ({type(exc).__name__})") from None
 
 
 def summary_line(notes: list[Notification]) -> str:
@@ -68,23 +114,29 @@ class LogNotifier:
             level = logging.INFO if n.event == "resolve" else {"critical": logging.ERROR, "warning": logging.WARNING}.get(
                 n.alert.severity, logging.INFO
             )
-            log.log(level, "%s: %s [%s]", n.title, n.alert.message, n.alert.key)
+            log.log(level, "%s: %s [%s]", one_line(n.title), one_line(n.alert.message), one_line(n.alert.key))
+
+
+def mrkdwn(text: str) -> str:
+    """`text` as literal Slack mrkdwn: `<!channel>` or `<https://x|label>` in it neither pings nor links."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def slack_payload(notes: list[Notification], source: str) -> dict:
-    """A Block Kit message: a header, one section per alert, a context line naming the source."""
+    """A Block Kit message: a header, one section per alert, a context line naming the source.
+    Every text from an alert is escaped for mrkdwn, where Slack parses mentions and links."""
     icon = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":large_blue_circle:"}
     blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": summary_line(notes)[:150]}}]
     for n in notes[:_SLACK_MAX_ALERT_BLOCKS]:
         mark = ":white_check_mark:" if n.event == "resolve" else icon.get(n.alert.severity, "")
         blocks.append({
             "type": "section",
-            "text": {"type": "mrkdwn", "text": f"{mark} *{n.title}*\n{n.alert.message}"[:3000]},
+            "text": {"type": "mrkdwn", "text": f"{mark} *{mrkdwn(n.title)}*\n{mrkdwn(n.alert.message)}"[:3000]},
         })  # fmt: skip
     if len(notes) > _SLACK_MAX_ALERT_BLOCKS:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"…and {len(notes) - _SLACK_MAX_ALERT_BLOCKS} more"}})
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"source: {source}"}]})
-    return {"text": summary_line(notes), "blocks": blocks}
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"source: {mrkdwn(source)}"}]})
+    return {"text": mrkdwn(summary_line(notes)), "blocks": blocks}
 
 
 class SlackNotifier:
@@ -152,12 +204,14 @@ class PagerDutyNotifier:
 def email_message(notes: list[Notification], sender: str, recipients: list[str], source: str) -> EmailMessage:
     msg = EmailMessage()
     worst = max(notes, key=lambda n: SEVERITY_RANK[n.alert.severity])
-    msg["Subject"] = f"[{source}] {summary_line(notes).split(': ', 1)[1]}: {worst.title}"
+    # A header with a line break in it is refused (or, elsewhere, forges headers): one line, capped.
+    msg["Subject"] = one_line(f"[{source}] {summary_line(notes).split(': ', 1)[1]}: {worst.title}", MAX_SUBJECT)
     msg["From"] = sender
     msg["To"] = ", ".join(recipients)
     lines = [summary_line(notes), ""]
     for n in notes:
-        lines += [n.title, f"  {n.alert.message}", f"  key: {n.alert.key}  opened: {n.opened_at:%Y-%m-%d %H:%M:%S} UTC", ""]
+        lines += [one_line(n.title), f"  {one_line(n.alert.message)}",
+                  f"  key: {one_line(n.alert.key)}  opened: {n.opened_at:%Y-%m-%d %H:%M:%S} UTC", ""]  # fmt: skip
     msg.set_content("\n".join(lines))
     return msg
 
@@ -180,8 +234,8 @@ class EmailNotifier:
 class Channel:
     """A notifier with its routing rule (minimum severity, alert types) and retry policy."""
 
-    def __init__(self, cfg: ChannelSettings, notifier: Notifier, secrets: tuple[str, ...] = ()):
-        self.cfg, self.notifier, self.secrets = cfg, notifier, secrets
+    def __init__(self, cfg: ChannelSettings, notifier: Notifier):
+        self.cfg, self.notifier = cfg, notifier
 
     @property
     def name(self) -> str:
@@ -190,12 +244,6 @@ class Channel:
     def accepts(self, n: Notification) -> bool:
         c = self.cfg
         return SEVERITY_RANK[n.alert.severity] >= SEVERITY_RANK[c.min_severity] and (not c.types or n.alert.type in c.types)
-
-    def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret:
-                text = text.replace(secret, "***")
-        return text
 
 
 def _env(cfg: ChannelSettings, attr: str, environ: Mapping[str, str]) -> str:
@@ -210,7 +258,10 @@ def _env(cfg: ChannelSettings, attr: str, environ: Mapping[str, str]) -> str:
 
 
 def _url(cfg: ChannelSettings, value: str, what: str) -> str:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # "Invalid IPv6 URL": nothing of the value is kept
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.netloc:
         # Not echoed: it came from a secret.
         raise ConfigError(f"channel {cfg.name!r}: {what} is not an http(s) URL with a host: fix the value")
@@ -227,16 +278,16 @@ def build_channels(settings: MonitoringSettings, environ: Mapping[str, str] | No
             channels.append(Channel(c, LogNotifier()))
         elif c.type == "slack":
             url = _url(c, _env(c, "url_env", env), f"${c.url_env}")
-            channels.append(Channel(c, SlackNotifier(url, source, c.timeout_s), (url,)))
+            channels.append(Channel(c, SlackNotifier(url, source, c.timeout_s)))
         elif c.type == "webhook":
             url = _url(c, _env(c, "url_env", env), f"${c.url_env}") if c.url_env else c.url
             assert url is not None
             secret = _env(c, "secret_env", env) if c.secret_env else None
-            channels.append(Channel(c, WebhookNotifier(url, secret, source, c.timeout_s), (url, secret or "")))
+            channels.append(Channel(c, WebhookNotifier(url, secret, source, c.timeout_s)))
         elif c.type == "pagerduty":
             key = _env(c, "routing_key_env", env)
-            channels.append(Channel(c, PagerDutyNotifier(key, c.url or PAGERDUTY_EVENTS_URL, source, c.timeout_s), (key,)))
+            channels.append(Channel(c, PagerDutyNotifier(key, c.url or PAGERDUTY_EVENTS_URL, source, c.timeout_s)))
         elif c.type == "email":
             password = _env(c, "password_env", env) if c.password_env else None
-            channels.append(Channel(c, EmailNotifier(c, password, source), (password or "",)))
+            channels.append(Channel(c, EmailNotifier(c, password, source)))
     return channels

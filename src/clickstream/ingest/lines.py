@@ -14,11 +14,13 @@ from typing import Callable
 import numpy as np
 import pyarrow as pa
 
+from clickstream.contract.schema import FIELD_NAMES
 from clickstream.errors import LandingError
 from clickstream.ingest.adapters.base import Adapter
 from clickstream.ingest.landing import LandingFile
 
 _BOM = b"\xef\xbb\xbf"
+_CONTRACT_COLUMNS = frozenset(FIELD_NAMES)
 
 RAW_LINES_SCHEMA = pa.schema(
     [
@@ -108,19 +110,26 @@ def _csv_header(line: str, delimiter: str = ",") -> list[str]:
         return []
 
 
-def _header(f: LandingFile, lines: pa.Array) -> list[str] | None:
-    """The file's column names, or None when its first line is already a record.
+def _header(f: LandingFile, lines: pa.Array) -> tuple[list[str], bool]:
+    """The file's column names, and whether its first line is the header (not a record).
 
-    Contract CSV always starts with a header. An adapter's file may not (REES46 slices, Snowplow's
-    enriched TSV): unless most of its cells name the adapter's columns, the first line is data,
-    read in the adapter's default column order. (One match is not enough: a Snowplow struct
-    event's event_name cell is the word `event`, which is also a column name.)
+    Contract CSV always starts with a header; one whose first line names no contract field has
+    lost it, and gets the empty header, so each of its lines is quarantined rather than the
+    first record silently read as column names. An adapter's file may not start with a header
+    (REES46 slices, Snowplow's enriched TSV): unless most of its cells name the adapter's
+    columns, the first line is data, read in the adapter's default column order. (One match is
+    not enough: a Snowplow struct event's event_name cell is the word `event`, which is also a
+    column name.)
     """
     first = _csv_header(lines[0].as_py(), "\t" if f.format == "tsv" else ",") if len(lines) else []
     if f.adapter is None or not f.adapter.default_columns:
-        return first
+        if f.adapter is None and len(lines) and not set(first) & _CONTRACT_COLUMNS:
+            return [], False
+        return first, True
     known = f.adapter.known_columns()
-    return first if 2 * sum(c in known for c in first) > len(first) else None
+    if 2 * sum(c in known for c in first) > len(first):
+        return first, True
+    return list(f.adapter.default_columns), False
 
 
 def read_file(f: LandingFile) -> tuple[_FileLines, list[str] | None, int]:
@@ -142,10 +151,8 @@ def split_file(f: LandingFile, data: bytes) -> tuple[_FileLines, list[str] | Non
     header = None
     first = 1
     if f.format in ("csv", "tsv"):
-        header = _header(f, lines)
-        if header is None:
-            header = list(f.adapter.default_columns)
-        else:
+        header, has_header = _header(f, lines)
+        if has_header:
             lines, invalid, first = lines.slice(1), invalid.slice(1), 2
     return _FileLines(lines, invalid, first), header, size
 

@@ -10,8 +10,9 @@ import json
 import math
 import os
 import re
-from pathlib import Path, PurePosixPath, PureWindowsPath
 from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
 
@@ -103,6 +104,10 @@ class LandingSettings(_Section):
         0.0,
         ge=0,
         description="Ignore files modified more recently than this; for producers that cannot rename.",
+    )
+    follow_symlinks: bool = Field(
+        False,
+        description="Read files that symlinks in the landing folder point to; off, a symlink is a rejected ledger row.",
     )
 
     @field_validator("path", mode="before")
@@ -274,6 +279,15 @@ class PipelineSettings(_Section):
     dedup_horizon_days: float = Field(3.0, gt=0, description="How far back (event time) duplicates are detected.")
     future_tolerance_s: float = Field(300.0, ge=0, description="Events further in the future than this are quarantined.")
     max_line_bytes: int = Field(1 * MiB, ge=256, description="Longer lines are quarantined as line_too_long.")
+    min_event_ts: datetime = Field(
+        datetime(2000, 1, 1),
+        description="Events before this instant (naive UTC) are bad_timestamp: a clock at zero, not a late event.",
+    )
+
+    @field_validator("min_event_ts")
+    @classmethod
+    def _naive_utc(cls, value: datetime) -> datetime:
+        return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
 
     @field_validator("event_types")
     @classmethod

@@ -117,6 +117,8 @@ REASON_LINE_TOO_LONG = "line_too_long"
 REASON_MALFORMED_JSON = "malformed_json"
 REASON_NOT_AN_OBJECT = "not_a_json_object"
 REASON_CSV_COLUMNS = "csv_column_count"
+REASON_CSV_UNBALANCED_QUOTE = "csv_unbalanced_quote"  # a quote opened and never closed, or one inside a bare cell
+REASON_CSV_MISSING_HEADER = "csv_missing_header"  # a contract CSV whose first line names no contract field
 REASON_MISSING_REQUIRED = "missing_required"
 REASON_BAD_TYPE = "bad_type"
 REASON_BAD_TIMESTAMP = "bad_timestamp"
@@ -127,6 +129,14 @@ REASON_TOO_LATE = "too_late"
 # Adapter reasons: a foreign row that parsed but cannot be trusted.
 REASON_MANGLED_ID = "mangled_id"  # ":<field>"; an id a spreadsheet turned into 2.10381E+18
 REASON_NOT_AN_EVENT = "not_an_event"  # a record that describes a user, not something that happened
+
+# File-level reasons, written to pipeline_files.reason of a `rejected` row: the file was not read.
+FILE_NAME_NOT_UTF8 = "name_not_utf8"
+FILE_SYMLINK = "symlink"  # not followed: landing.follow_symlinks is off
+FILE_SYMLINK_LOOP = "symlink_loop"
+FILE_PERMISSION_DENIED = "permission_denied"
+FILE_UNREADABLE = "unreadable"
+FILE_NAME_REUSED = "name_reused"  # a consumed name came back with another size or mtime
 
 
 def revenue_sql(price: str = "price", quantity: str = "quantity") -> str:

@@ -194,13 +194,16 @@ GOLD_TOP_PRODUCTS_DAILY = Table(
 PIPELINE_FILES = Table(
     "pipeline_files",
     "ops",
-    "The file ledger: every landing file consumed, once.",
+    "The file ledger: every landing file consumed or rejected, once.",
     (
-        Column("source_file", S, "Path relative to the landing root.", False),
+        Column("source_file", S, "Path relative to the landing root (bytes that are not UTF-8 spelled \\xNN).", False),
         Column("size_bytes", INT, "Size when read.", False),
         Column("modified_at", TS, "Modification time when read.", False),
         Column("lines", INT, "Data lines read (CSV headers excluded).", False),
         Column("batch_id", INT, "Batch that consumed it.", False),
+        # Nullable: warehouses created before file-level rejection get the column added empty.
+        Column("status", S, "consumed (read into bronze) or rejected (not read, see reason); null in older rows: consumed."),
+        Column("reason", S, "Why a rejected file was not read: name_not_utf8, symlink, symlink_loop, permission_denied, unreadable, name_reused."),
     ),
 )
 
@@ -211,7 +214,7 @@ PIPELINE_BATCHES = Table(
     (
         Column("batch_id", INT, "Sequential batch id.", False),
         Column("engine", S, "Engine that ran the batch.", False),
-        Column("files", SL, "Files consumed.", False),
+        Column("files", SL, "Files recorded in the ledger (consumed or rejected).", False),
         Column("bytes", INT, "Raw bytes read.", False),
         Column("input_lines", INT, "Data lines read.", False),
         Column("bronze_rows", INT, "Rows appended to bronze.", False),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
+from datetime import datetime
 
 from clickstream.config import Settings, is_gcs
 from clickstream.engine.base import BatchCallback, BatchReport, RunSummary, commit
@@ -12,9 +14,21 @@ from clickstream.ingest.landing import LandingFile, check_landing, cut_batches, 
 from clickstream.ingest.lines import read_lines
 from clickstream.pipeline.batch import new_transform_connection, stage_rows, transform_params
 from clickstream.clock import utc_now
+from clickstream.contract import schema as C
 from clickstream.warehouse.base import CommitResult, LedgerFile, StagedBatch, Warehouse
 
 log = logging.getLogger(__name__)
+
+
+def _reused(f: LandingFile, read_as: tuple[int, datetime] | None) -> LandingFile | None:
+    """A rejected stand-in for a consumed name whose file now has another size or mtime, else None.
+
+    Its key carries the new size and mtime, so it never collides with the original ledger row and
+    each distinct change is recorded once.
+    """
+    if read_as is None or read_as == (f.size, f.modified_at):
+        return None
+    return replace(f, name=f"{f.name}@{f.size}:{f.modified_at.isoformat()}", rejected=C.FILE_NAME_REUSED)
 
 
 class _LandingWatcher:
@@ -47,19 +61,41 @@ class DuckDBEngine:
         self.warehouse = warehouse
         self.con = new_transform_connection(settings.engine.threads, settings.engine.memory_limit)
         self._consumed: set[str] | None = None
+        self._read_as: dict[str, tuple[int, datetime]] = {}
 
     def pending_files(self) -> list[LandingFile]:
+        """Listed files not in the ledger yet, and a rejected entry for a consumed name that changed."""
         # This process is the only writer, so the ledger is read once and then kept in step.
         if self._consumed is None:
             self._consumed = self.warehouse.consumed_files()
-        return [f for f in list_landing(self.settings.landing, gcp=self.settings.gcp) if f.name not in self._consumed]
+            self._read_as = self.warehouse.ledger_files()
+        pending = []
+        for f in list_landing(self.settings.landing, gcp=self.settings.gcp):
+            if f.name not in self._consumed:
+                pending.append(f)
+                continue
+            reused = _reused(f, self._read_as.get(f.name))
+            if reused is not None and reused.name not in self._consumed:
+                log.warning(
+                    "landing file %s changed after it was consumed (now %d bytes, modified %s); a consumed name is "
+                    "not re-read: land the new content under a new name",
+                    f.name, f.size, f.modified_at.isoformat(),
+                )
+                pending.append(reused)
+        return pending
 
     def process(self, files: list[LandingFile]) -> BatchReport:
         """Read, transform and commit one batch of files."""
         started_at = utc_now()
         t0 = time.perf_counter()
-        raw = read_lines(files)
+        for f in files:
+            if f.rejected:
+                log.warning("landing file %s is not read (%s); recorded as rejected", f.name, f.rejected)
+        raw = read_lines([f for f in files if not f.rejected], self.settings.pipeline.max_line_bytes)
         read_s = time.perf_counter() - t0
+        for name, reason in raw.rejected.items():
+            log.warning("landing file %s could not be read (%s); recorded as rejected", name, reason)
+        rejected = {f.name: f.rejected for f in files if f.rejected} | raw.rejected
         if raw.missing:
             # Deleted between listing and reading: nothing to ingest, and if it comes back it is new.
             log.warning("landing files vanished before they were read, skipped: %s", ", ".join(raw.missing))
@@ -71,7 +107,7 @@ class DuckDBEngine:
         batch = StagedBatch(
             batch_id=self.warehouse.next_batch_id(),
             engine=self.name,
-            files=[LedgerFile(f.name, f.size, f.modified_at) for f in files],
+            files=[LedgerFile(f.name, f.size, f.modified_at, rejected.get(f.name)) for f in files],
             lines_per_file=raw.lines_per_file,
             bytes_read=raw.bytes_read,
             raw_lines=raw.table,

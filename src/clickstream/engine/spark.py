@@ -159,7 +159,7 @@ def parse_files_in_executor(
                     contents[name] = content
                 if not files:
                     continue
-                raw = lines_of(files, lambda f: split_file(f, contents[f.name]))
+                raw = lines_of(files, lambda f: split_file(f, contents[f.name], params.max_line_bytes))
                 parsed = parse_lines(con, raw, params)
                 counts = pa.table(
                     [

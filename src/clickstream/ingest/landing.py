@@ -5,16 +5,23 @@ Completeness rule: producers write to a hidden name (starting with `.` or `_`, o
 Producers that cannot rename can set `landing.min_file_age_s` so a file is taken only once it
 has not been modified for that long. A `gs://bucket/prefix` landing zone follows the rules in
 `gcs.py` (ledger key: object name + generation).
+
+A listed file the engine must not or cannot read (a name that is not UTF-8, a symlink, a symlink
+loop, one it may not stat) is still listed, with `rejected` set to the reason: it becomes a
+rejected ledger row, so it is reported once and never blocks the files behind it.
 """
 
 from __future__ import annotations
 
+import errno
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
+from stat import S_ISREG
 from typing import TYPE_CHECKING
 
+from clickstream.contract import schema as C
 from clickstream.config import GcpSettings, LandingSettings, is_gcs
 from clickstream.errors import LandingError
 from clickstream.ingest.adapters import adapter_for
@@ -37,6 +44,7 @@ class LandingFile:
     adapter: Adapter | None = None
     generation: int | None = None  # GCS object generation
     store: "GcsStore | None" = None  # how to reach GCS, for gs:// files
+    rejected: str | None = None  # why the file is not read (contract FILE_*); None: read it
 
     def read_bytes(self) -> bytes:
         """The whole file; FileNotFoundError when it vanished (or, on GCS, was replaced) since listing."""
@@ -87,26 +95,66 @@ def list_landing(settings: LandingSettings, now: float | None = None, gcp: GcpSe
         for pattern in settings.patterns:
             for path in root.rglob(pattern):
                 relative = path.relative_to(root)
-                name = relative.as_posix()
+                name = ledger_key(relative.as_posix())
                 if name in seen or is_hidden_or_partial(relative):
                     continue
-                try:
-                    stat = path.stat()
-                except FileNotFoundError:
-                    continue  # renamed or deleted while listing: it will be seen again or never
-                if not path.is_file() or now - stat.st_mtime < settings.min_file_age_s:
-                    continue
-                seen[name] = LandingFile(
-                    name=name,
-                    path=path,
-                    size=stat.st_size,
-                    modified_at=datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc).replace(tzinfo=None),
-                    format=file_format(name, settings.format, adapter),
-                    adapter=adapter,
-                )
+                found = _local_file(path, name, name != relative.as_posix(), settings, adapter, now)
+                if found is not None:
+                    seen[name] = found
     except PermissionError as exc:
         raise LandingError(f"cannot list landing folder {root}: {exc.strerror}; fix its permissions") from exc
     return [seen[k] for k in sorted(seen)]
+
+
+def ledger_key(name: str) -> str:
+    """A name the ledger can store: undecodable bytes (surrogates from the OS) spelled as \\xNN."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _local_file(
+    path: Path, name: str, escaped: bool, settings: LandingSettings, adapter: Adapter | None, now: float
+) -> LandingFile | None:
+    """One listed path as a landing file (maybe rejected), or None when it is not one (yet)."""
+    rejected = None
+    try:
+        stat = path.lstat()
+        if path.is_symlink():
+            if not settings.follow_symlinks:
+                rejected = C.FILE_SYMLINK
+            else:
+                stat = path.stat()
+    except FileNotFoundError:
+        return None  # renamed or deleted while listing (or a dangling link): seen again or never
+    except OSError as exc:
+        if isinstance(exc, PermissionError):
+            rejected = C.FILE_PERMISSION_DENIED
+        else:
+            rejected = C.FILE_SYMLINK_LOOP if exc.errno == errno.ELOOP else C.FILE_UNREADABLE
+    if rejected is None and not S_ISREG(stat.st_mode):
+        return None
+    if rejected is None and escaped:
+        # The ledger, bronze and every report are UTF-8 text; the escaped name can be shown, not opened.
+        rejected = C.FILE_NAME_NOT_UTF8
+    if rejected is None and now - stat.st_mtime < settings.min_file_age_s:
+        return None
+    if rejected is not None:
+        try:
+            stat = path.lstat()  # the link itself: its target may be what cannot be reached
+        except OSError:
+            return None
+    return LandingFile(
+        name=name,
+        path=path,
+        size=stat.st_size,
+        modified_at=datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc).replace(tzinfo=None),
+        format=file_format(name, settings.format, adapter),
+        adapter=adapter,
+        rejected=rejected,
+    )
 
 
 def _list_gcs(settings: LandingSettings, now: float, gcp: GcpSettings | None) -> list[LandingFile]:

@@ -2,23 +2,34 @@
 
 Every physical line becomes one row: CRLF and LF both end a line, a UTF-8 BOM at the start of a
 file is dropped, a final line without a line break still counts, and bytes that are not UTF-8 are
-kept (replaced by U+FFFD) and flagged so the line is quarantined rather than lost.
+kept (replaced by U+FFFD) and flagged so the line is quarantined rather than lost. Files are
+read in bounded chunks and a line longer than `max_line_bytes` keeps only a prefix (just over the
+limit, so it is judged line_too_long), so memory does not grow with the longest line.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
 
-from clickstream.errors import LandingError
+from clickstream.contract import schema as C
+from clickstream.contract.schema import FIELD_NAMES
 from clickstream.ingest.adapters.base import Adapter
 from clickstream.ingest.landing import LandingFile
 
 _BOM = b"\xef\xbb\xbf"
+_CONTRACT_COLUMNS = frozenset(FIELD_NAMES)
+_LF = 10
+CHUNK_BYTES = 8 * 1024 * 1024
+DEFAULT_MAX_LINE_BYTES = 1024 * 1024
+# An overlong line keeps this many bytes past the limit, so that after backing off to a whole
+# UTF-8 character (at most 3 bytes) it is still over the limit.
+_PREFIX_SLACK = 4
 
 RAW_LINES_SCHEMA = pa.schema(
     [
@@ -39,6 +50,8 @@ class RawLines:
     bytes_read: int = 0
     # Files listed but gone by the time they were read; they stay out of the ledger.
     missing: list[str] = field(default_factory=list)
+    # Files that could not be read, by name, with the file-level reason (contract FILE_*).
+    rejected: dict[str, str] = field(default_factory=dict)
     # The adapter the batch's files are read through (one landing source, one format); None: contract.
     adapter: Adapter | None = None
 
@@ -77,21 +90,37 @@ def _split(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return starts, lengths, buf[keep]
 
 
-def _lines_from_bytes(data: bytes) -> tuple[pa.Array, pa.Array]:
+def _prefix(raw: bytes, keep: int) -> bytes:
+    """The first `keep` bytes, backed off to a whole UTF-8 character where that is possible."""
+    cut = raw[:keep]
+    for back in range(_PREFIX_SLACK):
+        try:
+            (cut[: len(cut) - back] if back else cut).decode("utf-8")
+            return cut[: len(cut) - back] if back else cut
+        except UnicodeDecodeError:
+            continue
+    return cut  # not UTF-8 before the cut either: it is quarantined as invalid_utf8
+
+
+def _lines_from_bytes(data: bytes, keep: int) -> tuple[pa.Array, pa.Array]:
     _, lengths, content = _split(data)
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     binary = pa.LargeBinaryArray.from_buffers(
         pa.large_binary(), len(lengths), [None, pa.py_buffer(offsets), pa.py_buffer(content)]
     )
-    try:
-        text = binary.cast(pa.large_string())
-        return text, pa.array(np.zeros(len(lengths), dtype=bool))
-    except pa.ArrowInvalid:
-        pass
-    # Rare path: at least one line is not UTF-8; find which, keep a readable copy of each.
+    overlong = bool((lengths > keep).any())
+    if not overlong:
+        try:
+            text = binary.cast(pa.large_string())
+            return text, pa.array(np.zeros(len(lengths), dtype=bool))
+        except pa.ArrowInvalid:
+            pass
+    # Rare path: a line is not UTF-8 or too long; find which, keep a readable (prefix) copy of each.
     decoded, invalid = [], []
     for raw in binary.to_pylist():
+        if len(raw) > keep:
+            raw = _prefix(raw, keep)
         try:
             decoded.append(raw.decode("utf-8"))
             invalid.append(False)
@@ -101,6 +130,44 @@ def _lines_from_bytes(data: bytes) -> tuple[pa.Array, pa.Array]:
     return pa.array(decoded, type=pa.large_string()), pa.array(invalid, type=pa.bool_())
 
 
+def _blocks(chunks: Iterable[bytes], keep: int) -> Iterator[bytes]:
+    """Runs of whole lines (ending in LF, except maybe the file's last), no line above `keep` + 1 bytes.
+
+    The rest of a line that outgrew `keep` is skipped up to its LF without being held.
+    """
+    carry = b""
+    skipping = False  # `carry` is a cut-off prefix; drop bytes up to the next LF
+    for chunk in chunks:
+        chunk = bytes(chunk)
+        pos = 0
+        if skipping:
+            lf = chunk.find(b"\n")
+            if lf < 0:
+                continue
+            yield carry + b"\n"
+            carry, skipping, pos = b"", False, lf + 1
+        last = chunk.rfind(b"\n", pos)
+        if last >= 0:
+            yield carry + chunk[pos : last + 1]
+            carry, pos = b"", last + 1
+        carry += chunk[pos:]
+        if len(carry) > keep:
+            carry, skipping = carry[: keep + 1], True
+    if carry:
+        yield carry
+
+
+def _file_chunks(f: LandingFile) -> Iterator[bytes]:
+    if f.store is not None:
+        data = memoryview(f.read_bytes())  # a GCS object is fetched whole (one generation, one read)
+        for i in range(0, len(data), CHUNK_BYTES):
+            yield data[i : i + CHUNK_BYTES]
+        return
+    with open(f.path, "rb") as fh:  # noqa: PTH123 - builtins.open, so a test can refuse it
+        while chunk := fh.read(CHUNK_BYTES):
+            yield chunk
+
+
 def _csv_header(line: str, delimiter: str = ",") -> list[str]:
     try:
         return [c.strip().lower() for c in next(csv.reader([line], delimiter=delimiter))]
@@ -108,51 +175,89 @@ def _csv_header(line: str, delimiter: str = ",") -> list[str]:
         return []
 
 
-def _header(f: LandingFile, lines: pa.Array) -> list[str] | None:
-    """The file's column names, or None when its first line is already a record.
+def _header(f: LandingFile, lines: pa.Array) -> tuple[list[str], bool]:
+    """The file's column names, and whether its first line is the header (not a record).
 
-    Contract CSV always starts with a header. An adapter's file may not (REES46 slices, Snowplow's
-    enriched TSV): unless most of its cells name the adapter's columns, the first line is data,
-    read in the adapter's default column order. (One match is not enough: a Snowplow struct
-    event's event_name cell is the word `event`, which is also a column name.)
+    Contract CSV always starts with a header; one whose first line names no contract field has
+    lost it, and gets the empty header, so each of its lines is quarantined rather than the
+    first record silently read as column names. An adapter's file may not start with a header
+    (REES46 slices, Snowplow's enriched TSV): unless most of its cells name the adapter's
+    columns, the first line is data, read in the adapter's default column order. (One match is
+    not enough: a Snowplow struct event's event_name cell is the word `event`, which is also a
+    column name.)
     """
     first = _csv_header(lines[0].as_py(), "\t" if f.format == "tsv" else ",") if len(lines) else []
     if f.adapter is None or not f.adapter.default_columns:
-        return first
+        if f.adapter is None and len(lines) and not set(first) & _CONTRACT_COLUMNS:
+            return [], False
+        return first, True
     known = f.adapter.known_columns()
-    return first if 2 * sum(c in known for c in first) > len(first) else None
+    if 2 * sum(c in known for c in first) > len(first):
+        return first, True
+    return list(f.adapter.default_columns), False
 
 
-def read_file(f: LandingFile) -> tuple[_FileLines, list[str] | None, int]:
-    try:
-        data = f.read_bytes()
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise LandingError(f"cannot read landing file {f.name}: {exc.strerror}; fix its permissions") from exc
-    return split_file(f, data)
+def file_rejection(exc: OSError) -> str:
+    """The ledger reason for a file the OS would not let us read."""
+    if isinstance(exc, PermissionError):
+        return C.FILE_PERMISSION_DENIED
+    if exc.errno == errno.ELOOP:
+        return C.FILE_SYMLINK_LOOP
+    return C.FILE_UNREADABLE
 
 
-def split_file(f: LandingFile, data: bytes) -> tuple[_FileLines, list[str] | None, int]:
+def read_file(f: LandingFile, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> tuple[_FileLines, list[str] | None, int]:
+    """A local or GCS file's lines, read in bounded chunks; FileNotFoundError when it vanished."""
+    return split_chunks(f, _file_chunks(f), max_line_bytes)
+
+
+def split_file(f: LandingFile, data: bytes, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> tuple[_FileLines, list[str] | None, int]:
     """A file's content as lines, its CSV header (if any) and its size in bytes."""
-    size = len(data)
-    if data.startswith(_BOM):
-        data = data[len(_BOM) :]
-    lines, invalid = _lines_from_bytes(data)
+    view = memoryview(data)
+    return split_chunks(f, (view[i : i + CHUNK_BYTES] for i in range(0, len(view), CHUNK_BYTES)), max_line_bytes)
+
+
+def split_chunks(f: LandingFile, chunks: Iterable[bytes], max_line_bytes: int) -> tuple[_FileLines, list[str] | None, int]:
+    """Lines of a file given as consecutive chunks of its bytes, its CSV header (if any) and its size."""
+    keep = max_line_bytes + _PREFIX_SLACK
+    size = 0
+
+    def counted() -> Iterator[bytes]:
+        nonlocal size
+        head: bytes | None = b""  # the first bytes, until there are enough to tell a BOM
+        for chunk in chunks:
+            size += len(chunk)
+            if head is not None:
+                head += bytes(chunk)
+                if len(head) < len(_BOM):
+                    continue
+                chunk, head = head[len(_BOM) :] if head.startswith(_BOM) else head, None
+            yield chunk
+        if head:
+            yield head
+
+    texts, flags = [], []
+    for block in _blocks(counted(), keep):
+        text, invalid = _lines_from_bytes(block, keep)
+        texts.append(text)
+        flags.append(invalid)
+    lines = pa.concat_arrays(texts) if texts else pa.array([], pa.large_string())
+    invalid = pa.concat_arrays(flags) if flags else pa.array([], pa.bool_())
     header = None
     first = 1
     if f.format in ("csv", "tsv"):
-        header = _header(f, lines)
-        if header is None:
-            header = list(f.adapter.default_columns)
-        else:
+        header, has_header = _header(f, lines)
+        if has_header:
             lines, invalid, first = lines.slice(1), invalid.slice(1), 2
     return _FileLines(lines, invalid, first), header, size
 
 
-def read_lines(files: list[LandingFile]) -> RawLines:
-    """Read whole files into one Arrow table of raw lines (CSV header lines are metadata, not rows)."""
-    return lines_of(files, read_file)
+def read_lines(files: list[LandingFile], max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> RawLines:
+    """Read files into one Arrow table of raw lines (CSV header lines are metadata, not rows).
+
+    A file the OS refuses to read is recorded in `rejected`, and the others are read.
+    """
+    return lines_of(files, lambda f: read_file(f, max_line_bytes))
 
 
 def lines_of(
@@ -166,6 +271,9 @@ def lines_of(
             file_lines, header, size = split(f)
         except FileNotFoundError:
             result.missing.append(f.name)
+            continue
+        except OSError as exc:
+            result.rejected[f.name] = file_rejection(exc)
             continue
         n = len(file_lines.lines)
         result.bytes_read += size

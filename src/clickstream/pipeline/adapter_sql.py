@@ -10,7 +10,7 @@ from __future__ import annotations
 from clickstream.contract.schema import FIELD_NAMES
 from clickstream.ingest.adapters.base import Adapter
 from clickstream.sql import sql_str
-from clickstream.pipeline.transform import TransformParams, csv_cells_sql
+from clickstream.pipeline.transform import TransformParams, csv_bad_quote_sql, csv_cells_sql
 
 
 def _json_paths(adapter: Adapter) -> list[str]:
@@ -33,7 +33,8 @@ WITH src AS (
       CASE WHEN starts_with(ltrim(r.raw_line), '{{') THEN 'OBJECT' ELSE 'OTHER' END
     END AS json_kind,
     CASE WHEN r.file_format = 'csv' AND {fits} THEN {csv_cells_sql("r.raw_line", ",")}
-         WHEN r.file_format = 'tsv' AND {fits} THEN {csv_cells_sql("r.raw_line", chr(9))} END AS cells
+         WHEN r.file_format = 'tsv' AND {fits} THEN {csv_cells_sql("r.raw_line", chr(9))} END AS cells,
+    coalesce(r.file_format = 'csv' AND {fits} AND {csv_bad_quote_sql("r.raw_line")}, false) AS csv_bad_quote
   FROM raw_lines r LEFT JOIN csv_headers h ON h.source_file = r.source_file
 )
 SELECT *, {json_vals} AS j FROM src
@@ -63,15 +64,16 @@ def extract_sql(adapter: Adapter, p: TransformParams, split: str = "split") -> s
     usable = "(json_kind = 'OBJECT')" if adapter.file_format == "jsonl" else "(cells IS NOT NULL AND len(cells) = len(header))"
     return f"""
 WITH inp AS (
-  SELECT source_file, line_number, raw_line, invalid_utf8, file_format, json_kind,
+  SELECT source_file, line_number, raw_line, invalid_utf8, file_format, json_kind, csv_bad_quote,
     coalesce(file_format IN ('csv', 'tsv') AND (header IS NULL OR len(cells) <> len(header)), false) AS csv_bad_columns,
     CASE WHEN json_kind IS NOT NULL THEN false ELSE trim(raw_line, ' \t') = '' END AS is_blank,
     strlen(raw_line) > {int(p.max_line_bytes)} AS too_long,
-    coalesce({usable}, false) AS usable,
+    coalesce({usable} AND NOT csv_bad_quote, false) AS usable,
     {inputs}
   FROM {split}
 )
-SELECT source_file, line_number, raw_line, invalid_utf8, file_format, json_kind, csv_bad_columns, is_blank, too_long,
+SELECT source_file, line_number, raw_line, invalid_utf8, file_format, json_kind,
+  false AS csv_no_header, csv_bad_quote, csv_bad_columns, is_blank, too_long,
   CASE WHEN usable THEN [{vals}] END AS vals,
   CASE WHEN usable THEN {reason} END AS adapter_reason
 FROM inp

@@ -40,6 +40,7 @@ def transform_params(settings: PipelineSettings, ingested_at: datetime, watermar
         max_line_bytes=settings.max_line_bytes,
         ingested_at=ingested_at,
         future_tolerance_s=settings.future_tolerance_s,
+        min_event_ts=settings.min_event_ts,
         too_late_before=(watermark - horizon) if watermark is not None else None,
     )
 

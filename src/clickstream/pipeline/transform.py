@@ -31,6 +31,7 @@ class TransformParams:
     max_line_bytes: int
     ingested_at: datetime
     future_tolerance_s: float
+    min_event_ts: datetime
     # Events before this instant are too late to deduplicate reliably; None: nothing is too late.
     too_late_before: datetime | None
 
@@ -80,6 +81,18 @@ def _bad_type_condition(f: EventField) -> str:
     return f"{t} IS NOT NULL AND {v} IS NULL"
 
 
+_MAX_OFFSET_MINUTES = 18 * 60  # the ISO 8601 / java.time bound on a UTC offset
+# A numeric UTC offset after a time of day: +HH, +HHMM or +HH:MM.
+_OFFSET = r"\d:\d\d(?::\d\d(?:[.,]\d+)?)?\s*[+-](\d{1,2})(?::?(\d\d))?$"
+
+
+def _offset_minutes(text: str) -> str:
+    """Size of the UTC offset written in a timestamp's text, in minutes (0 when it has none)."""
+    hours = f"try_cast(nullif(regexp_extract({text}, {sql_str(_OFFSET)}, 1), '') AS INTEGER)"
+    minutes = f"try_cast(nullif(regexp_extract({text}, {sql_str(_OFFSET)}, 2), '') AS INTEGER)"
+    return f"(coalesce({hours}, 0) * 60 + coalesce({minutes}, 0))"
+
+
 _ADAPTER_REASON = "<adapter_reason>"  # stands for the reason the adapter computed for the row
 
 
@@ -91,6 +104,8 @@ def _reason_expr(p: TransformParams, adapter: bool = False) -> str:
         ("too_long", C.REASON_LINE_TOO_LONG),
         ("file_format = 'jsonl' AND json_kind IS NULL", C.REASON_MALFORMED_JSON),
         ("file_format = 'jsonl' AND json_kind <> 'OBJECT'", C.REASON_NOT_AN_OBJECT),
+        ("csv_no_header", C.REASON_CSV_MISSING_HEADER),
+        ("csv_bad_quote", C.REASON_CSV_UNBALANCED_QUOTE),
         ("csv_bad_columns", C.REASON_CSV_COLUMNS),
     ]
     if adapter:
@@ -100,6 +115,9 @@ def _reason_expr(p: TransformParams, adapter: bool = False) -> str:
         if f.required:
             whens.append((f"{_text_col(f)} IS NULL", f"{C.REASON_MISSING_REQUIRED}:{f.name}"))
     whens.append(("v_event_ts IS NULL", C.REASON_BAD_TIMESTAMP))
+    # DuckDB accepts years 0 and below and any UTC offset: such a value is a broken clock, and a
+    # year before 1 cannot even be returned to Python, so it must not reach silver or the ledger.
+    whens.append((f"v_event_ts < {sql_ts(p.min_event_ts)} OR {_offset_minutes('t_event_ts')} > {_MAX_OFFSET_MINUTES}", C.REASON_BAD_TIMESTAMP))
     for f in EVENT_FIELDS:
         if f.name != "event_ts":
             whens.append((_bad_type_condition(f), f"{C.REASON_BAD_TYPE}:{f.name}"))
@@ -148,6 +166,12 @@ def csv_cells_sql(line: str, delimiter: str) -> str:
     )
 
 
+def csv_bad_quote_sql(line: str) -> str:
+    """True when a comma-separated line is not a run of well-formed cells: a quote opened and never
+    closed, or a quote inside an unquoted cell. Splitting such a line would silently cut a value."""
+    return f"NOT regexp_full_match({line} || ',', {sql_str('(?:' + _CSV_CELL + ')*')})"
+
+
 def extract_sql(p: TransformParams, with_csv: bool = True) -> str:
     """SELECT of every raw line with its JSON kind and the contract fields' text, in contract order.
 
@@ -163,9 +187,11 @@ def extract_sql(p: TransformParams, with_csv: bool = True) -> str:
         cells = f"""CASE WHEN r.file_format = 'csv' AND {fits} THEN
       {csv_cells_sql("r.raw_line", ",")}
     END"""
+        bad_quote = f"r.file_format = 'csv' AND {fits} AND {csv_bad_quote_sql('r.raw_line')}"
         source = "raw_lines r LEFT JOIN csv_headers h ON h.source_file = r.source_file"
     else:
         header, cells, source = "CAST(NULL AS VARCHAR[])", "CAST(NULL AS VARCHAR[])", "raw_lines r"
+        bad_quote = "false"
     return f"""
 WITH src AS (
   SELECT r.source_file, r.line_number, r.raw_line, r.invalid_utf8, r.file_format, {header} AS header,
@@ -174,16 +200,19 @@ WITH src AS (
       CASE WHEN starts_with(r.raw_line, '{{') THEN 'OBJECT'
            WHEN starts_with(ltrim(r.raw_line), '{{') THEN 'OBJECT' ELSE 'OTHER' END
     END AS json_kind,
-    {cells} AS cells
+    {cells} AS cells,
+    coalesce({bad_quote}, false) AS csv_bad_quote
   FROM {source}
 )
-SELECT source_file, line_number, raw_line, invalid_utf8, file_format, json_kind,
+SELECT source_file, line_number, raw_line, invalid_utf8, file_format, json_kind, csv_bad_quote,
+  -- An empty header list marks a contract CSV whose first line was a record, not a header.
+  coalesce(file_format = 'csv' AND len(header) = 0 AND cells IS NOT NULL, false) AS csv_no_header,
   coalesce(file_format = 'csv' AND (header IS NULL OR len(cells) <> len(header)), false) AS csv_bad_columns,
   -- Valid JSON is never blank, so only the other lines pay for the trim.
   CASE WHEN json_kind IS NOT NULL THEN false ELSE trim(raw_line, ' \t') = '' END AS is_blank,
   strlen(raw_line) > {int(p.max_line_bytes)} AS too_long,
   CASE WHEN json_kind = 'OBJECT' THEN json_extract_string(raw_line, [{paths}])
-       WHEN cells IS NOT NULL AND len(cells) = len(header) THEN [{csv_vals}] END AS vals
+       WHEN cells IS NOT NULL AND len(cells) = len(header) AND NOT csv_bad_quote THEN [{csv_vals}] END AS vals
 FROM src
 """
 
@@ -212,7 +241,8 @@ def type_sql(extracted: str = "extracted", adapter: bool = False) -> str:
     carried = " adapter_reason," if adapter else ""
     return f"""
 WITH texts AS (
-  SELECT source_file, line_number, invalid_utf8, is_blank, too_long, file_format, json_kind, csv_bad_columns,
+  SELECT source_file, line_number, invalid_utf8, is_blank, too_long, file_format, json_kind,
+    csv_no_header, csv_bad_quote, csv_bad_columns,
     {kinds} AS kinds,{carried}
     {text_cols}
   FROM {extracted}

@@ -30,6 +30,11 @@ class LedgerFile:
     name: str  # the ledger key: path below the landing root (GCS: name#generation)
     size: int
     modified_at: datetime
+    reason: str | None = None  # set: the file was rejected, not read (contract FILE_*)
+
+    @property
+    def status(self) -> str:
+        return "rejected" if self.reason else "consumed"
 
 
 @dataclass
@@ -128,7 +133,10 @@ class Warehouse(Protocol):
     label: str
 
     def consumed_files(self) -> set[str]:
-        """Names of landing files already in the ledger."""
+        """Names of landing files already in the ledger (consumed or rejected)."""
+
+    def ledger_files(self) -> dict[str, tuple[int, datetime]]:
+        """Consumed files in the ledger by name, with the size and modification time they were read at."""
 
     def next_batch_id(self) -> int: ...
 

@@ -190,6 +190,18 @@ class BigQueryWarehouse:
             self.client.create_dataset(ds, exists_ok=True)
         for t in ALL_TABLES:
             self.client.create_table(self._table_definition(t), exists_ok=True)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add the ledger columns newer versions write to a table an older version created."""
+        from google.cloud import bigquery
+
+        table = self.client.get_table(self.table_id(PIPELINE_FILES.name))
+        have = {f.name for f in table.schema}
+        added = [bigquery.SchemaField.from_api_repr(f) for f in bigquery_schema(PIPELINE_FILES) if f["name"] not in have]
+        if added:
+            table.schema = [*table.schema, *added]  # NULLABLE columns only: existing rows read as null
+            self.client.update_table(table, ["schema"])
 
     def _table_definition(self, t: Table) -> "bigquery.Table":
         from google.cloud import bigquery
@@ -223,6 +235,13 @@ class BigQueryWarehouse:
 
     def consumed_files(self) -> set[str]:
         return {r[0] for r in self.query_rows(f"SELECT source_file FROM {self.ref(PIPELINE_FILES.name)}")}
+
+    def ledger_files(self) -> dict[str, tuple[int, datetime]]:
+        rows = self.query_rows(
+            f"SELECT source_file, size_bytes, modified_at FROM {self.ref(PIPELINE_FILES.name)} "
+            "WHERE status IS DISTINCT FROM 'rejected'"
+        )
+        return {name: (size, modified.astimezone(timezone.utc).replace(tzinfo=None)) for name, size, modified in rows}
 
     def next_batch_id(self) -> int:
         if self._next_batch_id is None:
@@ -380,7 +399,8 @@ class BigQueryWarehouse:
         """The ledger rows; row counts come from the script's variables, event-time bounds from new_silver."""
         bid = int(batch.batch_id)
         files = [
-            f"SELECT {bq_str(f.name)}, {int(f.size)}, {bq_ts(f.modified_at)}, {int(batch.lines_per_file.get(f.name, 0))}, {bid}"
+            f"SELECT {bq_str(f.name)}, {int(f.size)}, {bq_ts(f.modified_at)}, {int(batch.lines_per_file.get(f.name, 0))}, {bid}, "
+            f"{bq_str(f.status)}, {bq_str(f.reason) if f.reason else 'CAST(NULL AS STRING)'}"
             for f in batch.files
         ]
         input_lines = sum(batch.lines_per_file.values())

@@ -11,7 +11,7 @@ import duckdb
 
 from clickstream.clock import utc_now
 from clickstream.contract.render import duckdb_schema_ddl
-from clickstream.contract.tables import SILVER
+from clickstream.contract.tables import PIPELINE_FILES, SILVER
 from clickstream.errors import WarehouseBusyError, WarehouseError
 from clickstream.pipeline.batch import configure_duckdb
 from clickstream.pipeline.transform import SILVER_CANDIDATE_COLUMNS
@@ -83,10 +83,16 @@ class DuckDBWarehouse:
             try:
                 for ddl in duckdb_schema_ddl():
                     self.con.execute(ddl)
+                self._migrate()
             except duckdb.Error as exc:
                 raise WarehouseError(
                     f"cannot create tables in warehouse {path}: {str(exc).splitlines()[0]}; choose a writable --warehouse path"
                 ) from exc
+
+    def _migrate(self) -> None:
+        # CREATE TABLE IF NOT EXISTS leaves a table from an older version as it was.
+        for column in ("status", "reason"):
+            self.con.execute(f"ALTER TABLE {PIPELINE_FILES.name} ADD COLUMN IF NOT EXISTS {column} VARCHAR")
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for a reader thread; it sees committed data only."""
@@ -103,6 +109,12 @@ class DuckDBWarehouse:
 
     def consumed_files(self) -> set[str]:
         return {r[0] for r in self.con.execute("SELECT source_file FROM pipeline_files").fetchall()}
+
+    def ledger_files(self) -> dict[str, tuple[int, datetime]]:
+        rows = self.con.execute(
+            "SELECT source_file, size_bytes, modified_at FROM pipeline_files WHERE status IS DISTINCT FROM 'rejected'"
+        ).fetchall()
+        return {name: (size, modified) for name, size, modified in rows}
 
     def next_batch_id(self) -> int:
         return self.con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM pipeline_batches").fetchall()[0][0]
@@ -179,8 +191,8 @@ class DuckDBWarehouse:
         duplicates = batch.duplicates_in_batch + (batch.silver_candidates.num_rows - inserted)
         for f in batch.files:
             con.execute(
-                "INSERT INTO pipeline_files VALUES (?, ?, ?, ?, ?)",
-                [f.name, int(f.size), f.modified_at, batch.lines_per_file.get(f.name, 0), bid],
+                f"INSERT INTO pipeline_files ({', '.join(PIPELINE_FILES.column_names)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [f.name, int(f.size), f.modified_at, batch.lines_per_file.get(f.name, 0), bid, f.status, f.reason],
             )
         lag = (committed_at - min_ts).total_seconds() if min_ts else None
         con.execute(

@@ -4,7 +4,16 @@ SELECT
     SELECT
       COUNT(*)
     FROM `my-project`.`clickstream_ops`.`pipeline_files`
+    WHERE
+      status IS DISTINCT FROM 'rejected'
   ) AS files,
+  (
+    SELECT
+      COUNT(*)
+    FROM `my-project`.`clickstream_ops`.`pipeline_files`
+    WHERE
+      status = 'rejected'
+  ) AS rejected_files,
   (
     SELECT
       COUNT(*)
@@ -71,6 +80,24 @@ SELECT
 FROM `my-project`.`clickstream_ops`.`pipeline_batches`
 ORDER BY
   batch_id DESC
+LIMIT ?;
+
+-- status.rejected_files
+SELECT
+  f.reason,
+  f.source_file,
+  f.size_bytes,
+  f.modified_at,
+  f.batch_id,
+  b.committed_at
+FROM `my-project`.`clickstream_ops`.`pipeline_files` AS f
+LEFT JOIN `my-project`.`clickstream_ops`.`pipeline_batches` AS b
+  ON b.batch_id = f.batch_id
+WHERE
+  f.status = 'rejected'
+ORDER BY
+  f.batch_id DESC,
+  f.source_file NULLS LAST
 LIMIT ?;
 
 -- monitor.alerts

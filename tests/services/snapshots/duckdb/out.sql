@@ -1,5 +1,6 @@
 -- status.totals
-SELECT (SELECT count(*) FROM pipeline_files) AS files,
+SELECT (SELECT count(*) FROM pipeline_files WHERE status IS DISTINCT FROM 'rejected') AS files,
+  (SELECT count(*) FROM pipeline_files WHERE status = 'rejected') AS rejected_files,
   (SELECT count(*) FROM pipeline_batches) AS batches,
   (SELECT coalesce(sum(input_lines), 0) FROM pipeline_batches) AS input_lines,
   (SELECT count(*) FROM bronze_events) AS bronze,
@@ -16,6 +17,11 @@ SELECT reason, count(*) AS rows FROM quarantine_events GROUP BY 1 ORDER BY 2 DES
 SELECT batch_id, array_length(files) AS files, input_lines, silver_inserted, quarantined, duplicates,
   round(read_s + transform_s + commit_s, 3) AS seconds, round(max_event_lag_s, 1) AS max_lag_s, committed_at
 FROM pipeline_batches ORDER BY batch_id DESC LIMIT ?;
+
+-- status.rejected_files
+SELECT f.reason, f.source_file, f.size_bytes, f.modified_at, f.batch_id, b.committed_at
+FROM pipeline_files f LEFT JOIN pipeline_batches b ON b.batch_id = f.batch_id
+WHERE f.status = 'rejected' ORDER BY f.batch_id DESC, f.source_file LIMIT ?;
 
 -- monitor.alerts
 SELECT opened_at AS opened, severity, alert_type AS type, status, resolved_at AS resolved,

@@ -325,6 +325,8 @@ def status(
     console.print(arrow_table(f"clickstream status: {status.label}", status.totals))
     console.print(arrow_table("quarantine by reason", status.quarantine_reasons))
     console.print(arrow_table(f"last {batches} batches", status.recent_batches))
+    if status.rejected_files.num_rows:
+        console.print(arrow_table("rejected files (see README, 'Bad input')", status.rejected_files))
 
 
 @app.command()

@@ -466,6 +466,14 @@ class QuarantineSettings(_Section):
     severity: Severity = "warning"
 
 
+class RejectedFilesSettings(_Section):
+    enabled: bool = True
+    window_s: float = Field(
+        3600.0, gt=0, description="Landing files rejected (not read) by batches committed this recently open an alert, one per reason."
+    )
+    severity: Severity = "warning"
+
+
 class DataQualityAlertSettings(_Section):
     enabled: bool = True
     lookback_s: float = Field(86400.0, gt=0, description="Only windows validated this recently are considered.")
@@ -548,6 +556,7 @@ class MonitoringSettings(_Section):
     freshness: FreshnessSettings = FreshnessSettings()
     schema_drift: SchemaDriftSettings = SchemaDriftSettings()
     quarantine: QuarantineSettings = QuarantineSettings()
+    rejected_files: RejectedFilesSettings = RejectedFilesSettings()
     data_quality: DataQualityAlertSettings = DataQualityAlertSettings()
     channels: list[ChannelSettings] = Field(
         [ChannelSettings(name="log", type="log")], description="Where notifications go; the log channel by default."

@@ -5,30 +5,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import replace
 from datetime import datetime
 
 from clickstream.config import Settings, is_gcs
 from clickstream.engine.base import BatchCallback, BatchReport, RunSummary, commit
-from clickstream.ingest.landing import LandingFile, check_landing, cut_batches, list_landing
+from clickstream.ingest.landing import LandingFile, check_landing, cut_batches, list_landing, reused_stand_in
 from clickstream.ingest.lines import read_lines
 from clickstream.pipeline.batch import new_transform_connection, stage_rows, transform_params
 from clickstream.clock import utc_now
-from clickstream.contract import schema as C
 from clickstream.warehouse.base import CommitResult, LedgerFile, StagedBatch, Warehouse
 
 log = logging.getLogger(__name__)
-
-
-def _reused(f: LandingFile, read_as: tuple[int, datetime] | None) -> LandingFile | None:
-    """A rejected stand-in for a consumed name whose file now has another size or mtime, else None.
-
-    Its key carries the new size and mtime, so it never collides with the original ledger row and
-    each distinct change is recorded once.
-    """
-    if read_as is None or read_as == (f.size, f.modified_at):
-        return None
-    return replace(f, name=f"{f.name}@{f.size}:{f.modified_at.isoformat()}", rejected=C.FILE_NAME_REUSED)
 
 
 class _LandingWatcher:
@@ -74,7 +61,7 @@ class DuckDBEngine:
             if f.name not in self._consumed:
                 pending.append(f)
                 continue
-            reused = _reused(f, self._read_as.get(f.name))
+            reused = reused_stand_in(f, self._read_as.get(f.name))
             if reused is not None and reused.name not in self._consumed:
                 log.warning(
                     "landing file %s changed after it was consumed (now %d bytes, modified %s); a consumed name is "

@@ -14,6 +14,7 @@ checkpoint's commit log; the checkpoint must survive the driver (gs:// on a clus
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -27,16 +28,27 @@ from urllib.parse import unquote, urlsplit
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from clickstream.config import Settings, SparkSettings
+from clickstream.config import Settings, SparkSettings, is_gcs
+from clickstream.contract import schema as C
 from clickstream.engine.base import BatchCallback, BatchReport, RunSummary, commit
 from clickstream.errors import ConfigError, LandingError, WarehouseError
 from clickstream.ingest.adapters import adapter_for
-from clickstream.ingest.landing import LandingFile, check_landing, file_format, is_hidden_or_partial
+from clickstream.ingest.landing import (
+    LandingFile,
+    as_modified_at,
+    check_landing,
+    file_format,
+    inspect_local,
+    is_hidden_or_partial,
+    list_landing,
+    reused_stand_in,
+)
 from clickstream.pipeline.batch import finish_rows, new_transform_connection, parse_lines, transform_params
 from clickstream.pipeline.transform import TransformParams
 from clickstream.clock import utc_now
 from clickstream.warehouse.base import CommitResult, LedgerFile, StagedBatch, Warehouse
 
+log = logging.getLogger(__name__)
 
 # What an executor sends back per chunk of files: Arrow IPC streams, so DuckDB's exact column
 # types reach the driver unchanged (no round trip through Spark's type system).
@@ -45,8 +57,12 @@ PAYLOAD_SCHEMA = "kind string, payload binary"
 BINARY_FILE_SCHEMA = "path string, modificationTime timestamp, length long, content binary"
 _RAW, _PARSED, _FILES = "raw", "parsed", "files"
 _FILES_SCHEMA = pa.schema(
-    [("name", pa.string()), ("size", pa.int64()), ("modified_at", pa.timestamp("us")), ("lines", pa.int64())]
+    [("name", pa.string()), ("size", pa.int64()), ("modified_at", pa.timestamp("us")), ("lines", pa.int64()),
+     ("reason", pa.string())]  # fmt: skip
 )
+# Rejections Spark's file source never hands over (Hadoop drops names it cannot decode and links that
+# do not resolve; a file it may not read fails the query): the driver lists the local folder for them.
+_UNLISTED_BY_SPARK = (C.FILE_NAME_NOT_UTF8, C.FILE_SYMLINK_LOOP, C.FILE_PERMISSION_DENIED, C.FILE_UNREADABLE)
 
 # Settings every clickstream SparkSession gets; `engine.spark.conf` overrides them.
 SPARK_DEFAULTS = {
@@ -132,9 +148,11 @@ def _from_ipc(data: bytes) -> pa.Table:
 
 
 def parse_files_in_executor(
-    root_uri: str, landing_format: str, adapter: Any, params: TransformParams, memory_limit: str
+    root_uri: str, landing_format: str, adapter: Any, params: TransformParams, memory_limit: str,
+    follow_symlinks: bool = False,
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """The `mapInArrow` function: binaryFile rows in, raw lines and parsed rows (as Arrow IPC) out."""
+    """The `mapInArrow` function: binaryFile rows in, raw lines and parsed rows (as Arrow IPC) out;
+    a local file the landing rules reject (a symlink, unless followed) comes back with its reason, unread."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from clickstream.ingest.lines import lines_of, split_file
@@ -143,7 +161,7 @@ def parse_files_in_executor(
         con = new_transform_connection(1, memory_limit)
         try:
             for rb in batches:
-                files, contents = [], {}
+                files, contents, rejected = [], {}, []
                 for path, length, modified, content in zip(
                     rb.column("path").to_pylist(),
                     rb.column("length").to_pylist(),
@@ -155,18 +173,30 @@ def parse_files_in_executor(
                         continue  # still being written under a temporary name; its final name comes later
                     modified = modified.astimezone(timezone.utc).replace(tzinfo=None)
                     fmt = file_format(name, landing_format, adapter)
+                    if path.startswith("file:"):
+                        # Hadoop follows links; the rule from the DuckDB engine decides, on the same stat.
+                        found = inspect_local(Path(unquote(urlsplit(path).path)), follow_symlinks)
+                        if found is None:
+                            continue  # gone since Spark listed it: as the DuckDB engine, not recorded
+                        reason, stat = found
+                        if reason is not None:
+                            rejected.append(LandingFile(name, Path(name), stat.st_size, as_modified_at(stat.st_mtime), fmt,
+                                                        adapter, rejected=reason))  # fmt: skip
+                            continue
                     files.append(LandingFile(name, Path(name), length, modified, fmt, adapter))
                     contents[name] = content
-                if not files:
+                if not files and not rejected:
                     continue
                 raw = lines_of(files, lambda f: split_file(f, contents[f.name], params.max_line_bytes))
                 parsed = parse_lines(con, raw, params)
+                listed = files + rejected
                 counts = pa.table(
                     [
-                        pa.array([f.name for f in files], pa.string()),
-                        pa.array([f.size for f in files], pa.int64()),
-                        pa.array([f.modified_at for f in files], pa.timestamp("us")),
-                        pa.array([raw.lines_per_file[f.name] for f in files], pa.int64()),
+                        pa.array([f.name for f in listed], pa.string()),
+                        pa.array([f.size for f in listed], pa.int64()),
+                        pa.array([f.modified_at for f in listed], pa.timestamp("us")),
+                        pa.array([raw.lines_per_file.get(f.name, 0) for f in listed], pa.int64()),
+                        pa.array([f.rejected for f in listed], pa.string()),
                     ],
                     schema=_FILES_SCHEMA,
                 )
@@ -194,6 +224,7 @@ class SparkEngine:
         self.adapter = adapter_for(settings.landing)
         self.con = new_transform_connection(settings.engine.threads, settings.engine.memory_limit)
         self._consumed: set[str] | None = None
+        self._read_as: dict[str, tuple[int, Any]] = {}
         self._summary = RunSummary()
         self._on_batch: BatchCallback | None = None
         self._error: BaseException | None = None
@@ -260,6 +291,12 @@ class SparkEngine:
         self._summary, self._on_batch, self._error = RunSummary(), on_batch, None
         stop = stop or threading.Event()
         self._check_checkpoint_belongs_here()
+        # Only at start: in continuous mode, such a file landing later is recorded on the next start.
+        unlisted = self.reject_unlisted()
+        if unlisted is not None:
+            self._summary.add(unlisted)
+            if on_batch:
+                on_batch(unlisted)
         query = self._start(once)
         try:
             while not stop.is_set():
@@ -294,11 +331,11 @@ class SparkEngine:
         """Parse the batch's files in the executors, then dedupe and commit on the driver."""
         started_at = utc_now()
         t0 = time.perf_counter()
-        if self._consumed is None:
-            self._consumed = self.warehouse.consumed_files()
+        self._load_ledger()
         params = transform_params(self.settings.pipeline, started_at, self.warehouse.watermark())
         parse = parse_files_in_executor(
-            self.root_uri, self.settings.landing.format, self.adapter, params, self.settings.engine.memory_limit
+            self.root_uri, self.settings.landing.format, self.adapter, params, self.settings.engine.memory_limit,
+            self.settings.landing.follow_symlinks,
         )
         # One Spark job a batch: listing the files first would cost a second one. The ledger check
         # comes after parsing, which wastes work only when a batch is replayed after a crash.
@@ -310,11 +347,19 @@ class SparkEngine:
             parts[kind].append(_from_ipc(payload))
         files, lines_per_file = [], {}
         for t in parts[_FILES]:
-            for name, size, modified, lines in zip(*(t.column(c).to_pylist() for c in _FILES_SCHEMA.names)):
+            for name, size, modified, lines, reason in zip(*(t.column(c).to_pylist() for c in _FILES_SCHEMA.names)):
                 if name in self._consumed:
-                    continue
-                files.append(LedgerFile(name, size, modified))
-                lines_per_file[name] = lines
+                    # Spark lists a consumed name again once its checkpoint forgets it (maxFileAge, a new
+                    # checkpoint): changed since, it is a name_reused row, as in the DuckDB engine.
+                    stand_in = reused_stand_in(LandingFile(name, Path(name), size, modified, ""), self._read_as.get(name))
+                    if stand_in is None or stand_in.name in self._consumed:
+                        continue
+                    name, reason = stand_in.name, stand_in.rejected
+                if reason is not None:
+                    log.warning("landing file %s is not read (%s); recorded as rejected", name, reason)
+                files.append(LedgerFile(name, size, modified, reason))
+                if reason is None:
+                    lines_per_file[name] = lines
         if not files:
             # A replay of a batch whose commit already landed, or nothing but temporary names.
             return BatchReport(CommitResult(self.warehouse.next_batch_id(), committed=False), 0, 0, read_s, 0.0, 0)
@@ -326,7 +371,7 @@ class SparkEngine:
             engine=self.name,
             files=files,
             lines_per_file=lines_per_file,
-            bytes_read=sum(f.size for f in files),
+            bytes_read=sum(f.size for f in files if f.reason is None),
             raw_lines=raw_table,
             quarantine=staged.quarantine,
             silver_candidates=staged.silver_candidates,
@@ -339,6 +384,44 @@ class SparkEngine:
         result.stats["spark_batch_id"] = spark_batch_id
         self._consumed.update(f.name for f in files)
         return BatchReport(result, len(files), batch.bytes_read, read_s, staged.transform_s, 0)
+
+    def _load_ledger(self) -> None:
+        if self._consumed is None:
+            self._consumed = self.warehouse.consumed_files()
+            self._read_as = self.warehouse.ledger_files()
+
+    def reject_unlisted(self) -> BatchReport | None:
+        """Commit, as one batch of rejected rows, the local landing files Spark's stream never hands
+        over: names that are not UTF-8, symlink loops, unreadable files, and consumed names that came
+        back changed (the checkpoint has them as seen). None when there are none, or the landing zone
+        is not a local folder."""
+        if is_gcs(self.settings.landing.path) or self.settings.engine.spark.landing_uri:
+            return None
+        self._load_ledger()
+        found: list[LedgerFile] = []
+        for f in list_landing(self.settings.landing):
+            if f.name in self._consumed:
+                f = reused_stand_in(f, self._read_as.get(f.name))
+                if f is None or f.name in self._consumed:
+                    continue
+            elif f.rejected not in _UNLISTED_BY_SPARK and not (f.rejected == C.FILE_SYMLINK and not os.path.exists(f.path)):
+                continue  # Spark lists it (a link, if it resolves), and the executor applies the same rule
+            log.warning("landing file %s is not read (%s); recorded as rejected", f.name, f.rejected)
+            found.append(LedgerFile(f.name, f.size, f.modified_at, f.rejected))
+        if not found:
+            return None
+        started_at, t1 = utc_now(), time.perf_counter()
+        params = transform_params(self.settings.pipeline, started_at, self.warehouse.watermark())
+        raw_table, parsed = self._combine({_RAW: [], _PARSED: []}, params, set())
+        staged = finish_rows(self.con, raw_table, parsed, t1)
+        batch = StagedBatch(
+            batch_id=self.warehouse.next_batch_id(), engine=self.name, files=found, lines_per_file={}, bytes_read=0,
+            raw_lines=raw_table, quarantine=staged.quarantine, silver_candidates=staged.silver_candidates,
+            duplicates_in_batch=staged.duplicates_in_batch, started_at=started_at, read_s=0.0, transform_s=staged.transform_s,
+        )  # fmt: skip
+        result = commit(self.warehouse, batch)
+        self._consumed.update(f.name for f in found)
+        return BatchReport(result, len(found), 0, 0.0, staged.transform_s, 0)
 
     def _combine(
         self, parts: dict[str, list[pa.Table]], params: TransformParams, keep: set[str]

@@ -14,8 +14,9 @@ rejected ledger row, so it is reported once and never blocks the files behind it
 from __future__ import annotations
 
 import errno
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from stat import S_ISREG
@@ -115,15 +116,14 @@ def ledger_key(name: str) -> str:
         return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def _local_file(
-    path: Path, name: str, escaped: bool, settings: LandingSettings, adapter: Adapter | None, now: float
-) -> LandingFile | None:
-    """One listed path as a landing file (maybe rejected), or None when it is not one (yet)."""
+def inspect_local(path: Path, follow_symlinks: bool) -> tuple[str | None, os.stat_result] | None:
+    """Why a local path must not be read (None: read it) and the stat to record for it; None when
+    it vanished (or is a dangling link). A rejected symlink is recorded as the link itself."""
     rejected = None
     try:
         stat = path.lstat()
         if path.is_symlink():
-            if not settings.follow_symlinks:
+            if not follow_symlinks:
                 rejected = C.FILE_SYMLINK
             else:
                 stat = path.stat()
@@ -134,27 +134,64 @@ def _local_file(
             rejected = C.FILE_PERMISSION_DENIED
         else:
             rejected = C.FILE_SYMLINK_LOOP if exc.errno == errno.ELOOP else C.FILE_UNREADABLE
-    if rejected is None and not S_ISREG(stat.st_mode):
-        return None
-    if rejected is None and escaped:
-        # The ledger, bronze and every report are UTF-8 text; the escaped name can be shown, not opened.
-        rejected = C.FILE_NAME_NOT_UTF8
-    if rejected is None and now - stat.st_mtime < settings.min_file_age_s:
-        return None
     if rejected is not None:
         try:
             stat = path.lstat()  # the link itself: its target may be what cannot be reached
         except OSError:
             return None
+    return rejected, stat
+
+
+def as_modified_at(mtime: float) -> datetime:
+    return datetime.fromtimestamp(mtime, tz=timezone.utc).replace(tzinfo=None)
+
+
+def _local_file(
+    path: Path, name: str, escaped: bool, settings: LandingSettings, adapter: Adapter | None, now: float
+) -> LandingFile | None:
+    """One listed path as a landing file (maybe rejected), or None when it is not one (yet)."""
+    found = inspect_local(path, settings.follow_symlinks)
+    if found is None:
+        return None
+    rejected, stat = found
+    if rejected is None and not S_ISREG(stat.st_mode):
+        return None
+    if rejected is None and escaped:
+        # The ledger, bronze and every report are UTF-8 text; the escaped name can be shown, not opened.
+        rejected = C.FILE_NAME_NOT_UTF8
+        try:
+            stat = path.lstat()
+        except OSError:
+            return None
+    if rejected is None and now - stat.st_mtime < settings.min_file_age_s:
+        return None
     return LandingFile(
         name=name,
         path=path,
         size=stat.st_size,
-        modified_at=datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc).replace(tzinfo=None),
+        modified_at=as_modified_at(stat.st_mtime),
         format=file_format(name, settings.format, adapter),
         adapter=adapter,
         rejected=rejected,
     )
+
+
+def _same_version(read_as: tuple[int, datetime], size: int, modified_at: datetime) -> bool:
+    # Spark's file source records modification times in whole milliseconds; a file it consumed is
+    # not "changed" for the microseconds it never saw.
+    ms = lambda t: t.replace(microsecond=t.microsecond // 1000 * 1000)  # noqa: E731
+    return read_as[0] == size and ms(read_as[1]) == ms(modified_at)
+
+
+def reused_stand_in(f: LandingFile, read_as: tuple[int, datetime] | None) -> LandingFile | None:
+    """A rejected stand-in for a consumed name whose file now has another size or mtime, else None.
+
+    Its key carries the new size and mtime, so it never collides with the original ledger row and
+    each distinct change is recorded once.
+    """
+    if read_as is None or _same_version(read_as, f.size, f.modified_at):
+        return None
+    return replace(f, name=f"{f.name}@{f.size}:{f.modified_at.isoformat()}", rejected=C.FILE_NAME_REUSED)
 
 
 def _list_gcs(settings: LandingSettings, now: float, gcp: GcpSettings | None) -> list[LandingFile]:

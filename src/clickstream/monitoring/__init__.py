@@ -6,7 +6,7 @@ queries, HTTP and SMTP live at the edges (`source`, `notifiers`).
 
 from clickstream.monitoring.alert import Alert, Notification
 from clickstream.monitoring.detectors import run_detectors
-from clickstream.monitoring.snapshot import FieldStats, FreshnessFacts, MinuteSeries, QuarantineStats, Snapshot
+from clickstream.monitoring.snapshot import FieldStats, FreshnessFacts, MinuteSeries, QuarantineStats, RejectedFiles, Snapshot
 
 __all__ = [
     "Alert",
@@ -15,6 +15,7 @@ __all__ = [
     "MinuteSeries",
     "Notification",
     "QuarantineStats",
+    "RejectedFiles",
     "Snapshot",
     "run_detectors",
 ]

@@ -12,14 +12,15 @@ from clickstream.config import (
     MetricSettings,
     MonitoringSettings,
     QuarantineSettings,
+    RejectedFilesSettings,
     SchemaDriftSettings,
     SeasonalSettings,
     VolumeSettings,
 )
 from clickstream.contract.schema import EVENT_FIELDS, FieldType
-from clickstream.monitoring.alert import Alert, field_label
+from clickstream.monitoring.alert import Alert, field_label, one_line
 from clickstream.monitoring.seasonal import Baseline, Verdict, judge, robust_baseline, sample_ends, shape_adjusted
-from clickstream.monitoring.snapshot import FieldStats, FreshnessFacts, MinuteSeries, QuarantineStats, Snapshot
+from clickstream.monitoring.snapshot import FieldStats, FreshnessFacts, MinuteSeries, QuarantineStats, RejectedFiles, Snapshot
 
 # JSON types (DuckDB's json_type names) a contract field may arrive as; JSON fields take anything.
 _JSON_TYPES = {
@@ -35,6 +36,8 @@ _JSON_TYPES = {
 CONTRACT_TYPES = {f.name: _JSON_TYPES.get(f.type) for f in EVENT_FIELDS}
 # New fields named in one schema-drift alert: a producer sending random keys floods no channel.
 _MAX_LISTED = 20
+# A landing file name is anyone's text: each is quoted single-line and short in a rejected-files alert.
+MAX_FILE_NAME = 60
 
 
 def run_detectors(snap: Snapshot, settings: MonitoringSettings) -> list[Alert]:
@@ -51,6 +54,8 @@ def run_detectors(snap: Snapshot, settings: MonitoringSettings) -> list[Alert]:
         alerts += detect_schema_drift(snap.fields, settings.schema_drift, snap.contract_format)
     if snap.quarantine is not None and settings.quarantine.enabled:
         alerts += detect_quarantine_jump(snap.quarantine, settings.quarantine)
+    if snap.rejected_files is not None and settings.rejected_files.enabled:
+        alerts += detect_rejected_files(snap.rejected_files, settings.rejected_files)
     if settings.data_quality.enabled:
         alerts += detect_dq_failures(snap.dq_failures, settings.data_quality)
     return alerts
@@ -292,6 +297,32 @@ def detect_quarantine_jump(stats: QuarantineStats, cfg: QuarantineSettings) -> l
             details={"reasons": {r: c for r, c, _, _ in jumped}, "lines": stats.recent_lines},
         )
     ]
+
+
+def detect_rejected_files(facts: RejectedFiles, cfg: RejectedFilesSettings) -> list[Alert]:
+    """One alert per reason landing files were rejected for in recently committed batches."""
+    alerts = []
+    for reason, count in sorted(facts.counts.items()):
+        label = field_label(reason)
+        names = [one_line(n, MAX_FILE_NAME) for n in facts.names.get(reason, [])]
+        more = count - len(names)
+        listed = ", ".join(names) + (f" and {more:,} more" if more > 0 else "")
+        alerts.append(
+            Alert(
+                key=f"rejected_files:{label}",
+                type="rejected_files",
+                severity=cfg.severity,
+                subject=label,
+                message=(
+                    f"rejected files: {count:,} landing file{'s' if count != 1 else ''} not read ({label}) in the last "
+                    f"{cfg.window_s / 60:g} min: {listed}"
+                ),
+                observed=float(count),
+                expected=0.0,
+                details={"reason": label, "files": count, "names": names},
+            )
+        )
+    return alerts
 
 
 def detect_dq_failures(rows: list[dict], cfg: DataQualityAlertSettings) -> list[Alert]:

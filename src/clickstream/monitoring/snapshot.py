@@ -60,6 +60,14 @@ class QuarantineStats:
     baseline_rate: dict[str, float]
 
 
+@dataclass(frozen=True)
+class RejectedFiles:
+    """Landing files the pipeline recorded as rejected (not read) in batches committed recently."""
+
+    counts: dict[str, int]  # reason -> files
+    names: dict[str, list[str]]  # reason -> the first few file names, by name
+
+
 @dataclass
 class Snapshot:
     now: datetime
@@ -67,5 +75,6 @@ class Snapshot:
     freshness: FreshnessFacts | None = None
     fields: FieldStats | None = None
     quarantine: QuarantineStats | None = None
+    rejected_files: RejectedFiles | None = None
     dq_failures: list[dict[str, Any]] = field(default_factory=list)
     contract_format: bool = True  # raw lines follow the event contract (not a foreign format)

@@ -17,7 +17,7 @@ import numpy as np
 from clickstream.config import Settings
 from clickstream.errors import LandingError
 from clickstream.monitoring.seasonal import PERIOD_MINUTES
-from clickstream.monitoring.snapshot import KPI_METRICS, FieldStats, FreshnessFacts, MinuteSeries, QuarantineStats, Snapshot
+from clickstream.monitoring.snapshot import KPI_METRICS, FieldStats, FreshnessFacts, MinuteSeries, QuarantineStats, RejectedFiles, Snapshot
 from clickstream.warehouse.base import Reader
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 _CONTRACT_FORMATS = ("auto", "contract", "jsonl")
 # Buckets of the quarantine baseline are aligned to the Unix epoch, as the windows always were.
 _EPOCH = datetime(1970, 1, 1)
+# File names quoted per reason in a rejected-files alert: enough to find them, too few to flood a channel.
+REJECTED_NAMES_LISTED = 3
 
 # The monitoring SQL, by name (pinned per dialect by tests/warehouse/test_monitoring_sql.py).
 SQL = {
@@ -62,6 +64,13 @@ SQL = {
         "SELECT date_diff('microsecond', ?, ingested_at) // ? AS w, reason, count(*) AS c FROM quarantine_events "
         "WHERE ingested_at >= ? AND ingested_at < ? GROUP BY w, reason"
     ),
+    # Per reason, its count and the first {limit} names: a flood of bad files stays a small result.
+    "rejected_files": """WITH r AS (
+         SELECT f.reason, f.source_file, row_number() OVER (PARTITION BY f.reason ORDER BY f.source_file) AS n,
+           count(*) OVER (PARTITION BY f.reason) AS c
+         FROM pipeline_files f JOIN pipeline_batches b USING (batch_id)
+         WHERE f.status = 'rejected' AND b.committed_at >= ?)
+       SELECT reason, c, source_file FROM r WHERE n <= {limit} ORDER BY reason, source_file""",
     # The latest run of each layer: newest window first, then the newest validation of it.
     "dq_failures": """WITH runs AS (
          SELECT layer, run_id, max(window_start) AS w, max(validated_at) AS v FROM dq_results
@@ -171,6 +180,7 @@ class WarehouseSource:
             freshness=self.freshness(now) if m.freshness.enabled else None,
             fields=self.fields(now) if m.schema_drift.enabled else None,
             quarantine=self.quarantine(now) if m.quarantine.enabled else None,
+            rejected_files=self.rejected_files(now) if m.rejected_files.enabled else None,
             dq_failures=self.dq_failures(now) if m.data_quality.enabled else [],
             contract_format=self.settings.landing.format in _CONTRACT_FORMATS,
         )
@@ -240,6 +250,16 @@ class WarehouseSource:
         span = [_EPOCH, width_us, baseline_from, recent_from]
         baseline_rate = median_rates(self._rows("baseline_lines", span), self._rows("baseline_quarantine", span))
         return QuarantineStats(int(recent_lines), int(baseline_lines), recent, baseline_rate)
+
+    def rejected_files(self, now: datetime) -> RejectedFiles:
+        since = now - timedelta(seconds=self.settings.monitoring.rejected_files.window_s)
+        counts: dict[str, int] = {}
+        names: dict[str, list[str]] = {}
+        for reason, count, name in self._rows("rejected_files", [since], limit=REJECTED_NAMES_LISTED):
+            reason = reason or "unknown"  # a rejected row always has one; an edited ledger may not
+            counts[reason] = int(count)
+            names.setdefault(reason, []).append(name)
+        return RejectedFiles(counts, names)
 
     def dq_failures(self, now: datetime) -> list[dict]:
         since = now - timedelta(seconds=self.settings.monitoring.data_quality.lookback_s)

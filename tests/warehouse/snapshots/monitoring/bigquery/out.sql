@@ -97,6 +97,30 @@ GROUP BY
   w,
   reason;
 
+-- source.rejected_files
+WITH r AS (
+  SELECT
+    f.reason,
+    f.source_file,
+    ROW_NUMBER() OVER (PARTITION BY f.reason ORDER BY f.source_file NULLS LAST) AS n,
+    COUNT(*) OVER (PARTITION BY f.reason) AS c
+  FROM `my-project`.`clickstream_ops`.`pipeline_files` AS f
+  JOIN `my-project`.`clickstream_ops`.`pipeline_batches` AS b
+    USING (batch_id)
+  WHERE
+    f.status = 'rejected' AND b.committed_at >= ?
+)
+SELECT
+  reason,
+  c,
+  source_file
+FROM r
+WHERE
+  n <= 20000
+ORDER BY
+  reason NULLS LAST,
+  source_file NULLS LAST;
+
 -- source.dq_failures
 WITH runs AS (
   SELECT

@@ -28,6 +28,14 @@ SELECT date_diff('microsecond', ?, started_at) // ? AS w, sum(bronze_rows) AS n 
 -- source.baseline_quarantine
 SELECT date_diff('microsecond', ?, ingested_at) // ? AS w, reason, count(*) AS c FROM quarantine_events WHERE ingested_at >= ? AND ingested_at < ? GROUP BY w, reason;
 
+-- source.rejected_files
+WITH r AS (
+         SELECT f.reason, f.source_file, row_number() OVER (PARTITION BY f.reason ORDER BY f.source_file) AS n,
+           count(*) OVER (PARTITION BY f.reason) AS c
+         FROM pipeline_files f JOIN pipeline_batches b USING (batch_id)
+         WHERE f.status = 'rejected' AND b.committed_at >= ?)
+       SELECT reason, c, source_file FROM r WHERE n <= 20000 ORDER BY reason, source_file;
+
 -- source.dq_failures
 WITH runs AS (
          SELECT layer, run_id, max(window_start) AS w, max(validated_at) AS v FROM dq_results

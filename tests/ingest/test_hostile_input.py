@@ -200,3 +200,13 @@ def test_status_counts_rejected_files_and_lists_them(tmp_path: Path, landing: Pa
     totals = status.totals.to_pylist()[0]
     assert (totals["files"], totals["rejected_files"]) == (1, 1)
     assert status.rejected_files.select(["reason", "source_file"]).to_pylist() == [{"reason": "symlink", "source_file": "x.jsonl"}]
+
+
+def test_a_file_name_cannot_forge_a_log_line(tmp_path: Path, landing: Path, warehouse: Path, caplog) -> None:
+    (landing / "x\nERROR forged line.jsonl").symlink_to(tmp_path)
+    write(landing, "good.jsonl", line("g1") + b"\n")
+    with caplog.at_level("WARNING"):
+        run_once(landing, warehouse)
+    warnings = [r.getMessage() for r in caplog.records if "recorded as rejected" in r.getMessage()]
+    assert len(warnings) == 1 and "\n" not in warnings[0] and "forged line" in warnings[0]
+    assert silver_ids(warehouse) == {"g1"}

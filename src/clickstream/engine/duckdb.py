@@ -64,7 +64,7 @@ class DuckDBEngine:
             reused = reused_stand_in(f, self._read_as.get(f.name))
             if reused is not None and reused.name not in self._consumed:
                 log.warning(
-                    "landing file %s changed after it was consumed (now %d bytes, modified %s); a consumed name is "
+                    "landing file %r changed after it was consumed (now %d bytes, modified %s); a consumed name is "
                     "not re-read: land the new content under a new name",
                     f.name, f.size, f.modified_at.isoformat(),
                 )
@@ -77,15 +77,15 @@ class DuckDBEngine:
         t0 = time.perf_counter()
         for f in files:
             if f.rejected:
-                log.warning("landing file %s is not read (%s); recorded as rejected", f.name, f.rejected)
+                log.warning("landing file %r is not read (%s); recorded as rejected", f.name, f.rejected)
         raw = read_lines([f for f in files if not f.rejected], self.settings.pipeline.max_line_bytes)
         read_s = time.perf_counter() - t0
         for name, reason in raw.rejected.items():
-            log.warning("landing file %s could not be read (%s); recorded as rejected", name, reason)
+            log.warning("landing file %r could not be read (%s); recorded as rejected", name, reason)
         rejected = {f.name: f.rejected for f in files if f.rejected} | raw.rejected
         if raw.missing:
             # Deleted between listing and reading: nothing to ingest, and if it comes back it is new.
-            log.warning("landing files vanished before they were read, skipped: %s", ", ".join(raw.missing))
+            log.warning("landing files vanished before they were read, skipped: %s", ", ".join(map(repr, raw.missing)))
             files = [f for f in files if f.name not in raw.missing]
             if not files:
                 return BatchReport(CommitResult(self.warehouse.next_batch_id(), committed=False), 0, 0, read_s, 0.0, 0)

@@ -356,7 +356,7 @@ class SparkEngine:
                         continue
                     name, reason = stand_in.name, stand_in.rejected
                 if reason is not None:
-                    log.warning("landing file %s is not read (%s); recorded as rejected", name, reason)
+                    log.warning("landing file %r is not read (%s); recorded as rejected", name, reason)
                 files.append(LedgerFile(name, size, modified, reason))
                 if reason is None:
                     lines_per_file[name] = lines
@@ -406,7 +406,7 @@ class SparkEngine:
                     continue
             elif f.rejected not in _UNLISTED_BY_SPARK and not (f.rejected == C.FILE_SYMLINK and not os.path.exists(f.path)):
                 continue  # Spark lists it (a link, if it resolves), and the executor applies the same rule
-            log.warning("landing file %s is not read (%s); recorded as rejected", f.name, f.rejected)
+            log.warning("landing file %r is not read (%s); recorded as rejected", f.name, f.rejected)
             found.append(LedgerFile(f.name, f.size, f.modified_at, f.rejected))
         if not found:
             return None

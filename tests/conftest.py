@@ -193,3 +193,9 @@ def gcs_bucket(storage_emulator) -> str:
     name = f"landing-{next(_BUCKETS)}"
     GcsStore(endpoint=storage_emulator.endpoint, anonymous=True).fs().mkdir(name)
     return name
+
+
+@pytest.fixture(autouse=True)
+def _operator_on_a_free_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs and demos under test would all claim the operator's default port; each takes a free one."""
+    monkeypatch.setenv("CLICKSTREAM_OPERATOR__PORT", "0")

@@ -313,6 +313,17 @@ class DashboardSettings(_Section):
     )
 
 
+class OperatorSettings(_Section):
+    enabled: bool = Field(True, description="Serve /healthz, /metrics and /status inside `clickstream run` (continuous) and `demo`.")
+    host: str = Field("127.0.0.1", description="Address the operator endpoint listens on (loopback by default).")
+    port: int = Field(9464, ge=0, le=65535, description="Port of the operator endpoint; 0 picks a free one.")
+    stale_s: float = Field(
+        300.0,
+        gt=0,
+        description="/healthz answers 503 when files wait and no batch has committed for this long.",
+    )
+
+
 class QualitySettings(_Section):
     enabled: bool = Field(True, description="Validate each completed window inside `clickstream run` (continuous mode).")
     window_s: int = Field(
@@ -589,6 +600,7 @@ class Settings(BaseSettings):
     engine: EngineSettings = EngineSettings()
     pipeline: PipelineSettings = PipelineSettings()
     dashboard: DashboardSettings = DashboardSettings()
+    operator: OperatorSettings = OperatorSettings()
     quality: QualitySettings = QualitySettings()
     deploy: DeploySettings = DeploySettings()
     monitoring: MonitoringSettings = MonitoringSettings()

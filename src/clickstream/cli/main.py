@@ -144,7 +144,7 @@ def run(
     channels = None if once else _channels(settings)
     # Continuous mode validates each completed window and runs the detectors, each in a thread with
     # its own reader: ingestion never waits for them.
-    platform = Platform(settings, quality=not once, monitoring=not once, channels=channels)
+    platform = Platform(settings, quality=not once, monitoring=not once, operator=not once, channels=channels)
     _stop_on_signals(platform.stop_event)
     with platform:
         if not quiet:
@@ -153,6 +153,8 @@ def run(
                 _plain(("clickstream run", "bold"), f" ({settings.engine.name} engine): {mode} into {platform.warehouse.label}"),
                 highlight=False,
             )
+            if platform.operator_server is not None:
+                err_console.print(f"operator endpoint: {platform.operator_server.url}/healthz, /metrics, /status", highlight=False, markup=False)
         summary = platform.run_pipeline(once, on_batch=None if quiet else print_batch(err_console))
     if not quiet:
         print_summary(err_console, summary)
@@ -318,10 +320,10 @@ def status(
 ) -> None:
     """Show the ledger: files, batches, row counts per layer, quarantine reasons and lag (read-only)."""
     from clickstream.cli.render import arrow_table
-    from clickstream.services.status import read_status
+    from clickstream.services.status import current_status
 
     settings = _load(config, warehouse={"path": warehouse, "kind": warehouse_kind})
-    status = read_status(settings, batches)
+    status = current_status(settings, batches)
     console.print(arrow_table(f"clickstream status: {status.label}", status.totals))
     console.print(arrow_table("quarantine by reason", status.quarantine_reasons))
     console.print(arrow_table(f"last {batches} batches", status.recent_batches))
@@ -392,6 +394,8 @@ def _run_demo(settings, rate: float, seconds: float | None) -> None:  # noqa: AN
         )
         console.print(_plain("dashboard: ", (platform.dashboard_server.url, "bold"),
                              f" (refreshes every {settings.dashboard.refresh_s:g}s)"))  # fmt: skip
+        if platform.operator_server is not None:
+            console.print(f"operator endpoint: {platform.operator_server.url}/healthz, /metrics, /status", highlight=False, markup=False)
         if "quality" in platform.threads:
             q = settings.quality
             console.print(f"data quality: every {q.window_s}s window validated {q.grace_s:g}s after it ends "

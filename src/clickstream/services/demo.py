@@ -49,7 +49,7 @@ def start_demo(settings: Settings, rate: float, seconds: float | None, channels=
     except OSError as exc:
         raise WarehouseError(f"cannot create {landing}: {exc.strerror}; pass a writable --data-dir") from exc
     faults = Faults(duplicates=0.01, malformed=0.005, late=0.01, incident="malformed_surge", incident_span=(0.25, 0.45))
-    platform = Platform(settings, dashboard=True, channels=channels).start()
+    platform = Platform(settings, dashboard=True, operator=True, channels=channels).start()
     try:
         platform.threads["generator"] = platform.background(
             "generator",

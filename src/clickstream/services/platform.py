@@ -1,5 +1,5 @@
-"""The running platform: the pipeline, the quality schedule, the monitor and the dashboard, started
-and stopped together. `clickstream run` and `clickstream demo` are thin shells around it.
+"""The running platform: the pipeline, the quality schedule, the monitor, the dashboard and the
+operator endpoint, started and stopped together. `clickstream run` and `clickstream demo` are thin shells around it.
 
 Every part reads through its own reader of the one writer-mode warehouse (`Warehouse.reader()`):
 on DuckDB that is a cursor of the pipeline's connection (one process owns the file), on BigQuery a
@@ -56,15 +56,19 @@ class Platform:
     quality: bool = True
     monitoring: bool = True
     dashboard: bool = False
+    operator: bool = False
     channels: list | None = None
     spark: Any = None
     stop_event: threading.Event = field(default_factory=threading.Event)
     warehouse: Warehouse | None = field(default=None, init=False)
     engine: Engine | None = field(default=None, init=False)
     dashboard_server: Any = field(default=None, init=False)
+    operator_server: Any = field(default=None, init=False)
+    metrics: Any = field(default=None, init=False)
     threads: dict[str, threading.Thread] = field(default_factory=dict, init=False)
     errors: list[BaseException] = field(default_factory=list, init=False)
     _readers: list[Reader] = field(default_factory=list, init=False)
+    _pipeline_running: bool = field(default=False, init=False)
 
     def start(self) -> "Platform":
         s = self.settings
@@ -79,6 +83,8 @@ class Platform:
                 self._start_monitor()
             if self.dashboard:
                 self._start_dashboard()
+            if self.operator and s.operator.enabled:
+                self._start_operator()
         except BaseException:
             self.stop()
             raise
@@ -107,10 +113,29 @@ class Platform:
 
         self.dashboard_server = start_dashboard(self.settings, self.reader())
 
+    def _start_operator(self) -> None:
+        from clickstream.services.operator import OperatorServer, PipelineMetrics, pipeline_health
+
+        served = self.reader()
+        self.metrics = PipelineMetrics(self.reader(), served)
+
+        def health():
+            failed = self.errors[0] if self.errors else None
+            running = self._pipeline_running and not self.stop_event.is_set()
+            return pipeline_health(self.metrics, running, failed, self.settings.operator.stale_s)
+
+        self.operator_server = OperatorServer(self.settings.operator, self.metrics, served, health).start()
+
     def run_pipeline(self, once: bool, on_batch: BatchCallback | None = None) -> RunSummary:
         """Run the engine in this thread: drain the backlog (`once`), or until `stop()`."""
         assert self.engine is not None, "start() the platform first"
-        return self.engine.run(once=once, stop=self.stop_event, on_batch=on_batch)
+        if self.metrics is not None:
+            on_batch = self.metrics.wrap(on_batch)
+        self._pipeline_running = True
+        try:
+            return self.engine.run(once=once, stop=self.stop_event, on_batch=on_batch)
+        finally:
+            self._pipeline_running = False
 
     def start_pipeline(self, on_batch: BatchCallback | None = None) -> threading.Thread:
         """Run the engine continuously in a background thread; an error stops the platform."""
@@ -143,6 +168,9 @@ class Platform:
         for name, thread in list(self.threads.items()):
             thread.join(timeout=waits.get(name, 30))
         self.threads.clear()
+        if self.operator_server is not None:
+            self.operator_server.stop()
+            self.operator_server = None
         if self.dashboard_server is not None:
             self.dashboard_server.stop()
             self.dashboard_server = None

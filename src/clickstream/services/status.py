@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, fields
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
 from clickstream.config import Settings
-from clickstream.warehouse import open_reader
+from clickstream.errors import WarehouseBusyError
+from clickstream.warehouse import Reader, open_reader
 
 TOTALS_SQL = """SELECT (SELECT count(*) FROM pipeline_files WHERE status IS DISTINCT FROM 'rejected') AS files,
   (SELECT count(*) FROM pipeline_files WHERE status = 'rejected') AS rejected_files,
@@ -41,19 +49,92 @@ class Status:
     rejected_files: pa.Table
 
 
+def status_from_reader(reader: Reader, batches: int) -> Status:
+    """The status tables read through `reader`, on one snapshot."""
+    totals, reasons, recent, rejected = reader.read(
+        [
+            (TOTALS_SQL, []),
+            (QUARANTINE_REASONS_SQL, []),
+            (RECENT_BATCHES_SQL, [int(batches)]),
+            (REJECTED_FILES_SQL, [int(batches)]),
+        ]
+    )
+    return Status(reader.label, totals, reasons, recent, rejected)
+
+
 def read_status(settings: Settings, batches: int) -> Status:
     """The status tables of the configured warehouse; opening it for this creates nothing."""
     wh, reader = open_reader(settings)
     try:
-        totals, reasons, recent, rejected = reader.read(
-            [
-                (TOTALS_SQL, []),
-                (QUARANTINE_REASONS_SQL, []),
-                (RECENT_BATCHES_SQL, [int(batches)]),
-                (REJECTED_FILES_SQL, [int(batches)]),
-            ]
-        )
-        return Status(reader.label, totals, reasons, recent, rejected)
+        return status_from_reader(reader, batches)
     finally:
         reader.close()
         wh.close()
+
+
+def current_status(settings: Settings, batches: int) -> Status:
+    """The status tables; from the running pipeline's operator endpoint when that pipeline holds the file."""
+    try:
+        return read_status(settings, batches)
+    except WarehouseBusyError:
+        served = fetch_status(settings, batches)
+        if served is None:
+            raise
+        return served
+
+
+def fetch_status(settings: Settings, batches: int, timeout_s: float = 5.0) -> Status | None:
+    """The Status served by the operator endpoint for this warehouse, or None when none answers for it."""
+    op = settings.operator
+    # A wildcard listen address is reached on loopback.
+    host = "127.0.0.1" if op.host in ("0.0.0.0", "::", "") else op.host
+    url = f"http://{host}:{op.port}/status?batches={int(batches)}"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310 - http to a configured host
+            served = status_from_json(json.loads(response.read()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    # Another pipeline on that port, over another file, must not be reported as this one.
+    if Path(served.label).resolve() != Path(settings.warehouse.path).resolve():
+        return None
+    return served
+
+
+_TABLES = [f.name for f in fields(Status) if f.name != "label"]
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def status_to_json(status: Status) -> dict[str, Any]:
+    """A Status as JSON-ready data: each table's columns, Arrow types and rows."""
+    out: dict[str, Any] = {"label": status.label}
+    for name in _TABLES:
+        table: pa.Table = getattr(status, name)
+        out[name] = {
+            "columns": table.column_names,
+            "types": [str(t) for t in table.schema.types],
+            "rows": [[_json_value(v) for v in row] for row in zip(*(c.to_pylist() for c in table.columns))],
+        }
+    return out
+
+
+def status_from_json(data: dict[str, Any]) -> Status:
+    """The Status `status_to_json` wrote; timestamps come back as datetimes, so they render the same."""
+    tables = {}
+    for name in _TABLES:
+        t = data[name]
+        columns: dict[str, list] = {c: [] for c in t["columns"]}
+        for row in t["rows"]:
+            for c, v in zip(t["columns"], row):
+                columns[c].append(v)
+        for c, kind in zip(t["columns"], t["types"]):
+            if kind.startswith("timestamp"):
+                columns[c] = [None if v is None else datetime.fromisoformat(v) for v in columns[c]]
+        tables[name] = pa.table(columns) if columns else pa.table({})
+    return Status(str(data["label"]), **tables)

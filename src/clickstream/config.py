@@ -62,6 +62,11 @@ class _Section(BaseModel):
         return value
 
 
+def _lower(value: Any) -> Any:
+    """Choices typed on a command line or in YAML match whatever their case: CSV is csv."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
 GCS_SCHEME = "gs://"
 
 
@@ -116,6 +121,8 @@ class LandingSettings(_Section):
     def _local_or_gcs(cls, value: Any) -> Any:
         return local_or_gcs(value)
 
+    _format_case = field_validator("format", mode="before")(_lower)
+
     @field_validator("patterns")
     @classmethod
     def _relative_patterns(cls, value: list[str]) -> list[str]:
@@ -148,6 +155,8 @@ class WarehouseSettings(_Section):
         pattern=DUCKDB_SIZE,
         description="WAL size that triggers a checkpoint; larger means fewer, longer checkpoints.",
     )
+
+    _kind_case = field_validator("kind", mode="before")(_lower)
 
 
 class SparkSettings(_Section):
@@ -273,6 +282,8 @@ class EngineSettings(_Section):
         description="Memory limit of the engine's in-memory DuckDB that runs the transform.",
     )
     spark: SparkSettings = SparkSettings()
+
+    _name_case = field_validator("name", mode="before")(_lower)
 
 
 class PipelineSettings(_Section):

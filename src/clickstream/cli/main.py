@@ -262,6 +262,7 @@ def _generate(out: Path, events, files, fmt, seed, start, span, rate, duration, 
     from clickstream.generator.faults import INCIDENT_KINDS
 
     shown = shown_as or str(out)
+    fmt, incident = fmt.strip().lower(), incident.strip().lower() if incident is not None else None
     if fmt not in ("jsonl", "csv"):
         raise ConfigError(f"--format {fmt!r} is not supported: use jsonl or csv")
     if incident is not None and incident not in INCIDENT_KINDS:

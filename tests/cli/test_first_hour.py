@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -41,3 +44,26 @@ def test_status_on_a_narrow_terminal_never_cuts_a_number(tmp_path: Path, landing
     counts = query(warehouse, "SELECT batch_id, input_lines FROM pipeline_batches")
     for batch_id, lines in counts:
         assert re.search(rf"│\s+{batch_id} │.*│\s+{lines:,} │", shown.output), shown.output
+
+
+def clickstream_cli(*args: str, cwd: Path, width: int = 200, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    # A subprocess, so the log channel writes through the logging set up by main(), as for a user.
+    return subprocess.run([sys.executable, "-m", "clickstream.cli.main", *args], capture_output=True, text=True,
+                          timeout=120, cwd=cwd, env={**os.environ, "COLUMNS": str(width), **(env or {})})  # fmt: skip
+
+
+def test_monitor_once_shows_an_alert_once_and_wraps_its_message(tmp_path: Path) -> None:
+    flags = ("--landing", "landing", "--warehouse", "wh.duckdb")
+    gen = clickstream_cli("generate", "--out", "landing", "-n", "20000", "-f", "8", "--span", "2h",
+                          "--incident", "malformed_surge", cwd=tmp_path)  # fmt: skip
+    assert gen.returncode == 0, gen.stderr
+    assert clickstream_cli("run", "--once", "-q", *flags, cwd=tmp_path).returncode == 0
+    shown = clickstream_cli("monitor", "--once", *flags, cwd=tmp_path, width=80)
+    assert shown.returncode == 0, shown.stderr
+    (message,) = [m for (m,) in query(tmp_path / "wh.duckdb", "SELECT message FROM alerts")]
+    # The default log channel's line is the notification; stdout holds only the alerts table.
+    assert [line for line in shown.stderr.splitlines() if "quarantine jump" in line] == [shown.stderr.strip()]
+    assert "→" not in shown.stdout
+    assert all(len(line) <= 80 for line in shown.stdout.splitlines())
+    cells = [line.rsplit("│", 2)[1].strip() for line in shown.stdout.splitlines() if line.startswith("│")]
+    assert "".join(cells).replace(" ", "") == message[:90].replace(" ", "")

@@ -197,9 +197,14 @@ def monitor(
     stop = threading.Event()
     _stop_on_signals(stop)
 
+    # A log channel already writes each notification to this terminal; echoing it too showed every alert twice.
+    logged = {c.name for c in settings.monitoring.channels if c.type == "log"}
+
     def show(report) -> None:  # noqa: ANN001 - a monitoring TickReport
         for n in report.notifications:
             ok, failed = report.delivery.get(n.alert_id, ([], []))
+            if logged & set(ok):
+                continue
             console.print(f"{n.title}: {n.alert.message} → {', '.join(ok) or 'no channel'}"
                           + (f" (failed: {', '.join(failed)})" if failed else ""), highlight=False, markup=False)  # fmt: skip
 

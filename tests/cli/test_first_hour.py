@@ -9,10 +9,14 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+from rich.console import Console
 from typer.testing import CliRunner
 
 from clickstream.cli.main import app
+from clickstream.cli.render import print_batch, print_summary
+from clickstream.engine.base import BatchReport, RunSummary
 from clickstream.generator import generate_batch
+from clickstream.warehouse.base import CommitResult
 from tests.conftest import query, run_once
 
 
@@ -67,3 +71,33 @@ def test_monitor_once_shows_an_alert_once_and_wraps_its_message(tmp_path: Path) 
     assert all(len(line) <= 80 for line in shown.stdout.splitlines())
     cells = [line.rsplit("│", 2)[1].strip() for line in shown.stdout.splitlines() if line.startswith("│")]
     assert "".join(cells).replace(" ", "") == message[:90].replace(" ", "")
+
+
+def _report(batch_id: int, files: int, lines: int, backlog: int) -> BatchReport:
+    result = CommitResult(batch_id, True, input_lines=lines, silver_inserted=lines, commit_s=0.5)
+    return BatchReport(result, files=files, bytes=lines * 100, read_s=0.25, transform_s=0.25, backlog_files=backlog)
+
+
+def test_batch_lines_count_files_in_proper_singular_and_plural() -> None:
+    console = Console(record=True, width=200)
+    show = print_batch(console)
+    show(_report(1, 1, 1, 1))
+    show(_report(2, 2, 1000, 0))
+    one, two = console.export_text().splitlines()
+    assert "1 file, 1 line →" in one and "backlog 1 file" in one and "files" not in one
+    assert "2 files, 1,000 lines →" in two and "backlog 0 files" in two
+
+
+def test_summary_rate_is_over_busy_time_not_time_spent_waiting(landing: Path, warehouse: Path) -> None:
+    summary = RunSummary()
+    for batch_id in (1, 2):
+        summary.add(_report(batch_id, 1, 50_000, 0))
+    summary.seconds = 12.0  # a continuous run that waited 10 s for files before Ctrl-C
+    console = Console(record=True, width=200)
+    print_summary(console, summary)
+    shown = console.export_text()
+    assert summary.busy_seconds == 2.0
+    assert "2 batches, 2 files, 100,000 lines" in shown and "in 12.0s (2.0s busy), 50,000 lines/s" in shown
+    generate_batch(landing, events=500, files=1, seed=2, span=timedelta(minutes=5))
+    real = run_once(landing, warehouse)
+    assert 0 < real.busy_seconds <= real.seconds

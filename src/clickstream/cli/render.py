@@ -14,6 +14,11 @@ from rich.text import Text
 from clickstream.engine.base import BatchReport, RunSummary
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """'1 file', '2 files', '1,000 batches'."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
 def print_batch(console: Console) -> Callable[[BatchReport], None]:
     def show(report: BatchReport) -> None:
         r = report.result
@@ -24,9 +29,9 @@ def print_batch(console: Console) -> Callable[[BatchReport], None]:
         seconds = report.read_s + report.transform_s + r.commit_s
         rate = r.input_lines / seconds if seconds else 0.0
         console.print(
-            f"batch {r.batch_id}: {report.files} files, {r.input_lines:,} lines → silver +{r.silver_inserted:,}, "
+            f"batch {r.batch_id}: {count(report.files, 'file')}, {count(r.input_lines, 'line')} → silver +{r.silver_inserted:,}, "
             f"quarantine +{r.quarantined:,}, duplicates {r.duplicates:,} in {seconds:.2f}s "
-            f"({rate:,.0f} lines/s); backlog {report.backlog_files} files",
+            f"({rate:,.0f} lines/s); backlog {count(report.backlog_files, 'file')}",
             highlight=False,
         )
 
@@ -34,11 +39,12 @@ def print_batch(console: Console) -> Callable[[BatchReport], None]:
 
 
 def print_summary(console: Console, s: RunSummary) -> None:
-    rate = s.input_lines / s.seconds if s.seconds else 0.0
+    # Over busy time: a continuous run stopped with Ctrl-C spent most of its wall clock waiting for files.
+    rate = s.input_lines / s.busy_seconds if s.busy_seconds else 0.0
     console.print(
-        f"done: {s.batches} batches, {s.files} files, {s.input_lines:,} lines "
+        f"done: {count(s.batches, 'batch', 'batches')}, {count(s.files, 'file')}, {count(s.input_lines, 'line')} "
         f"(silver {s.silver_inserted:,}, quarantine {s.quarantined:,}, duplicates {s.duplicates:,}) "
-        f"in {s.seconds:.1f}s, {rate:,.0f} lines/s",
+        f"in {s.seconds:.1f}s ({s.busy_seconds:.1f}s busy), {rate:,.0f} lines/s",
         highlight=False,
     )
 

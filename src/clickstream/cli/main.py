@@ -461,8 +461,8 @@ def validate(
     On BigQuery the suites run as GX query assets in BigQuery (the window's rows stay there); on DuckDB
     the window's rows are validated through pandas. Results go to dq_results in either warehouse.
     """
-    from clickstream.cli.render import print_validation
-    from clickstream.services.quality import validate_window
+    from clickstream.cli.render import print_validation, print_validation_window
+    from clickstream.services.quality import default_window, validate_window
 
     layers = ("bronze", "silver", "gold") if layer == "all" else (layer,)
     if layer not in ("bronze", "silver", "gold", "all"):
@@ -470,7 +470,8 @@ def validate(
     settings = _load(
         config, warehouse={"path": warehouse, "kind": warehouse_kind}, quality={"docs_dir": docs, "results_dir": results}
     )
-    window = parse_hour(hour) if hour else None
+    window = parse_hour(hour) if hour else default_window(settings)
+    print_validation_window(console, settings, window, layers)
     report = validate_window(settings, layers, window, force)
     print_validation(console, settings, report)
     if report.critical_failed:

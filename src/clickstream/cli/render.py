@@ -129,6 +129,18 @@ def arrow_table(title: str, result: pa.Table, time_format: str | None = None) ->
     return ArrowTable(title, result, time_format)
 
 
+def print_validation_window(console: Console, settings, start: datetime, layers: tuple[str, ...]) -> None:  # noqa: ANN001
+    """Name the window and layers before validating them: the first run otherwise says nothing of which hour."""
+    from datetime import timedelta
+
+    from clickstream.quality.runner import window_floor
+
+    lo = window_floor(start, settings.quality.window_s)
+    hi = lo + timedelta(seconds=settings.quality.window_s)
+    end = f"{hi:%H:%M}" if hi.date() == lo.date() else f"{hi:%Y-%m-%dT%H:%M}"
+    console.print(f"validating window {lo:%Y-%m-%dT%H:%M}–{end} UTC ({', '.join(layers)})", highlight=False, markup=False)
+
+
 def print_validation(console: Console, settings, report) -> None:  # noqa: ANN001 - Settings, ValidationReport
     """One line per layer, and a table of the expectations that failed."""
     from clickstream.quality.runner import window_floor

@@ -12,10 +12,25 @@ check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || { \
 	  echo "clickstream needs Python 3.11 or newer as '$(PYTHON)': install it, or run 'make PYTHON=/path/to/python3.11 ...'"; exit 2; }
 
-$(STAMP): pyproject.toml | check-python
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+# `make test` needs every extra; `make demo` only the dashboard and data quality ones, so a first demo
+# does not wait for Spark and the Google clients. The full install is a superset: it serves the demo too.
+DEMO_STAMP := $(VENV)/.demo-stamp
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+
+$(BIN)/python: | check-python
+	@echo "creating the virtualenv $(VENV) (first time only, a few seconds)"
+	@$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	@echo "installing clickstream and all its extras for the tests into $(VENV) (first time only, about 2-3 min)"
+	@$(PIP_INSTALL) -e '.[test]'
 	@touch $(STAMP)
+
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	@if [ -f $(STAMP) ] && [ $(STAMP) -nt pyproject.toml ]; then :; else \
+	  echo "installing clickstream and its demo extras (dashboard, quality) into $(VENV) (first time only, about 60 s)"; \
+	  $(PIP_INSTALL) -e '.[dashboard,quality]'; fi
+	@touch $(DEMO_STAMP)
 
 # checkov (tests/infra) gets its own virtualenv: its pins clash with the project's (see the file).
 CHECKOV_VENV := $(VENV)/checkov
@@ -40,7 +55,8 @@ emulators: $(EMULATORS_STAMP)
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
+	@echo "running the demo for $(DEMO_DURATION): live traffic, the pipeline, the dashboard URL and live KPIs (Ctrl-C stops early)"
 	$(BIN)/clickstream demo --duration $(DEMO_DURATION)
 
 test: $(STAMP) $(CHECKOV_STAMP) $(EMULATORS_STAMP)
@@ -51,7 +67,7 @@ test: $(STAMP) $(CHECKOV_STAMP) $(EMULATORS_STAMP)
 	@command -v java >/dev/null 2>&1 || echo "note: no 'java' on PATH: the Spark engine tests (tests/engine, marked spark) will be skipped; install Java 17 with 'apt-get install -y openjdk-17-jre-headless' (or set JAVA_HOME)"
 	@if command -v terraform >/dev/null 2>&1; then terraform fmt -check -recursive infra/terraform || { echo "infra/terraform is not formatted: run 'terraform fmt -recursive infra/terraform'"; exit 1; }; \
 	else echo "note: no 'terraform' on PATH; skipping 'terraform fmt -check' of infra/terraform (install Terraform >= 1.9)"; fi
-	@echo "checking the import direction between layers (lint-imports, contracts in pyproject.toml)"
+	@echo "checking the import direction between layers (lint-imports, contracts in pyproject.toml; a few seconds)"
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -6,11 +6,12 @@ Precedence, highest first: explicit values (CLI flags), environment variables
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from types import UnionType
@@ -59,6 +60,11 @@ class _Section(BaseModel):
     def _not_absurd(cls, value: Any, info: ValidationInfo) -> Any:
         _bound_floats(info.field_name or "", value)
         return value
+
+
+def _lower(value: Any) -> Any:
+    """Choices typed on a command line or in YAML match whatever their case: CSV is csv."""
+    return value.strip().lower() if isinstance(value, str) else value
 
 
 GCS_SCHEME = "gs://"
@@ -115,6 +121,8 @@ class LandingSettings(_Section):
     def _local_or_gcs(cls, value: Any) -> Any:
         return local_or_gcs(value)
 
+    _format_case = field_validator("format", mode="before")(_lower)
+
     @field_validator("patterns")
     @classmethod
     def _relative_patterns(cls, value: list[str]) -> list[str]:
@@ -147,6 +155,8 @@ class WarehouseSettings(_Section):
         pattern=DUCKDB_SIZE,
         description="WAL size that triggers a checkpoint; larger means fewer, longer checkpoints.",
     )
+
+    _kind_case = field_validator("kind", mode="before")(_lower)
 
 
 class SparkSettings(_Section):
@@ -272,6 +282,8 @@ class EngineSettings(_Section):
         description="Memory limit of the engine's in-memory DuckDB that runs the transform.",
     )
     spark: SparkSettings = SparkSettings()
+
+    _name_case = field_validator("name", mode="before")(_lower)
 
 
 class PipelineSettings(_Section):
@@ -658,10 +670,39 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML ({exc.__class__.__name__}): fix its syntax") from exc
+        raise ConfigError(f"config file {path} is not valid YAML{_yaml_position(exc)}: fix its syntax") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a mapping of sections (landing, engine, ...)")
     return data
+
+
+def _yaml_position(exc: yaml.YAMLError) -> str:
+    """' at line L, column C: <problem>' for a YAML syntax error, as an editor numbers them (from 1)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or exc.__class__.__name__
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{where}: {problem}"
+
+
+def closest(name: str, choices: Iterable[str]) -> str | None:
+    """The choice a typo most likely meant, or None when nothing is close."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The settings section a validation error's location points into, if it is a section."""
+    annotation: Any = Settings
+    for key in loc:
+        if _is_model(annotation) and isinstance(key, str) and key in annotation.model_fields:
+            annotation = _unwrap(annotation.model_fields[key].annotation)
+        elif get_origin(annotation) is list and isinstance(key, int):
+            annotation = _unwrap(get_args(annotation)[0])
+        elif get_origin(annotation) is dict:
+            annotation = _unwrap(get_args(annotation)[1])
+        else:
+            return None
+    return annotation if _is_model(annotation) else None
 
 
 def describe_validation_error(exc: ValidationError, origin: str = "config") -> str:
@@ -671,7 +712,14 @@ def describe_validation_error(exc: ValidationError, origin: str = "config") -> s
         where = ".".join(str(p) for p in err["loc"]) or "settings"
         value = err.get("input")
         shown = "" if isinstance(value, dict) else f" (got {value!r})"
-        parts.append(f"{where}: {err['msg']}{shown}")
+        # pydantic prefixes our own validators' messages with "Value error, ": noise to a user.
+        msg = err["msg"].removeprefix("Value error, ")
+        hint = ""
+        if err["type"] == "extra_forbidden" and err["loc"]:
+            section = _model_at(tuple(err["loc"][:-1]))
+            meant = closest(str(err["loc"][-1]), section.model_fields) if section is not None else None
+            hint = f" (did you mean `{meant}`?)" if meant else ""
+        parts.append(f"{where}: {msg}{shown}{hint}")
     return f"invalid {origin}: " + "; ".join(parts)
 
 
@@ -712,13 +760,17 @@ def check_environment(environ: Mapping[str, str]) -> None:
         annotation: Any = Settings
         default: Any = None
         path: list[str] = []
-        for key in upper[len(ENV_PREFIX) :].lower().split("__"):
+        keys = upper[len(ENV_PREFIX) :].lower().split("__")
+        for depth, key in enumerate(keys):
             if _is_model(annotation):
                 field = annotation.model_fields.get(key)
                 if field is None:
+                    meant = closest(key, annotation.model_fields)
+                    guess = f" (did you mean {ENV_PREFIX}{'__'.join([*path, meant, *keys[depth + 1 :]]).upper()}?)" if meant else ""
                     where = f"section {'.'.join(path)} has" if path else "sections are"
                     raise ConfigError(
-                        f"environment variable {name} is not a setting ({where} {', '.join(annotation.model_fields)}; "
+                        f"environment variable {name} is not a setting{guess} "
+                        f"({where} {', '.join(annotation.model_fields)}; "
                         "the form is CLICKSTREAM_<SECTION>__<KEY>, e.g. CLICKSTREAM_ENGINE__POLL_INTERVAL_S): fix or unset it"
                     )
                 annotation, default = _unwrap(field.annotation), field.default

@@ -47,8 +47,12 @@ def test_unwritable_warehouse_path(tmp_path: Path, landing: Path) -> None:
     [
         ("engine:\n  poll_interval_s: -1\n", ("engine.poll_interval_s", "greater than 0")),
         ("engine:\n  max_files_per_batch: lots\n", ("engine.max_files_per_batch", "'lots'")),
-        ("landing:\n  pathh: x\n", ("landing.pathh", "not permitted")),
-        ("engine: [unclosed\n", ("not valid YAML",)),
+        ("landing:\n  pathh: x\n", ("landing.pathh", "not permitted", "did you mean `path`?")),
+        ("landing:\n  formt: csv\n", ("landing.formt", "did you mean `format`?")),
+        ("monitoring:\n  channels:\n    - {name: a, type: log, min_severty: info}\n", ("did you mean `min_severity`?",)),
+        ("engine: [unclosed\n", ("not valid YAML at line 2, column 1: expected ',' or ']'", "fix its syntax")),
+        ("landing:\n  path: x\n   format: csv\n", ("not valid YAML at line 3, column 10: mapping values are not allowed here",)),
+        ("landing:\n  format: mapping\n", ("landing: format mapping needs mapping_file",)),
     ],
 )
 def test_bad_config_file(tmp_path: Path, landing: Path, yaml_text: str, words: tuple[str, ...]) -> None:

@@ -101,6 +101,16 @@ def test_unknown_setting_in_env_is_named(one_event: Path, tmp_path: Path, name: 
     assert_one_line_error(proc, f"{name} is not a setting")
 
 
+@pytest.mark.parametrize(
+    ("name", "meant"),
+    [("CLICKSTREAM_ENGINE__POLL_INTERVAL", "CLICKSTREAM_ENGINE__POLL_INTERVAL_S"),
+     ("CLICKSTREAM_ENGIN__POLL_INTERVAL_S", "CLICKSTREAM_ENGINE__POLL_INTERVAL_S")],
+)
+def test_unknown_setting_in_env_suggests_the_closest(one_event: Path, tmp_path: Path, name: str, meant: str) -> None:
+    proc = clickstream("run", "--once", "--landing", str(one_event), "--warehouse", str(tmp_path / "w.duckdb"), env={name: "1"})
+    assert_one_line_error(proc, f"{name} is not a setting (did you mean {meant}?)")
+
+
 def test_known_tool_variables_are_not_settings(one_event: Path, tmp_path: Path) -> None:
     tools = {"CLICKSTREAM_UPDATE_SNAPSHOTS": "0", "CLICKSTREAM_UPDATE_SCREENSHOT": "0", "CLICKSTREAM_EMULATORS_VENV": "/nowhere"}
     proc = clickstream("run", "--once", "--landing", str(one_event), "--warehouse", str(tmp_path / "w.duckdb"), env=tools)

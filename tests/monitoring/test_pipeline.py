@@ -138,7 +138,7 @@ def test_monitor_on_a_warehouse_a_pipeline_holds_is_a_one_line_error(tmp_path, l
     [
         ("[{name: x, type: sms}]", {}, "monitoring.channels.0.type: Input should be 'log', 'slack', 'webhook', 'email' or 'pagerduty'", ("monitor", "run")),
         ("[{name: ops, type: slack, url_env: NO_SUCH_VAR_FOR_TEST}]", {}, "environment variable NO_SUCH_VAR_FOR_TEST (url_env) is not set: export it", ("monitor", "run")),
-        ("[{name: hook, type: webhook, url: 'ftp://x'}]", {}, "monitoring.channels.0.url: Value error, must be an http:// or https:// URL", ("monitor",)),
+        ("[{name: hook, type: webhook, url: 'ftp://x'}]", {}, "monitoring.channels.0.url: must be an http:// or https:// URL", ("monitor",)),
         ("[{name: ops, type: slack, url_env: BAD_URL}]", {"BAD_URL": "not a url"}, "channel 'ops': $BAD_URL is not an http(s) URL", ("monitor",)),
     ],
     ids=["unknown-type", "missing-env", "bad-url", "bad-url-in-env"],

@@ -29,6 +29,8 @@ def test_exit_codes_docs_and_json_and_forced_rerun(wh_copy, tmp_path):
     docs, results = tmp_path / "docs", tmp_path / "results"
     ok = _validate(wh_copy, "--docs", str(docs), "--results", str(results))
     assert ok.exit_code == 0, ok.output
+    # Named before anything runs: the first run used to leave the user guessing which hour it was.
+    assert ok.output.splitlines()[0] == "validating window 2026-01-01T10:00–11:00 UTC (bronze, silver, gold)"
 
     # Data Docs: one page per suite of the window, linked from the index.
     pages = sorted(p.name for p in docs.glob("2026-01-01T1000_*.html"))

@@ -199,9 +199,14 @@ def monitor(
     stop = threading.Event()
     _stop_on_signals(stop)
 
+    # A log channel already writes each notification to this terminal; echoing it too showed every alert twice.
+    logged = {c.name for c in settings.monitoring.channels if c.type == "log"}
+
     def show(report) -> None:  # noqa: ANN001 - a monitoring TickReport
         for n in report.notifications:
             ok, failed = report.delivery.get(n.alert_id, ([], []))
+            if logged & set(ok):
+                continue
             console.print(f"{n.title}: {n.alert.message} → {', '.join(ok) or 'no channel'}"
                           + (f" (failed: {', '.join(failed)})" if failed else ""), highlight=False, markup=False)  # fmt: skip
 
@@ -264,6 +269,7 @@ def _generate(out: Path, events, files, fmt, seed, start, span, rate, duration, 
     from clickstream.generator.faults import INCIDENT_KINDS
 
     shown = shown_as or str(out)
+    fmt, incident = fmt.strip().lower(), incident.strip().lower() if incident is not None else None
     if fmt not in ("jsonl", "csv"):
         raise ConfigError(f"--format {fmt!r} is not supported: use jsonl or csv")
     if incident is not None and incident not in INCIDENT_KINDS:
@@ -459,8 +465,8 @@ def validate(
     On BigQuery the suites run as GX query assets in BigQuery (the window's rows stay there); on DuckDB
     the window's rows are validated through pandas. Results go to dq_results in either warehouse.
     """
-    from clickstream.cli.render import print_validation
-    from clickstream.services.quality import validate_window
+    from clickstream.cli.render import print_validation, print_validation_window
+    from clickstream.services.quality import default_window, validate_window
 
     layers = ("bronze", "silver", "gold") if layer == "all" else (layer,)
     if layer not in ("bronze", "silver", "gold", "all"):
@@ -468,7 +474,8 @@ def validate(
     settings = _load(
         config, warehouse={"path": warehouse, "kind": warehouse_kind}, quality={"docs_dir": docs, "results_dir": results}
     )
-    window = parse_hour(hour) if hour else None
+    window = parse_hour(hour) if hour else default_window(settings)
+    print_validation_window(console, settings, window, layers)
     report = validate_window(settings, layers, window, force)
     print_validation(console, settings, report)
     if report.critical_failed:

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Callable
 
 import pyarrow as pa
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
 from clickstream.engine.base import BatchReport, RunSummary
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """'1 file', '2 files', '1,000 batches'."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
 
 
 def print_batch(console: Console) -> Callable[[BatchReport], None]:
@@ -23,9 +29,9 @@ def print_batch(console: Console) -> Callable[[BatchReport], None]:
         seconds = report.read_s + report.transform_s + r.commit_s
         rate = r.input_lines / seconds if seconds else 0.0
         console.print(
-            f"batch {r.batch_id}: {report.files} files, {r.input_lines:,} lines → silver +{r.silver_inserted:,}, "
+            f"batch {r.batch_id}: {count(report.files, 'file')}, {count(r.input_lines, 'line')} → silver +{r.silver_inserted:,}, "
             f"quarantine +{r.quarantined:,}, duplicates {r.duplicates:,} in {seconds:.2f}s "
-            f"({rate:,.0f} lines/s); backlog {report.backlog_files} files",
+            f"({rate:,.0f} lines/s); backlog {count(report.backlog_files, 'file')}",
             highlight=False,
         )
 
@@ -33,11 +39,12 @@ def print_batch(console: Console) -> Callable[[BatchReport], None]:
 
 
 def print_summary(console: Console, s: RunSummary) -> None:
-    rate = s.input_lines / s.seconds if s.seconds else 0.0
+    # Over busy time: a continuous run stopped with Ctrl-C spent most of its wall clock waiting for files.
+    rate = s.input_lines / s.busy_seconds if s.busy_seconds else 0.0
     console.print(
-        f"done: {s.batches} batches, {s.files} files, {s.input_lines:,} lines "
+        f"done: {count(s.batches, 'batch', 'batches')}, {count(s.files, 'file')}, {count(s.input_lines, 'line')} "
         f"(silver {s.silver_inserted:,}, quarantine {s.quarantined:,}, duplicates {s.duplicates:,}) "
-        f"in {s.seconds:.1f}s, {rate:,.0f} lines/s",
+        f"in {s.seconds:.1f}s ({s.busy_seconds:.1f}s busy), {rate:,.0f} lines/s",
         highlight=False,
     )
 
@@ -49,21 +56,89 @@ def cell(value: object, time_format: str | None = None) -> str:
         return str(value).lower()
     if isinstance(value, int):
         return f"{value:,}"
+    # A SUM over integers arrives as a decimal with no fraction; it is a count all the same.
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return f"{int(value):,}"
     if isinstance(value, datetime) and time_format:
         return value.strftime(time_format)
     return str(value)
 
 
-def arrow_table(title: str, result: pa.Table, time_format: str | None = None) -> Table:
-    """A Rich table of a reader's result; values are rendered as text, never as markup."""
-    # The title names a warehouse path or project: text, like the cells.
-    table = Table(title=Text(title), title_justify="left")
-    for col in result.column_names:
-        table.add_column(col, justify="right")
-    for row in zip(*(c.to_pylist() for c in result.columns)):
+def _numeric(field: pa.Field) -> bool:
+    return pa.types.is_integer(field.type) or pa.types.is_floating(field.type) or pa.types.is_decimal(field.type)
+
+
+# A text column narrower than this wraps into more lines than it is worth: it moves to the next part.
+_TEXT_MIN = 12
+# Per column: one space of padding each side and one border.
+_COLUMN_CHROME = 3
+
+
+class ArrowTable:
+    """A reader's result as Rich tables that never cut a number.
+
+    Numbers keep their full width and text wraps; when the columns cannot fit the terminal, the table
+    is split into parts of whole columns, each repeating the first column so a row stays identifiable.
+    """
+
+    def __init__(self, title: str, result: pa.Table, time_format: str | None = None) -> None:
+        self.title = title
+        self.names = result.column_names
+        self.numeric = [_numeric(f) for f in result.schema]
         # Text, not markup: warehouse values may hold anything a browser sent.
-        table.add_row(*(Text(cell(v, time_format)) for v in row))
-    return table
+        self.rows = [[cell(v, time_format) for v in row] for row in zip(*(c.to_pylist() for c in result.columns))]
+
+    def _width(self, i: int) -> int:
+        natural = max([len(self.names[i]), *(len(r[i]) for r in self.rows)])
+        return natural if self.numeric[i] else min(natural, max(_TEXT_MIN, len(self.names[i])))
+
+    def _parts(self, max_width: int) -> list[list[int]]:
+        parts: list[list[int]] = [[]]
+        used = 1
+        for i in range(len(self.names)):
+            need = self._width(i) + _COLUMN_CHROME
+            if parts[-1] and used + need > max_width:
+                # A later part repeats the first column, so each of its rows says which row it is.
+                parts.append([0] if len(self.rows) > 1 else [])
+                used = 1 + sum(self._width(c) + _COLUMN_CHROME for c in parts[-1])
+            parts[-1].append(i)
+            used += need
+        return parts
+
+    def _table(self, title: str, columns: list[int]) -> Table:
+        # The title names a warehouse path or project: text, like the cells.
+        table = Table(title=Text(title), title_justify="left")
+        for i in columns:
+            if self.numeric[i]:
+                table.add_column(self.names[i], justify="right", no_wrap=True, min_width=self._width(i))
+            else:
+                table.add_column(self.names[i], justify="right", overflow="fold")
+        for row in self.rows:
+            table.add_row(*(Text(row[i]) for i in columns))
+        return table
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        parts = self._parts(options.max_width)
+        for n, columns in enumerate(parts):
+            title = self.title if len(parts) == 1 else f"{self.title} ({n + 1}/{len(parts)})"
+            yield self._table(title, columns)
+
+
+def arrow_table(title: str, result: pa.Table, time_format: str | None = None) -> ArrowTable:
+    """A Rich renderable of a reader's result; values are rendered as text, never as markup."""
+    return ArrowTable(title, result, time_format)
+
+
+def print_validation_window(console: Console, settings, start: datetime, layers: tuple[str, ...]) -> None:  # noqa: ANN001
+    """Name the window and layers before validating them: the first run otherwise says nothing of which hour."""
+    from datetime import timedelta
+
+    from clickstream.quality.runner import window_floor
+
+    lo = window_floor(start, settings.quality.window_s)
+    hi = lo + timedelta(seconds=settings.quality.window_s)
+    end = f"{hi:%H:%M}" if hi.date() == lo.date() else f"{hi:%Y-%m-%dT%H:%M}"
+    console.print(f"validating window {lo:%Y-%m-%dT%H:%M}–{end} UTC ({', '.join(layers)})", highlight=False, markup=False)
 
 
 def print_validation(console: Console, settings, report) -> None:  # noqa: ANN001 - Settings, ValidationReport

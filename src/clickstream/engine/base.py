@@ -61,7 +61,8 @@ class RunSummary:
     silver_inserted: int = 0
     quarantined: int = 0
     duplicates: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall clock of the whole run, waiting for files included
+    busy_seconds: float = 0.0  # reading, transforming and committing: what a lines/s rate is over
 
     def add(self, report: BatchReport) -> None:
         r = report.result
@@ -73,6 +74,7 @@ class RunSummary:
         self.silver_inserted += r.silver_inserted
         self.quarantined += r.quarantined
         self.duplicates += r.duplicates
+        self.busy_seconds += report.read_s + report.transform_s + r.commit_s
 
 
 BatchCallback = Callable[[BatchReport], None]

@@ -156,6 +156,17 @@ def run(
         summary = platform.run_pipeline(once, on_batch=None if quiet else print_batch(err_console))
     if not quiet:
         print_summary(err_console, summary)
+    if once and summary.interrupted:
+        raise typer.Exit(130)
+    if once and summary.too_late_files:
+        names = ", ".join(repr(f.name) for f in summary.too_late_files)
+        # Warned per file above; exit 1 so a script notices that read files reached nothing.
+        err_console.print(
+            f"warning: {len(summary.too_late_files)} files were mostly quarantined as too_late ({names}): raise "
+            "pipeline.dedup_horizon_days or use a new --warehouse, then `clickstream ledger forget FILE` to read them again",
+            highlight=False, markup=False, soft_wrap=True,
+        )
+        raise typer.Exit(1)
 
 
 def _channels(settings):
@@ -222,6 +233,9 @@ def generate(
     malformed: float = typer.Option(0.0, "--malformed", min=0, max=1, help="Malformed lines per event, e.g. 0.005."),
     late: float = typer.Option(0.0, "--late", min=0, max=1, help="Fraction of events delivered in a later file, e.g. 0.01."),
     schema_drift: bool = typer.Option(False, "--schema-drift", help="Add an unknown field and string prices midway."),
+    prefix: str = typer.Option(
+        "events", "--prefix", help="File name prefix, to add a second generated feed to a folder that holds one."
+    ),
     config: Optional[Path] = ConfigOption,
     incident: Optional[str] = typer.Option(
         None,
@@ -237,7 +251,7 @@ def generate(
     """Write realistic clickstream files (with optional injected faults) and a _manifest.json."""
     from clickstream.config import is_gcs
 
-    options = (events, files, fmt, seed, start, span, rate, duration, duplicates, malformed, late, schema_drift, incident)
+    options = (events, files, fmt, seed, start, span, rate, duration, duplicates, malformed, late, schema_drift, incident, prefix)
     if not is_gcs(out):
         _generate(Path(out), *options)
         return
@@ -257,7 +271,7 @@ def generate(
 
 
 def _generate(out: Path, events, files, fmt, seed, start, span, rate, duration, duplicates, malformed, late,  # noqa: ANN001
-              schema_drift, incident, shown_as: str | None = None) -> None:
+              schema_drift, incident, prefix, shown_as: str | None = None) -> None:
     from clickstream.generator import Faults, generate_batch, generate_stream
     from clickstream.generator.faults import INCIDENT_KINDS
 
@@ -282,7 +296,9 @@ def _generate(out: Path, events, files, fmt, seed, start, span, rate, duration, 
         err_console.print(
             f"writing ~{rate:g} events/s into {shown} ({'until Ctrl-C' if seconds is None else duration})", markup=False
         )
-        manifest = generate_stream(out, rate=rate, duration=seconds, seed=seed, fmt=fmt, faults=faults, stop=stop)
+        manifest = generate_stream(
+            out, rate=rate, duration=seconds, seed=seed, fmt=fmt, faults=faults, stop=stop, prefix=prefix
+        )
     else:
         if start is not None and start.tzinfo is not None:
             start = start.astimezone(timezone.utc).replace(tzinfo=None)
@@ -300,6 +316,7 @@ def _generate(out: Path, events, files, fmt, seed, start, span, rate, duration, 
                 span=timedelta(seconds=parse_duration(span, "--span")),
                 faults=faults,
                 progress=lambda done, total: progress.update(task, completed=done),
+                prefix=prefix,
             )
     console.print(
         f"wrote {len(manifest.files)} files to {shown}: {manifest.unique_valid_events:,} unique valid events, "

@@ -34,8 +34,9 @@ def print_batch(console: Console) -> Callable[[BatchReport], None]:
 
 def print_summary(console: Console, s: RunSummary) -> None:
     rate = s.input_lines / s.seconds if s.seconds else 0.0
+    head = f"interrupted: {s.files_remaining} files remain (run again to read them); " if s.interrupted else "done: "
     console.print(
-        f"done: {s.batches} batches, {s.files} files, {s.input_lines:,} lines "
+        f"{head}{s.batches} batches, {s.files} files, {s.input_lines:,} lines "
         f"(silver {s.silver_inserted:,}, quarantine {s.quarantined:,}, duplicates {s.duplicates:,}) "
         f"in {s.seconds:.1f}s, {rate:,.0f} lines/s",
         highlight=False,

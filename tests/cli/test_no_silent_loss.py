@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -52,3 +57,35 @@ def test_generate_adds_a_second_feed_with_prefix(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.glob("*.jsonl")) == [
         "events-000001.jsonl", "events-000002.jsonl", "more-000001.jsonl", "more-000002.jsonl",
     ]
+
+
+def test_ctrl_c_during_run_once_says_what_remains_and_exits_130(landing: Path, warehouse: Path) -> None:
+    proc = clickstream("generate", "--out", str(landing), "--events", "60000", "--files", "40")
+    assert proc.returncode == 0, proc.stderr
+    run = subprocess.Popen(
+        [sys.executable, "-m", "clickstream.cli.main", "run", "--once", "--max-files", "1",
+         "--landing", str(landing), "--warehouse", str(warehouse)],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"},
+    )
+    assert run.stderr is not None
+    seen = []
+    for line in run.stderr:
+        seen.append(line)
+        if line.startswith("batch 1:"):
+            run.send_signal(signal.SIGINT)
+            break
+    rest = run.communicate(timeout=60)[1]
+    stderr = "".join(seen) + rest
+
+    assert run.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    summary = re.search(r"interrupted: (\d+) files remain", stderr)
+    assert summary, stderr
+    remaining = int(summary.group(1))
+    (consumed,) = query(warehouse, "SELECT count(*) FROM pipeline_files")[0]
+    assert remaining > 0 and consumed + remaining == 40
+
+    again = clickstream("run", "--once", "--landing", str(landing), "--warehouse", str(warehouse))
+    assert again.returncode == 0, again.stderr
+    assert "done:" in again.stderr
+    assert query(warehouse, "SELECT count(*), count(DISTINCT event_id) FROM silver_events")[0] == (60000, 60000)

@@ -89,3 +89,42 @@ def test_ctrl_c_during_run_once_says_what_remains_and_exits_130(landing: Path, w
     assert again.returncode == 0, again.stderr
     assert "done:" in again.stderr
     assert query(warehouse, "SELECT count(*), count(DISTINCT event_id) FROM silver_events")[0] == (60000, 60000)
+
+
+def test_ledger_forget_reads_a_too_late_file_again(landing: Path, warehouse: Path, tmp_path: Path) -> None:
+    _generate(landing)
+    assert clickstream("run", "--once", "--landing", str(landing), "--warehouse", str(warehouse)).returncode == 0
+    _generate(landing, "--prefix", "old", "--start", _months_ago(4), "--span", "1h")
+    assert clickstream("run", "--once", "--landing", str(landing), "--warehouse", str(warehouse)).returncode == 1
+    config = tmp_path / "wide-horizon.yaml"
+    config.write_text("pipeline:\n  dedup_horizon_days: 365\n")
+
+    declined = subprocess.run(
+        [sys.executable, "-m", "clickstream.cli.main", "ledger", "forget", "old-000001.jsonl", "--warehouse", str(warehouse)],
+        input="n\n", capture_output=True, text=True, timeout=60,
+    )
+    assert declined.returncode == 1 and "bronze keeps the old lines" in declined.stdout, declined.stderr
+    assert query(warehouse, "SELECT count(*) FROM pipeline_files WHERE source_file = 'old-000001.jsonl'")[0] == (1,)
+
+    forgot = clickstream("ledger", "forget", str(landing / "old-000001.jsonl"), "--landing", str(landing),
+                         "--warehouse", str(warehouse), "--yes")  # fmt: skip
+    assert forgot.returncode == 0, forgot.stderr
+    assert "forgot 'old-000001.jsonl'" in forgot.stdout
+    assert query(warehouse, "SELECT count(*) FROM pipeline_files WHERE source_file = 'old-000001.jsonl'")[0] == (0,)
+
+    again = clickstream("run", "--once", "--landing", str(landing), "--warehouse", str(warehouse), "--config", str(config))
+    assert again.returncode == 0, again.stderr
+    (lines,) = query(warehouse, "SELECT lines FROM pipeline_files WHERE source_file = 'old-000001.jsonl'")[0]
+    silver, distinct = query(
+        warehouse, "SELECT count(*), count(DISTINCT event_id) FROM silver_events WHERE source_file = 'old-000001.jsonl'"
+    )[0]
+    assert silver == distinct == lines
+    (bronze,) = query(warehouse, "SELECT count(*) FROM bronze_events WHERE source_file = 'old-000001.jsonl'")[0]
+    assert bronze == 2 * lines
+
+
+def test_ledger_forget_a_file_not_in_the_ledger(landing: Path, warehouse: Path) -> None:
+    _generate(landing)
+    assert clickstream("run", "--once", "--landing", str(landing), "--warehouse", str(warehouse)).returncode == 0
+    proc = clickstream("ledger", "forget", "nope.jsonl", "--warehouse", str(warehouse), "--yes")
+    assert_one_line_error(proc, "'nope.jsonl' is not in the ledger", "clickstream status")

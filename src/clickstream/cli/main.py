@@ -35,6 +35,8 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(schema_app, name="schema")
+ledger_app = typer.Typer(help="Change the file ledger on purpose (pipeline_files).", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(ledger_app, name="ledger")
 console = Console()
 err_console = Console(stderr=True)
 # Set by the --debug option (the app callback), read by main() when a command fails.
@@ -595,6 +597,40 @@ def deploy(
             highlight=False,
             markup=False,
         )
+
+
+@ledger_app.command("forget")
+def ledger_forget(
+    file: str = typer.Argument(..., help="The landing file, as `clickstream status` names it (path below the landing folder)."),
+    landing: Optional[str] = LandingOption,
+    warehouse: Optional[Path] = WarehouseOption,
+    warehouse_kind: Optional[str] = WarehouseKindOption,
+    config: Optional[Path] = ConfigOption,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Remove a file's ledger row so that the next `clickstream run` reads it again.
+
+    Bronze and quarantine keep the lines already read from it; silver deduplicates by event_id, so
+    events already in silver are not doubled. Use it after raising pipeline.dedup_horizon_days for a
+    file quarantined as too_late, or after fixing a rejected file in place."""
+    from clickstream.services.ledger import forget
+
+    settings = _load(config, landing={"path": landing}, warehouse={"path": warehouse, "kind": warehouse_kind})
+
+    def confirm(entry) -> bool:  # noqa: ANN001 - a ledger entry
+        what = f"rejected ({entry.reason})" if entry.status == "rejected" else f"consumed, {entry.lines} lines"
+        console.print(
+            f"{entry.name!r} is in the ledger ({what}, batch {entry.batch_id}); forgetting it makes the next run read "
+            "it again: bronze keeps the old lines, silver dedups by event_id",
+            highlight=False, markup=False, soft_wrap=True,
+        )
+        return yes or typer.confirm("forget it?", default=False)
+
+    entry = forget(settings, file, confirm)
+    if entry is None:
+        err_console.print("nothing changed", highlight=False, markup=False)
+        raise typer.Exit(1)
+    console.print(f"forgot {entry.name!r}: the next `clickstream run` reads it again", highlight=False, markup=False)
 
 
 def _load(config: Optional[Path], **sections: dict[str, Any]):

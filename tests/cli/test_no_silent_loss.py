@@ -48,17 +48,6 @@ def test_a_fresh_feed_exits_0_without_a_too_late_warning(landing: Path, warehous
     assert "too_late" not in proc.stderr
 
 
-def test_generate_adds_a_second_feed_with_prefix(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    _generate(out)
-    again = clickstream("generate", "--out", str(out), "--events", "50", "--files", "2")
-    assert_one_line_error(again, "already exists", "--prefix NAME", "empty --out")
-    _generate(out, "--prefix", "more")
-    assert sorted(p.name for p in out.glob("*.jsonl")) == [
-        "events-000001.jsonl", "events-000002.jsonl", "more-000001.jsonl", "more-000002.jsonl",
-    ]
-
-
 def test_ctrl_c_during_run_once_says_what_remains_and_exits_130(landing: Path, warehouse: Path) -> None:
     proc = clickstream("generate", "--out", str(landing), "--events", "60000", "--files", "40")
     assert proc.returncode == 0, proc.stderr

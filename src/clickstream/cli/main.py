@@ -353,6 +353,7 @@ def demo(
     duration: Optional[str] = typer.Option(None, "--duration", help="Stop after this long, e.g. 60 or 5m [default: until Ctrl-C]."),
     rate: float = typer.Option(500.0, "--rate", help="Generated events per second."),
     data_dir: Path = typer.Option(Path("data"), "--data-dir", help="Holds landing/ and warehouse.duckdb."),
+    port: Optional[int] = typer.Option(None, "--port", help="Dashboard port [default: dashboard.port, 8050]."),
     config: Optional[Path] = ConfigOption,
 ) -> None:
     """Generate live traffic, run the pipeline on it and show the latest gold minutes as they change.
@@ -368,6 +369,7 @@ def demo(
         config,
         landing={"path": data_dir / "landing"},
         warehouse={"path": data_dir / "warehouse.duckdb"},
+        dashboard={"port": port},
         quality={
             "window_s": 60,
             "grace_s": 10,
@@ -588,6 +590,15 @@ def deploy(
         raise ConfigError(f"unknown deploy target {target!r}: use databricks or dataproc")
     for path in descriptors.write(descriptor, out):
         console.print(f"wrote {path}", highlight=False, markup=False)
+    if target == "dataproc" and not settings.deploy.dataproc.container_image:
+        # The Serverless runtime has PySpark but not duckdb or pyarrow, which the job imports.
+        err_console.print(
+            "note: deploy.dataproc.container_image is not set, so the batch runs on the stock runtime without "
+            "duckdb and pyarrow: set it to an image with clickstream's dependencies installed",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
     from clickstream.warehouse import capabilities_of
 
     if capabilities_of(settings).lives_on_this_machine:

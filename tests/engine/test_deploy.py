@@ -96,3 +96,18 @@ def test_driver_local_landing_is_refused_with_what_to_do(tmp_path: Path) -> None
     assert result.returncode == 2
     assert "engine.spark.landing_uri" in result.stderr and "gs://" in result.stderr
     assert not (tmp_path / "dataproc" / "batch.json").exists()
+
+
+def test_dataproc_without_a_container_image_says_what_to_set(tmp_path: Path) -> None:
+    with_image = deploy(tmp_path, "dataproc")
+    assert with_image.returncode == 0 and "container_image" not in with_image.stderr
+    config = tmp_path / "stock.yaml"
+    config.write_text(CONFIG.replace(", container_image: us-docker.pkg.dev/acme/img/clickstream:1", ""))
+    stock = subprocess.run(
+        [sys.executable, "-m", "clickstream.cli.main", "deploy", "dataproc", "--out", str(tmp_path / "stock"), "--config", str(config)],
+        capture_output=True, text=True, cwd=REPO, timeout=60,
+    )
+    assert stock.returncode == 0, stock.stderr
+    assert "containerImage" not in json.loads((tmp_path / "stock" / "batch.json").read_text())["runtimeConfig"]
+    notes = [line for line in stock.stderr.splitlines() if "deploy.dataproc.container_image" in line]
+    assert len(notes) == 1 and "duckdb" in notes[0] and "pyarrow" in notes[0] and "set it" in notes[0]

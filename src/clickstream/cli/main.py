@@ -35,6 +35,8 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(schema_app, name="schema")
+ledger_app = typer.Typer(help="Change the file ledger on purpose (pipeline_files).", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(ledger_app, name="ledger")
 console = Console()
 err_console = Console(stderr=True)
 # Set by the --debug option (the app callback), read by main() when a command fails.
@@ -158,6 +160,17 @@ def run(
         summary = platform.run_pipeline(once, on_batch=None if quiet else print_batch(err_console))
     if not quiet:
         print_summary(err_console, summary)
+    if once and summary.interrupted:
+        raise typer.Exit(130)
+    if once and summary.too_late_files:
+        names = ", ".join(repr(f.name) for f in summary.too_late_files)
+        # Warned per file above; exit 1 so a script notices that read files reached nothing.
+        err_console.print(
+            f"warning: {len(summary.too_late_files)} files were mostly quarantined as too_late ({names}): raise "
+            "pipeline.dedup_horizon_days or use a new --warehouse, then `clickstream ledger forget FILE` to read them again",
+            highlight=False, markup=False, soft_wrap=True,
+        )
+        raise typer.Exit(1)
 
 
 def _channels(settings):
@@ -229,6 +242,9 @@ def generate(
     malformed: float = typer.Option(0.0, "--malformed", min=0, max=1, help="Malformed lines per event, e.g. 0.005."),
     late: float = typer.Option(0.0, "--late", min=0, max=1, help="Fraction of events delivered in a later file, e.g. 0.01."),
     schema_drift: bool = typer.Option(False, "--schema-drift", help="Add an unknown field and string prices midway."),
+    prefix: str = typer.Option(
+        "events", "--prefix", help="File name prefix, to add a second generated feed to a folder that holds one."
+    ),
     config: Optional[Path] = ConfigOption,
     incident: Optional[str] = typer.Option(
         None,
@@ -244,7 +260,7 @@ def generate(
     """Write realistic clickstream files (with optional injected faults) and a _manifest.json."""
     from clickstream.config import is_gcs
 
-    options = (events, files, fmt, seed, start, span, rate, duration, duplicates, malformed, late, schema_drift, incident)
+    options = (events, files, fmt, seed, start, span, rate, duration, duplicates, malformed, late, schema_drift, incident, prefix)
     if not is_gcs(out):
         _generate(Path(out), *options)
         return
@@ -264,7 +280,7 @@ def generate(
 
 
 def _generate(out: Path, events, files, fmt, seed, start, span, rate, duration, duplicates, malformed, late,  # noqa: ANN001
-              schema_drift, incident, shown_as: str | None = None) -> None:
+              schema_drift, incident, prefix, shown_as: str | None = None) -> None:
     from clickstream.generator import Faults, generate_batch, generate_stream
     from clickstream.generator.faults import INCIDENT_KINDS
 
@@ -290,7 +306,9 @@ def _generate(out: Path, events, files, fmt, seed, start, span, rate, duration, 
         err_console.print(
             f"writing ~{rate:g} events/s into {shown} ({'until Ctrl-C' if seconds is None else duration})", markup=False
         )
-        manifest = generate_stream(out, rate=rate, duration=seconds, seed=seed, fmt=fmt, faults=faults, stop=stop)
+        manifest = generate_stream(
+            out, rate=rate, duration=seconds, seed=seed, fmt=fmt, faults=faults, stop=stop, prefix=prefix
+        )
     else:
         if start is not None and start.tzinfo is not None:
             start = start.astimezone(timezone.utc).replace(tzinfo=None)
@@ -308,6 +326,7 @@ def _generate(out: Path, events, files, fmt, seed, start, span, rate, duration, 
                 span=timedelta(seconds=parse_duration(span, "--span")),
                 faults=faults,
                 progress=lambda done, total: progress.update(task, completed=done),
+                prefix=prefix,
             )
     console.print(
         f"wrote {len(manifest.files)} files to {shown}: {manifest.unique_valid_events:,} unique valid events, "
@@ -342,6 +361,7 @@ def demo(
     duration: Optional[str] = typer.Option(None, "--duration", help="Stop after this long, e.g. 60 or 5m [default: until Ctrl-C]."),
     rate: float = typer.Option(500.0, "--rate", help="Generated events per second."),
     data_dir: Path = typer.Option(Path("data"), "--data-dir", help="Holds landing/ and warehouse.duckdb."),
+    port: Optional[int] = typer.Option(None, "--port", help="Dashboard port [default: dashboard.port, 8050]."),
     config: Optional[Path] = ConfigOption,
 ) -> None:
     """Generate live traffic, run the pipeline on it and show the latest gold minutes as they change.
@@ -357,6 +377,7 @@ def demo(
         config,
         landing={"path": data_dir / "landing"},
         warehouse={"path": data_dir / "warehouse.duckdb"},
+        dashboard={"port": port},
         quality={
             "window_s": 60,
             "grace_s": 10,
@@ -580,6 +601,15 @@ def deploy(
         raise ConfigError(f"unknown deploy target {target!r}: use databricks or dataproc")
     for path in descriptors.write(descriptor, out):
         console.print(f"wrote {path}", highlight=False, markup=False)
+    if target == "dataproc" and not settings.deploy.dataproc.container_image:
+        # The Serverless runtime has PySpark but not duckdb or pyarrow, which the job imports.
+        err_console.print(
+            "note: deploy.dataproc.container_image is not set, so the batch runs on the stock runtime without "
+            "duckdb and pyarrow: set it to an image with clickstream's dependencies installed",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
     from clickstream.warehouse import capabilities_of
 
     if capabilities_of(settings).lives_on_this_machine:
@@ -589,6 +619,40 @@ def deploy(
             highlight=False,
             markup=False,
         )
+
+
+@ledger_app.command("forget")
+def ledger_forget(
+    file: str = typer.Argument(..., help="The landing file, as `clickstream status` names it (path below the landing folder)."),
+    landing: Optional[str] = LandingOption,
+    warehouse: Optional[Path] = WarehouseOption,
+    warehouse_kind: Optional[str] = WarehouseKindOption,
+    config: Optional[Path] = ConfigOption,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Remove a file's ledger row so that the next `clickstream run` reads it again.
+
+    Bronze and quarantine keep the lines already read from it; silver deduplicates by event_id, so
+    events already in silver are not doubled. Use it after raising pipeline.dedup_horizon_days for a
+    file quarantined as too_late, or after fixing a rejected file in place."""
+    from clickstream.services.ledger import forget
+
+    settings = _load(config, landing={"path": landing}, warehouse={"path": warehouse, "kind": warehouse_kind})
+
+    def confirm(entry) -> bool:  # noqa: ANN001 - a ledger entry
+        what = f"rejected ({entry.reason})" if entry.status == "rejected" else f"consumed, {entry.lines} lines"
+        console.print(
+            f"{entry.name!r} is in the ledger ({what}, batch {entry.batch_id}); forgetting it makes the next run read "
+            "it again: bronze keeps the old lines, silver dedups by event_id",
+            highlight=False, markup=False, soft_wrap=True,
+        )
+        return yes or typer.confirm("forget it?", default=False)
+
+    entry = forget(settings, file, confirm)
+    if entry is None:
+        err_console.print("nothing changed", highlight=False, markup=False)
+        raise typer.Exit(1)
+    console.print(f"forgot {entry.name!r}: the next `clickstream run` reads it again", highlight=False, markup=False)
 
 
 def _load(config: Optional[Path], **sections: dict[str, Any]):

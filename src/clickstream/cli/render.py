@@ -41,8 +41,11 @@ def print_batch(console: Console) -> Callable[[BatchReport], None]:
 def print_summary(console: Console, s: RunSummary) -> None:
     # Over busy time: a continuous run stopped with Ctrl-C spent most of its wall clock waiting for files.
     rate = s.input_lines / s.busy_seconds if s.busy_seconds else 0.0
+    head = (
+        f"interrupted: {count(s.files_remaining, 'file')} remain (run again to read them); " if s.interrupted else "done: "
+    )
     console.print(
-        f"done: {count(s.batches, 'batch', 'batches')}, {count(s.files, 'file')}, {count(s.input_lines, 'line')} "
+        f"{head}{count(s.batches, 'batch', 'batches')}, {count(s.files, 'file')}, {count(s.input_lines, 'line')} "
         f"(silver {s.silver_inserted:,}, quarantine {s.quarantined:,}, duplicates {s.duplicates:,}) "
         f"in {s.seconds:.1f}s ({s.busy_seconds:.1f}s busy), {rate:,.0f} lines/s",
         highlight=False,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import threading
 import time
 from datetime import datetime, timezone
@@ -249,6 +250,11 @@ def dashboard_app(definition: Definition, reader: Reader, settings: "Settings") 
     return create_app(definition, reader, hosts)
 
 
+def _not_a_bind_error(record: logging.LogRecord) -> bool:
+    # start() reports a port that cannot be bound in one line with what to do; uvicorn's own line would repeat it.
+    return "error while attempting to bind" not in record.getMessage()
+
+
 class DashboardServer:
     """uvicorn in a background thread, for `clickstream demo` and tests."""
 
@@ -256,7 +262,11 @@ class DashboardServer:
         import uvicorn
 
         self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+        uvicorn_log = logging.getLogger("uvicorn.error")
+        if _not_a_bind_error not in uvicorn_log.filters:
+            uvicorn_log.addFilter(_not_a_bind_error)
         self.host = host
+        self.requested_port = port
         self.thread = threading.Thread(target=self.server.run, name="dashboard", daemon=True)
 
     def start(self, timeout: float = 10.0) -> "DashboardServer":
@@ -266,7 +276,9 @@ class DashboardServer:
             if not self.thread.is_alive() or time.monotonic() > deadline:
                 from clickstream.errors import DashboardError
 
-                raise DashboardError(f"the dashboard could not listen on {self.host}: is the port in use? pass another --port")
+                raise DashboardError(
+                    f"the dashboard could not listen on {self.host} port {self.requested_port}: is the port in use? pass another --port"
+                )
             time.sleep(0.02)
         return self
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import errno
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from clickstream.contract.schema import REASON_TOO_LATE
 from clickstream.errors import WarehouseError
 from clickstream.warehouse.base import CommitResult, StagedBatch, Warehouse
 
@@ -41,6 +45,32 @@ def commit(warehouse: Warehouse, batch: StagedBatch) -> CommitResult:
         ) from exc
 
 
+@dataclass(frozen=True)
+class TooLateFile:
+    """A file whose lines were mostly quarantined as too_late: read, but nearly nothing reached silver."""
+
+    name: str
+    too_late: int
+    lines: int
+
+
+def mostly_too_late(quarantine: pa.Table, lines_per_file: dict[str, int]) -> list[TooLateFile]:
+    """Files of a staged batch with more than half their lines quarantined as too_late."""
+    if quarantine.num_rows == 0:
+        return []
+    late = quarantine.filter(pc.equal(quarantine["reason"], REASON_TOO_LATE))
+    if late.num_rows == 0:
+        return []
+    counts = late.group_by("source_file").aggregate([("source_file", "count")]).to_pylist()
+    found = []
+    for row in counts:
+        name, n = row["source_file"], row["source_file_count"]
+        lines = lines_per_file.get(name, 0)
+        if lines and n * 2 > lines:
+            found.append(TooLateFile(name, n, lines))
+    return sorted(found, key=lambda f: f.name)
+
+
 @dataclass
 class BatchReport:
     """What a committed (or skipped) batch did, for progress output."""
@@ -51,6 +81,7 @@ class BatchReport:
     read_s: float
     transform_s: float
     backlog_files: int  # files still waiting after this batch
+    too_late_files: list[TooLateFile] = field(default_factory=list)
 
 
 @dataclass
@@ -63,6 +94,10 @@ class RunSummary:
     duplicates: int = 0
     seconds: float = 0.0  # wall clock of the whole run, waiting for files included
     busy_seconds: float = 0.0  # reading, transforming and committing: what a lines/s rate is over
+    too_late_files: list[TooLateFile] = field(default_factory=list)
+    # A --once run stopped by a signal between batches; its remaining files wait for the next run.
+    interrupted: bool = False
+    files_remaining: int = 0
 
     def add(self, report: BatchReport) -> None:
         r = report.result
@@ -75,6 +110,7 @@ class RunSummary:
         self.quarantined += r.quarantined
         self.duplicates += r.duplicates
         self.busy_seconds += report.read_s + report.transform_s + r.commit_s
+        self.too_late_files.extend(report.too_late_files)
 
 
 BatchCallback = Callable[[BatchReport], None]

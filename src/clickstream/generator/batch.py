@@ -148,7 +148,7 @@ def _file_names(out_dir: Path, prefix: str, files: int, fmt: str, existing: Mani
     taken = set(existing.files if existing else ()) | {p.name for p in out_dir.iterdir()}
     clash = next((n for n in names if n in taken), None)
     if clash is not None:
-        raise GeneratorError(f"{out_dir / clash} already exists: write into an empty folder (--out), or add files with another prefix")
+        raise GeneratorError(f"{out_dir / clash} already exists: pass --prefix NAME (files with another prefix) or an empty --out")
     return names
 
 

@@ -146,6 +146,9 @@ class Warehouse(Protocol):
     def commit_batch(self, batch: StagedBatch) -> CommitResult:
         """Write every layer and the ledger for the batch in one transaction; skip a replay."""
 
+    def forget_file(self, name: str) -> bool:
+        """Remove a landing file's ledger row so the next run reads it again; False when it had none."""
+
     def reader(self) -> Reader:
         """A reader of this warehouse, safe to use from another thread; close it when done."""
 

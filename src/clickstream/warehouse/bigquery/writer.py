@@ -243,6 +243,15 @@ class BigQueryWarehouse:
         )
         return {name: (size, modified.astimezone(timezone.utc).replace(tzinfo=None)) for name, size, modified in rows}
 
+    def forget_file(self, name: str) -> bool:
+        if self.mode != "write":
+            raise WarehouseError("this BigQuery warehouse was opened for reading: open it with mode='write' to forget a file")
+        job = self.client.query(
+            f"DELETE FROM {self.ref(PIPELINE_FILES.name)} WHERE source_file = {bq_str(name)}", job_retry=None
+        )
+        job.result()
+        return bool(job.num_dml_affected_rows)
+
     def next_batch_id(self) -> int:
         if self._next_batch_id is None:
             self._next_batch_id = self.query_rows(

@@ -116,6 +116,10 @@ class DuckDBWarehouse:
         ).fetchall()
         return {name: (size, modified) for name, size, modified in rows}
 
+    def forget_file(self, name: str) -> bool:
+        # Only the ledger row goes: bronze and quarantine keep the lines as the audit of what was read.
+        return bool(self.con.execute("DELETE FROM pipeline_files WHERE source_file = ? RETURNING 1", [name]).fetchall())
+
     def next_batch_id(self) -> int:
         return self.con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM pipeline_batches").fetchall()[0][0]
 

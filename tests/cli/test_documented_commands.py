@@ -1,0 +1,38 @@
+"""Commands the README documents work as written, and a clash says which option resolves it."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from tests.cli.test_errors import assert_one_line_error, clickstream
+from tests.emulators import free_port
+
+
+def test_generate_adds_a_second_feed_with_prefix(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = clickstream("generate", "--out", str(out), "--events", "50", "--files", "2")
+    assert first.returncode == 0, first.stderr
+    again = clickstream("generate", "--out", str(out), "--events", "50", "--files", "2")
+    assert_one_line_error(again, "already exists", "--prefix NAME", "empty --out")
+    more = clickstream("generate", "--out", str(out), "--events", "50", "--files", "2", "--prefix", "more")
+    assert more.returncode == 0, more.stderr
+    assert sorted(p.name for p in out.glob("*.jsonl")) == [
+        "events-000001.jsonl", "events-000002.jsonl", "more-000001.jsonl", "more-000002.jsonl",
+    ]
+
+
+def test_demo_serves_the_dashboard_on_port(tmp_path: Path) -> None:
+    port = free_port()
+    proc = clickstream("demo", "--port", str(port), "--duration", "2", "--rate", "50", "--data-dir", str(tmp_path / "data"))
+    assert proc.returncode == 0, proc.stderr
+    assert f"dashboard: http://127.0.0.1:{port}" in proc.stdout
+
+
+def test_demo_on_a_busy_port_names_it(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = clickstream("demo", "--port", str(port), "--duration", "2", "--data-dir", str(tmp_path / "data"))
+    assert_one_line_error(proc, f"port {port}", "--port")

@@ -42,7 +42,10 @@ def print_summary(console: Console, s: RunSummary) -> None:
     # Over busy time: a continuous run stopped with Ctrl-C spent most of its wall clock waiting for files.
     rate = s.input_lines / s.busy_seconds if s.busy_seconds else 0.0
     head = (
-        f"interrupted: {count(s.files_remaining, 'file')} remain (run again to read them); " if s.interrupted else "done: "
+        f"interrupted: {count(s.files_remaining, 'file')} {'remains' if s.files_remaining == 1 else 'remain'} "
+        "(run again to read them); "
+        if s.interrupted
+        else "done: "
     )
     console.print(
         f"{head}{count(s.batches, 'batch', 'batches')}, {count(s.files, 'file')}, {count(s.input_lines, 'line')} "

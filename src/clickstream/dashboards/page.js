@@ -12,6 +12,43 @@ function fmt(v, format) {
   return Number.isInteger(v) ? v.toLocaleString("en-US") : v.toLocaleString("en-US", {maximumFractionDigits: 2});
 }
 
+// 9,435,885.12 as 9.44M: the full value stays in the tile's title (hover), the box shows what fits.
+function abbreviate(v) {
+  if (typeof v !== "number" || Math.abs(v) < 1e4) return null;
+  for (const [div, unit] of [[1e12, "T"], [1e9, "B"], [1e6, "M"], [1e3, "k"]]) {
+    if (Math.abs(v) >= div) return (v / div).toLocaleString("en-US", {maximumFractionDigits: 2}) + unit;
+  }
+  return null;
+}
+
+// Gold holds a minute as UTC without a zone; read it as UTC.
+function minuteMs(x) {
+  return Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(x) ? x : x + "Z");
+}
+
+function utcPlotDate(ms) {
+  return new Date(ms).toISOString().slice(0, 19).replace("T", " ");
+}
+
+function fitKpi(body, value, v) {
+  value.style.fontSize = "";
+  const fits = () => value.scrollWidth <= body.clientWidth && value.scrollHeight <= body.clientHeight;
+  if (fits()) return;
+  const short = abbreviate(v);
+  if (short !== null) value.textContent = short;
+  // Last resort for a narrow window: smaller type rather than a scrollbar.
+  for (let px = 28; !fits() && px >= 10; px -= 2) value.style.fontSize = px + "px";
+}
+
+function noData(body) {
+  Plotly.purge(body);
+  delete body.dataset.values;
+  const hint = document.createElement("div");
+  hint.className = "empty";
+  hint.textContent = "no data yet";
+  body.replaceChildren(hint);
+}
+
 // Plotly parses a subset of HTML in labels, tick text and hover text (<a href>, <b>, entities):
 // escaped, a value is shown literally and nothing in it becomes a link or markup.
 function plotText(v) {
@@ -76,7 +113,17 @@ function render(t, rows) {
     value.className = "value";
     value.textContent = fmt(v, t.formats[0]);
     value.dataset.value = v === null ? "" : v;
+    value.title = value.textContent;
     body.replaceChildren(value);
+    fitKpi(body, value, v);
+    return;
+  }
+  if (t.drop_open_minute) {
+    const open = Math.floor(Date.now() / 60000) * 60000;
+    rows = rows.filter(r => !(minuteMs(r[0]) >= open));
+  }
+  if (!rows.length && t.type !== "funnel") {
+    noData(body);
     return;
   }
   if (t.type === "table") {
@@ -103,14 +150,21 @@ function render(t, rows) {
     return;
   }
   let traces;
-  const layout = {margin: {l: 50, r: 10, t: 5, b: 30}, showlegend: t.type === "timeseries" && t.fields.length > 2, legend: {orientation: "h"}};
+  // automargin: plotly widens a margin to fit its tick labels instead of clipping them.
+  const layout = {margin: {l: 50, r: 10, t: 5, b: 30}, showlegend: t.type === "timeseries" && t.fields.length > 2, legend: {orientation: "h"},
+                  xaxis: {automargin: true}, yaxis: {automargin: true}};
   if (t.type === "timeseries") {
     const x = rows.map(r => r[0]);
+    if (new Set(x).size === 1) {
+      // One minute alone gives plotly a zero-width range, ticked in fractions of a millisecond.
+      const at = minuteMs(x[0]);
+      layout.xaxis = {automargin: true, type: "date", range: [utcPlotDate(at - 60000), utcPlotDate(at + 60000)], tickformat: "%H:%M", dtick: 60000};
+    }
     traces = t.fields.slice(1).map((f, i) => ({x, y: rows.map(r => r[i + 1]), name: plotText(labels[i + 1]), type: "scatter", mode: rows.length < 30 ? "lines+markers" : "lines"}));
   } else if (t.type === "bar") {
     // Categories are event values: a category axis never reads "2026-01-01" or "1e9" as a date or number.
     traces = [{x: rows.map(r => r[1]), y: rows.map(r => plotText(r[0])), type: "bar", orientation: "h"}];
-    layout.yaxis = {autorange: "reversed", type: "category"}; layout.margin.l = 110;
+    layout.yaxis = {autorange: "reversed", type: "category", automargin: true}; layout.margin.l = 110;
   } else if (t.type === "funnel") {
     const r = rows[0] || [];
     traces = [{type: "funnel", y: labels.map(plotText), x: r, textinfo: "value+percent initial"}];

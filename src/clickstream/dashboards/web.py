@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from clickstream.dashboards.definition import Definition
+from clickstream.dashboards.definition import Definition, Tile
 from clickstream.dashboards.queries import dashboard_queries, range_start
 from clickstream.dashboards.reader import CachedRead, CachedReader
 from clickstream.warehouse.base import Reader, Statement
@@ -118,6 +118,17 @@ def json_rows(table: pa.Table) -> list[list[Any]]:
     return [list(row) for row in zip(*columns)] if columns else []
 
 
+def _sums_per_minute(definition: Definition, tile: Tile) -> bool:
+    """A per-minute series of sums or counts: its open minute (the one holding now) is only partly
+    counted and reads as a dip, so the page leaves it out. A max or min is already what it will be
+    so far, and pipeline lag's newest minute is the one worth seeing."""
+    if tile.type != "timeseries":
+        return False
+    _, x = definition.resolve(tile.fields[0])
+    measures = [definition.resolve(r)[1] for r in tile.fields[1:]]
+    return getattr(x, "timeframe", None) == "minute" and all(m.type not in ("max", "min") for m in measures)
+
+
 def page_spec(definition: Definition) -> dict[str, Any]:
     """What the page needs to lay out tiles and filters."""
     labels = {}
@@ -144,6 +155,7 @@ def page_spec(definition: Definition) -> dict[str, Any]:
                 "height": t.height,
                 "listens": [f.name for f in definition.filters_of(t)],
                 "formats": [getattr(definition.resolve(r)[1], "value_format_name", None) for r in t.fields],
+                "drop_open_minute": _sums_per_minute(definition, t),
             }
             for t in definition.tiles
         ],

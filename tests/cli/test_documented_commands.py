@@ -36,3 +36,23 @@ def test_demo_on_a_busy_port_names_it(tmp_path: Path) -> None:
         port = busy.getsockname()[1]
         proc = clickstream("demo", "--port", str(port), "--duration", "2", "--data-dir", str(tmp_path / "data"))
     assert_one_line_error(proc, f"port {port}", "--port")
+
+
+def test_each_demo_starts_in_a_fresh_folder(tmp_path: Path) -> None:
+    from tests.conftest import query
+
+    runs = []
+    for _ in range(2):
+        proc = clickstream("demo", "--port", "0", "--duration", "8", "--rate", "50", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        line = next(line for line in proc.stdout.splitlines() if line.startswith("demo data: "))
+        runs.append(tmp_path / line.split()[2])
+    first, second = runs
+    assert first != second and first.parent == second.parent == tmp_path / "data"
+    assert first.name.startswith("demo-") and (second / "warehouse.duckdb").exists()
+    for table in ("alerts", "dq_results", "pipeline_batches"):
+        rows = [set(map(repr, query(run / "warehouse.duckdb", f"SELECT * FROM {table}"))) for run in runs]
+        assert not rows[0] & rows[1], table
+    batches = [query(run / "warehouse.duckdb", "SELECT min(committed_at), max(committed_at) FROM pipeline_batches")[0] for run in runs]
+    # The second warehouse holds only the second demo's batches: none from before it started.
+    assert batches[1][0] > batches[0][1]

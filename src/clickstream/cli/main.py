@@ -360,7 +360,10 @@ def status(
 def demo(
     duration: Optional[str] = typer.Option(None, "--duration", help="Stop after this long, e.g. 60 or 5m [default: until Ctrl-C]."),
     rate: float = typer.Option(500.0, "--rate", help="Generated events per second."),
-    data_dir: Path = typer.Option(Path("data"), "--data-dir", help="Holds landing/ and warehouse.duckdb."),
+    data_dir: Optional[Path] = typer.Option(
+        None, "--data-dir",
+        help="Holds landing/, warehouse.duckdb and quality/; pass one to reuse it [default: a new data/demo-<UTC time>/ each run].",
+    ),
     port: Optional[int] = typer.Option(None, "--port", help="Dashboard port [default: dashboard.port, 8050]."),
     config: Optional[Path] = ConfigOption,
 ) -> None:
@@ -372,6 +375,11 @@ def demo(
     seconds = parse_duration(duration, "--duration") if duration else None
     if rate <= 0:
         raise ConfigError("--rate must be greater than 0 events per second")
+    if data_dir is None:
+        from clickstream.services.demo import fresh_demo_dir
+
+        data_dir = fresh_demo_dir()
+        console.print(_plain("demo data: ", (str(data_dir), "bold"), " (new for this run; --data-dir DIR reuses a folder)"))
     # Validation every minute instead of every hour, so the demo shows it within its run.
     settings = _load(
         config,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -31,6 +33,23 @@ FROM dq_results GROUP BY window_start, layer ORDER BY window_start DESC, layer L
     "alerts (latest)": """SELECT opened_at AS opened, severity, alert_type AS type, status, left(message, 90) AS message
 FROM alerts ORDER BY CASE WHEN status = 'resolved' THEN 1 ELSE 0 END, opened_at DESC LIMIT 4""",
 }
+
+
+def fresh_demo_dir(root: Path = Path("data"), now: datetime | None = None) -> Path:
+    """A new, empty folder for one demo under `root`, named by its UTC start: a demo that reused an
+    earlier one's warehouse would show that run's alerts, a stalled-feed alert for the gap between
+    the runs and failed data-quality checks for the empty minutes in between."""
+    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    for n in range(1, 100):
+        path = root / (f"demo-{stamp}" if n == 1 else f"demo-{stamp}-{n}")
+        try:
+            path.mkdir(parents=True)
+        except FileExistsError:
+            continue  # another demo started in the same second
+        except OSError as exc:
+            raise WarehouseError(f"cannot create {path}: {exc.strerror}; pass a writable --data-dir") from exc
+        return path
+    raise WarehouseError(f"{root} already holds 99 demos started at {stamp}: pass --data-dir")
 
 
 def read_live_view(reader: Reader) -> dict[str, pa.Table]:

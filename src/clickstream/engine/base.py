@@ -33,7 +33,7 @@ def _disk_full(exc: BaseException) -> bool:
 def commit(warehouse: Warehouse, batch: StagedBatch) -> CommitResult:
     """Commit one batch; a full disk (the batch rolled back, nothing half written) is a WarehouseError."""
     try:
-        return warehouse.commit_batch(batch)
+        result = warehouse.commit_batch(batch)
     except WarehouseError:
         raise
     except Exception as exc:
@@ -43,6 +43,11 @@ def commit(warehouse: Warehouse, batch: StagedBatch) -> CommitResult:
             f"no space left on device for warehouse {warehouse.label}: batch {batch.batch_id} was rolled back and its "
             "files will be read again; free space (or move the warehouse to a larger disk) and rerun"
         ) from exc
+    if result.committed and batch.quarantine.num_rows:
+        # Counted from the staged rows the batch just wrote: no read of the quarantine table afterwards.
+        counts = pc.value_counts(batch.quarantine["reason"]).to_pylist()
+        result.quarantine_reasons = {c["values"]: c["counts"] for c in counts}
+    return result
 
 
 @dataclass(frozen=True)

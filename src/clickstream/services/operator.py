@@ -30,10 +30,7 @@ log = logging.getLogger(__name__)
 LAYERS = ("bronze", "silver", "quarantine", "duplicates")
 SEVERITIES = ("critical", "warning", "info")
 
-BATCH_DETAIL_SQL = [
-    "SELECT reason, count(*) FROM quarantine_events WHERE batch_id = ? GROUP BY 1",
-    "SELECT max_event_lag_s FROM pipeline_batches WHERE batch_id = ?",
-]
+BATCH_LAG_SQL = "SELECT max_event_lag_s FROM pipeline_batches WHERE batch_id = ?"
 OPEN_ALERTS_SQL = "SELECT severity, count(*) FROM alerts WHERE status <> 'resolved' GROUP BY 1"
 # A reason is a code from the transform, but it becomes a label value: keep it bounded anyway.
 _MAX_LABEL = 80
@@ -81,13 +78,13 @@ class PipelineMetrics:
         for layer, n in zip(LAYERS, (r.bronze_rows, r.silver_inserted, r.quarantined, r.duplicates)):
             self.lines.labels(layer).inc(n)
         self.duration.observe(report.read_s + report.transform_s + r.commit_s)
+        for reason, n in r.quarantine_reasons.items():
+            self.quarantine.labels(str(reason)[:_MAX_LABEL]).inc(n)
         try:
-            reasons, lag = self._reader.read([(sql, [r.batch_id]) for sql in BATCH_DETAIL_SQL])
+            lag = self._reader.query(BATCH_LAG_SQL, [r.batch_id])
         except Exception:  # noqa: BLE001 - a metric read must never stop ingestion
             log.warning("reading batch %s for the operator metrics failed", r.batch_id, exc_info=True)
             return
-        for reason, n in zip(*(c.to_pylist() for c in reasons.columns)):
-            self.quarantine.labels(str(reason)[:_MAX_LABEL]).inc(n)
         lag_s = lag.column(0).to_pylist()
         if lag_s and lag_s[0] is not None:
             self.max_lag.set(lag_s[0])

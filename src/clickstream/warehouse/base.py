@@ -65,6 +65,7 @@ class CommitResult:
     silver_inserted: int = 0
     duplicates: int = 0
     commit_s: float = 0.0
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)  # quarantined lines by reason code
     stats: dict[str, Any] = field(default_factory=dict)
 
 

@@ -168,10 +168,6 @@ class BigQueryWarehouse:
         """A quoted, fully qualified table name for SQL text (identifiers were validated in config)."""
         return f"`{self.table_id(name)}`"
 
-    def sql(self, duckdb_sql: str) -> str:
-        """Shared warehouse SQL (DuckDB dialect, unqualified names) as BigQuery SQL for these datasets."""
-        return to_bigquery(duckdb_sql, self.locations)
-
     def reader(self) -> BigQueryReader:
         """A reader sharing this warehouse's client (the client is thread-safe)."""
         return BigQueryReader(self.client, self.project, self.gcp, self.locations, self.label, owns_client=False)

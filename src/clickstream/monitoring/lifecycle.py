@@ -6,6 +6,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Callable, Literal
 
 from clickstream.config import MonitoringSettings
 from clickstream.contract.tables import ALERTS
@@ -68,6 +69,65 @@ SQL = {
 }
 
 
+@dataclass(frozen=True)
+class Change:
+    """One step of the lifecycle: what happens to an episode at this check, and what to notify."""
+
+    kind: Literal["open", "reopen", "refresh", "resolve"]
+    alert_id: str
+    alert: Alert
+    note: Notification | None = None
+
+
+def strongest(seen: list[Alert]) -> dict[str, Alert]:
+    """One alert per key: the most severe wins."""
+    current: dict[str, Alert] = {}
+    for alert in seen:
+        old = current.get(alert.key)
+        if old is None or SEVERITY_RANK[alert.severity] > SEVERITY_RANK[old.severity]:
+            current[alert.key] = alert
+    return current
+
+
+def decide(
+    current: dict[str, Alert],
+    episodes: dict[str, Episode],
+    flapping: dict[str, Episode],
+    now: datetime,
+    s: MonitoringSettings,
+    new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+) -> list[Change]:
+    """The lifecycle rules, free of storage: the live book applies them to the `alerts` table, the
+    backtest to episodes in memory, so both open and resolve the same episodes.
+
+    `episodes` are the open ones by key; `flapping` the ones resolved within `suppress_s` whose key
+    is in `current` but not open."""
+    changes: list[Change] = []
+    for key, alert in current.items():
+        ep = episodes.get(key)
+        if ep is None and key in flapping:
+            # Back within the suppression interval: the same episode reopens without a new page.
+            ep = flapping[key]
+            changes.append(Change("reopen", ep.alert_id, ep.alert))
+            ep = Episode(ep.alert_id, ep.alert, OPEN, ep.opened_at, ep.last_notified_at, None, now)
+        if ep is None:
+            alert_id = new_id()
+            changes.append(Change("open", alert_id, alert, Notification("trigger", alert, alert_id, now, now)))
+            continue
+        escalated = SEVERITY_RANK[alert.severity] > SEVERITY_RANK[ep.alert.severity]
+        due = ep.last_notified_at is None or now - ep.last_notified_at >= timedelta(seconds=s.renotify_s)
+        notify = escalated or (due and s.renotify_s > 0)
+        note = Notification("renotify", alert, ep.alert_id, ep.opened_at, now) if notify else None
+        changes.append(Change("refresh", ep.alert_id, alert, note))
+    clear = timedelta(seconds=s.clear_s)
+    for key, ep in episodes.items():
+        # Resolved only once the condition stayed away for clear_s: a metric hovering at its
+        # threshold would otherwise page "resolved" and "firing" every few minutes.
+        if key not in current and (ep.last_seen_at is None or now - ep.last_seen_at >= clear):
+            changes.append(Change("resolve", ep.alert_id, ep.alert, Notification("resolve", ep.alert, ep.alert_id, ep.opened_at, now)))
+    return changes
+
+
 class AlertBook:
     """Reconciles what the detectors see now with the episodes in the `alerts` table.
 
@@ -92,44 +152,25 @@ class AlertBook:
     def reconcile(self, seen: list[Alert], now: datetime) -> list[Notification]:
         """Open, refresh, escalate and resolve episodes in one transaction; returns what to notify
         (already recorded as notified)."""
-        s = self.settings
-        current: dict[str, Alert] = {}
-        for alert in seen:  # one alert per key: the most severe wins
-            old = current.get(alert.key)
-            if old is None or SEVERITY_RANK[alert.severity] > SEVERITY_RANK[old.severity]:
-                current[alert.key] = alert
+        current = strongest(seen)
         episodes = self.open_episodes()
         if not current and not episodes:
             return []
         fresh_keys = [k for k in current if k not in episodes]
-        flapping = self._recently_resolved(fresh_keys, now - timedelta(seconds=s.suppress_s))
-        notes: list[Notification] = []
+        flapping = self._recently_resolved(fresh_keys, now - timedelta(seconds=self.settings.suppress_s))
         changes: list[Statement] = []
-        for key, alert in current.items():
-            ep = episodes.get(key)
-            if ep is None and key in flapping:
-                # Back within the suppression interval: the same episode reopens without a new page.
-                ep = flapping[key]
-                changes.append((SQL["reopen"], [ep.alert_id]))
-                ep = Episode(ep.alert_id, ep.alert, OPEN, ep.opened_at, ep.last_notified_at, None, now)
-            if ep is None:
-                alert_id = uuid.uuid4().hex
-                changes.append(_insert(alert_id, alert, now))
-                notes.append(Notification("trigger", alert, alert_id, now, now))
-                continue
-            escalated = SEVERITY_RANK[alert.severity] > SEVERITY_RANK[ep.alert.severity]
-            due = ep.last_notified_at is None or now - ep.last_notified_at >= timedelta(seconds=s.renotify_s)
-            notify = escalated or (due and s.renotify_s > 0)
-            changes.append(_refresh(ep.alert_id, alert, now, notify))
-            if notify:
-                notes.append(Notification("renotify", alert, ep.alert_id, ep.opened_at, now))
-        clear = timedelta(seconds=s.clear_s)
-        for key, ep in episodes.items():
-            # Resolved only once the condition stayed away for clear_s: a metric hovering at its
-            # threshold would otherwise page "resolved" and "firing" every few minutes.
-            if key not in current and (ep.last_seen_at is None or now - ep.last_seen_at >= clear):
-                changes.append((SQL["resolve"], [now, ep.alert_id]))
-                notes.append(Notification("resolve", ep.alert, ep.alert_id, ep.opened_at, now))
+        notes: list[Notification] = []
+        for change in decide(current, episodes, flapping, now, self.settings):
+            if change.kind == "open":
+                changes.append(_insert(change.alert_id, change.alert, now))
+            elif change.kind == "reopen":
+                changes.append((SQL["reopen"], [change.alert_id]))
+            elif change.kind == "refresh":
+                changes.append(_refresh(change.alert_id, change.alert, now, change.note is not None))
+            else:
+                changes.append((SQL["resolve"], [now, change.alert_id]))
+            if change.note is not None:
+                notes.append(change.note)
         if changes:
             self.reader.write(changes)
         return notes

@@ -30,3 +30,7 @@ class GeneratorError(ClickstreamError, ValueError):
 
     Also a ValueError: library callers of generate_batch / generate_stream catch that.
     """
+
+
+class MonitoringError(ClickstreamError):
+    """A monitoring command cannot do what was asked (an empty history, a span that is not one)."""

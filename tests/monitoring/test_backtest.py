@@ -14,6 +14,8 @@ import io
 import json
 import os
 import shutil
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -149,3 +151,76 @@ def test_the_backtest_opens_exactly_the_episodes_the_live_monitor_opened(live):
     # Every injected incident is among them, so the agreement is not two empty lists.
     keys = {e.key for e in result.episodes}
     assert {"volume:events:drop", "quarantine:jump", "schema_drift:raw_records", "freshness:no_new_files"} <= keys
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "clickstream.cli.main", *args], capture_output=True, text=True,
+                          timeout=120, cwd=cwd, env={**os.environ, "COLUMNS": "200"})  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def backtest_cli(live, tmp_path_factory: pytest.TempPathFactory):
+    """`clickstream monitor backtest` over the finished warehouse, with a webhook channel that must
+    hear nothing, writing JSON and then CSV."""
+    from pytest_httpserver import HTTPServer
+
+    settings, _, live_episodes = live
+    root = tmp_path_factory.mktemp("backtest-cli")
+    with HTTPServer(host="127.0.0.1", port=0) as server:
+        server.expect_request("/hook").respond_with_data("ok")
+        config = root / "clickstream.yaml"
+        monitoring = {**MONITORING, "channels": [{"name": "hook", "type": "webhook", "url": server.url_for("/hook")}]}
+        config.write_text(json.dumps({"monitoring": monitoring}), encoding="utf-8")  # JSON is YAML
+        span = ("--from", f"{LIVE_FROM:%Y-%m-%d %H:%M}", "--to", f"{LIVE_TO:%Y-%m-%d %H:%M}", "--step", "1m")
+        common = ("monitor", "backtest", *span, "--config", str(config), "--warehouse", str(settings.warehouse.path))
+        runs = {fmt: _cli(*common, "--out", str(root / f"episodes.{fmt}"), cwd=root) for fmt in ("json", "csv")}
+        quieter = _cli(*common, "--set", "quarantine.enabled=false", "--set", "volume.z=1000", cwd=root)
+        requests = list(server.log)
+    return root, runs, quieter, requests, live_episodes
+
+
+def test_the_backtest_sends_no_notification_and_records_no_alert(backtest_cli, live):
+    _, runs, quieter, requests, live_episodes = backtest_cli
+    assert all(r.returncode == 0 for r in (*runs.values(), quieter)), [r.stderr for r in (*runs.values(), quieter)]
+    assert requests == []
+    assert "nothing was sent" in runs["json"].stdout
+    wh, reader = open_reader(live[0])
+    try:
+        assert reader.scalar("SELECT count(*) FROM alerts") == len(live_episodes)  # the live run's rows only
+    finally:
+        reader.close()
+        wh.close()
+
+
+def test_the_summary_counts_episodes_per_detector_and_overrides_change_them(backtest_cli):
+    _, runs, quieter, _, live_episodes = backtest_cli
+    by_type: dict[str, int] = {}
+    for alert_type, *_ in live_episodes:
+        by_type[alert_type] = by_type.get(alert_type, 0) + 1
+    summary = json.loads((backtest_cli[0] / "episodes.json").read_text())["summary"]
+    assert {s["type"]: s["episodes"] for s in summary} == by_type
+    rows = {line.split("│")[1].strip(): line for line in runs["json"].stdout.splitlines() if line.count("│") > 3}
+    for alert_type, n in by_type.items():
+        assert f" {n} " in rows[alert_type], rows[alert_type]
+    # The same minute of history under two sensitivities: without quarantine and with a deaf volume detector.
+    assert "quarantine" not in quieter.stdout and "volume:events" not in quieter.stdout
+    assert "schema_drift" in quieter.stdout
+
+
+def test_out_writes_every_episode_as_json_or_csv(backtest_cli):
+    root, _, _, _, live_episodes = backtest_cli
+    doc = json.loads((root / "episodes.json").read_text())
+    assert doc["from"] == f"{LIVE_FROM.isoformat()}Z" and doc["step_s"] == 60.0 and doc["checks"] == 181
+    episodes = doc["episodes"]
+    assert [(e["type"], e["key"], e["opened_at"], e["resolved_at"]) for e in episodes] == [
+        (t, k, f"{o.isoformat()}Z", None if r is None else f"{r.isoformat()}Z") for t, k, o, r in live_episodes
+    ]
+    for e in episodes:
+        assert e["severity"] in ("info", "warning", "critical") and e["message"]
+        assert e["observed"] is not None and e["expected"] is not None
+    rows = list(csv.DictReader(io.StringIO((root / "episodes.csv").read_text())))
+    assert [r["key"] for r in rows] == [e["key"] for e in episodes]
+    assert list(rows[0]) == ["type", "key", "severity", "subject", "opened_at", "resolved_at", "duration_min", "observed",
+                             "expected", "notifications", "message"]  # fmt: skip
+    assert float(rows[0]["observed"]) == episodes[0]["observed"]
+    assert rows[-1]["resolved_at"] == ("" if episodes[-1]["resolved_at"] is None else episodes[-1]["resolved_at"])

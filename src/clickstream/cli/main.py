@@ -37,6 +37,8 @@ app = typer.Typer(
 app.add_typer(schema_app, name="schema")
 ledger_app = typer.Typer(help="Change the file ledger on purpose (pipeline_files).", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(ledger_app, name="ledger")
+monitor_app = typer.Typer(invoke_without_command=True, rich_markup_mode=None)
+app.add_typer(monitor_app, name="monitor")
 console = Console()
 err_console = Console(stderr=True)
 # Set by the --debug option (the app callback), read by main() when a command fails.
@@ -182,8 +184,9 @@ def _channels(settings):
     return build_channels(settings.monitoring)
 
 
-@app.command()
+@monitor_app.callback(invoke_without_command=True)
 def monitor(
+    ctx: typer.Context,
     landing: Optional[Path] = typer.Option(
         None, "--landing", help="Landing folder the freshness checks watch for new and unread files [default: data/landing]."
     ),
@@ -201,7 +204,11 @@ def monitor(
     --config; secrets only from the environment variables it names. `clickstream run` already runs the
     detectors in-process every monitoring.interval_s, so use this command on a warehouse no pipeline is
     running on (DuckDB lets one process open the file), or from cron with --once.
+
+    `clickstream monitor backtest` replays the detectors over the warehouse's history instead.
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from clickstream.cli.render import arrow_table
     from clickstream.services.monitoring import run_monitor
 
@@ -225,6 +232,69 @@ def monitor(
 
     summary = run_monitor(settings, once, stop, on_tick=show)
     console.print(arrow_table(f"alerts ({summary.open_count} open)", summary.latest, "%H:%M:%S"))
+
+
+_STEP_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
+
+
+def _setting_overrides(pairs: list[str]) -> dict[str, Any]:
+    """`--set volume.z=5` pairs as nested monitoring settings; values read as YAML (5, 0.3, true, [a, b])."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {pair!r} is not KEY=VALUE: use e.g. --set volume.z=5 or --set quarantine.min_rate=0.05")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = text
+        node = out
+        parts = [p.strip() for p in key.strip().removeprefix("monitoring.").split(".")]
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return out
+
+
+@monitor_app.command("backtest")
+def monitor_backtest(
+    start: Optional[datetime] = typer.Option(
+        None, "--from", formats=_STEP_FORMATS, metavar="TIME", help="First check, UTC, e.g. 2026-11-20 or '2026-11-20 06:00' [default: 7 days before --to, or the first batch]."
+    ),
+    end: Optional[datetime] = typer.Option(None, "--to", formats=_STEP_FORMATS, metavar="TIME", help="Last check (UTC) [default: the newest batch's commit]."),
+    step: str = typer.Option("5m", "--step", help="Time between replayed checks, e.g. 1m or 5m (the live monitor checks every monitoring.interval_s)."),
+    config: Optional[Path] = ConfigOption,
+    warehouse: Optional[Path] = WarehouseOption,
+    warehouse_kind: Optional[str] = WarehouseKindOption,
+    overrides: list[str] = typer.Option(
+        [], "--set", metavar="KEY=VALUE", help="Override a monitoring setting for this backtest, e.g. --set volume.z=5 (repeatable)."
+    ),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the episodes to this .json or .csv file."),
+) -> None:
+    """Replay the detectors (volume, gold metrics, freshness from the ledger, quarantine, schema drift)
+    over the warehouse's history, as of every --step, and show which alert episodes would have opened
+    and resolved. Sends nothing and writes nothing to the warehouse.
+
+    Compare two sensitivities by running it twice, e.g. with --set volume.z=4 and --set volume.z=6.
+    """
+    from clickstream.cli.render import print_backtest
+    from clickstream.services.monitoring import run_backtest
+
+    step_s = parse_duration(step, "--step")
+    if step_s <= 0:
+        raise ConfigError(f"--step {step!r} must be longer than 0: use e.g. 1m or 5m")
+    if out is not None and out.suffix.lower() not in (".json", ".csv"):
+        raise ConfigError(f"--out {out} must end in .json or .csv")
+    settings = _load(config, warehouse={"path": warehouse, "kind": warehouse_kind}, monitoring=_setting_overrides(overrides))
+    result = run_backtest(settings, start, end, timedelta(seconds=step_s))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(result.to_json() if out.suffix.lower() == ".json" else result.to_csv(), encoding="utf-8")
+    print_backtest(console, result)
+    if out is not None:
+        console.print(_plain(f"{len(result.episodes)} episodes written to ", (str(out), "bold")))
 
 
 @app.command()

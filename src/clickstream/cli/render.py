@@ -175,3 +175,46 @@ def print_validation(console: Console, settings, report) -> None:  # noqa: ANN00
     if q.docs_dir is not None and report.runs:
         console.print(f"Data Docs: {str(q.docs_dir).rstrip('/')}/index.html (styles load from CDNs; offline the pages are unstyled)",
                       highlight=False, markup=False)  # fmt: skip
+
+
+# Episodes listed under a backtest's summary; --out has them all.
+BACKTEST_LISTED = 20
+
+
+def print_backtest(console: Console, result) -> None:  # noqa: ANN001 - a monitoring BacktestResult
+    """A backtest's span, its per-detector summary, and its first episodes."""
+    days = result.span_s / 86400
+    console.print(
+        Text(f"backtest {result.start:%Y-%m-%d %H:%M} to {result.end:%Y-%m-%d %H:%M} UTC ({days:.1f} days): "
+             f"{result.checks:,} checks every {result.step_s / 60:g} min in {result.seconds:.1f}s; nothing was sent")  # fmt: skip
+    )
+    summary = result.summary()
+    if not summary:
+        console.print(Text("no alert would have opened"))
+        return
+    console.print(arrow_table("episodes per detector", pa.table({
+        "detector": [s.type for s in summary],
+        "episodes": [s.episodes for s in summary],
+        "per week": [round(s.per_week(result.span_s), 2) for s in summary],
+        "still open": [s.still_open for s in summary],
+        "notifications": [s.notifications for s in summary],
+        "hours open": [round(s.open_minutes / 60, 1) for s in summary],
+    })))  # fmt: skip
+    shown = result.episodes[:BACKTEST_LISTED]
+    console.print(arrow_table(
+        f"episodes ({len(shown)} of {len(result.episodes)})" if len(shown) < len(result.episodes) else "episodes",
+        pa.table({
+            "opened": [e.opened_at for e in shown],
+            "resolved": [e.resolved_at for e in shown],
+            "key": [e.key for e in shown],
+            "observed": [_short(e.observed) for e in shown],
+            "expected": [_short(e.expected) for e in shown],
+        }, schema=pa.schema([("opened", pa.timestamp("us")), ("resolved", pa.timestamp("us")), ("key", pa.string()),
+                             ("observed", pa.float64()), ("expected", pa.float64())])),
+        "%Y-%m-%d %H:%M",
+    ))  # fmt: skip
+
+
+def _short(value: float | None) -> float | None:
+    # A share (0.0703) keeps 3 decimals, an event count none: a table of 17-digit floats is unreadable.
+    return None if value is None else round(value, 3 if abs(value) < 10 else 0)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Callable
 
 import pyarrow as pa
 
 from clickstream.config import Settings
+from clickstream.errors import MonitoringError
 from clickstream.warehouse import open_reader
 
 # Times are formatted by the renderer: strftime does not transpile to BigQuery for TIMESTAMPs.
@@ -40,6 +42,30 @@ def run_monitor(settings: Settings, once: bool, stop: threading.Event, on_tick: 
             if once or stop.wait(settings.monitoring.interval_s):
                 break
         return AlertSummary(int(reader.scalar(OPEN_ALERTS_SQL) or 0), reader.query(ALERTS_SQL, [20]))
+    finally:
+        reader.close()
+        wh.close()
+
+
+LEDGER_SPAN_SQL = "SELECT min(committed_at), max(committed_at) FROM pipeline_batches"
+DEFAULT_BACKTEST_SPAN = timedelta(days=7)
+
+
+def run_backtest(settings: Settings, start: datetime | None, end: datetime | None, step: timedelta):
+    """The episodes the configured detectors would have opened over [start, end] of the warehouse's
+    history (default: the last 7 days of its ledger). Reads only: nothing is sent or recorded."""
+    from clickstream.monitoring.backtest import run_backtest as replay_history
+
+    wh, reader = open_reader(settings)
+    try:
+        first, last = reader.rows(LEDGER_SPAN_SQL)[0]
+        if last is None:
+            raise MonitoringError(f"{reader.label} has no committed batches yet: run the pipeline first, then backtest its history")
+        end = end or last
+        start = start or max(first, end - DEFAULT_BACKTEST_SPAN)
+        if start >= end:
+            raise MonitoringError(f"--from {start:%Y-%m-%d %H:%M} is not before --to {end:%Y-%m-%d %H:%M}: pick a span of history")
+        return replay_history(reader, settings, start, end, step)
     finally:
         reader.close()
         wh.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from clickstream.config import DatasetSettings
-from clickstream.monitoring import lifecycle, source
+from clickstream.monitoring import history, lifecycle, source
 from tests.snapshots import assert_matches_snapshot
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "monitoring"
@@ -20,7 +20,8 @@ SNAPSHOTS = Path(__file__).parent / "snapshots" / "monitoring"
 
 def duckdb_statements() -> dict[str, str]:
     queries = {f"source.{k}": v.format(limit=20000) for k, v in source.SQL.items()}
-    return {**queries, **{f"lifecycle.{k}": v for k, v in lifecycle.SQL.items()}}
+    backtest = {f"history.{k}": v.format(limit=20000) for k, v in history.SQL.items()}
+    return {**queries, **{f"lifecycle.{k}": v for k, v in lifecycle.SQL.items()}, **backtest}
 
 
 def bigquery_statements() -> dict[str, str]:

@@ -252,3 +252,65 @@ UPDATE `my-project`.`clickstream_ops`.`alerts` SET notified_channels = ?, failed
 WHERE
   alert_id = ?;
 
+-- history.series
+SELECT
+  window_start,
+  events,
+  page_views,
+  purchases,
+  CAST(revenue AS FLOAT64),
+  unique_users
+FROM `my-project`.`clickstream_gold`.`gold_kpi_minute`
+WHERE
+  window_start >= ? AND window_start < ?;
+
+-- history.batches
+SELECT
+  batch_id,
+  started_at,
+  committed_at,
+  bronze_rows,
+  min_event_ts,
+  max_event_ts
+FROM `my-project`.`clickstream_ops`.`pipeline_batches`
+WHERE
+  started_at <= ?
+ORDER BY
+  batch_id NULLS LAST;
+
+-- history.files
+SELECT
+  batch_id,
+  modified_at
+FROM `my-project`.`clickstream_ops`.`pipeline_files`
+WHERE
+  modified_at <= ?;
+
+-- history.quarantine
+SELECT
+  batch_id,
+  reason,
+  COUNT(*) AS n
+FROM `my-project`.`clickstream_bronze`.`quarantine_events`
+WHERE
+  ingested_at >= ? AND ingested_at <= ?
+GROUP BY
+  batch_id,
+  reason;
+
+-- history.field_lines
+SELECT
+  batch_id,
+  raw_line
+FROM (
+  SELECT
+    batch_id,
+    raw_line,
+    ROW_NUMBER() OVER (PARTITION BY batch_id ORDER BY source_file NULLS LAST, line_number NULLS LAST) AS n
+  FROM `my-project`.`clickstream_bronze`.`bronze_events`
+  WHERE
+    ingested_at >= ? AND ingested_at < ? AND STARTS_WITH(LTRIM(raw_line, ' '), '{')
+) AS s
+WHERE
+  n <= 20000;
+

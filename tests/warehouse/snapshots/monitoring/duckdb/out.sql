@@ -70,3 +70,18 @@ UPDATE alerts SET status = 'resolved', resolved_at = ? WHERE alert_id = ?;
 -- lifecycle.delivery
 UPDATE alerts SET notified_channels = ?, failed_channels = ? WHERE alert_id = ?;
 
+-- history.series
+SELECT window_start, events, page_views, purchases, revenue::DOUBLE, unique_users FROM gold_kpi_minute WHERE window_start >= ? AND window_start < ?;
+
+-- history.batches
+SELECT batch_id, started_at, committed_at, bronze_rows, min_event_ts, max_event_ts FROM pipeline_batches WHERE started_at <= ? ORDER BY batch_id;
+
+-- history.files
+SELECT batch_id, modified_at FROM pipeline_files WHERE modified_at <= ?;
+
+-- history.quarantine
+SELECT batch_id, reason, count(*) AS n FROM quarantine_events WHERE ingested_at >= ? AND ingested_at <= ? GROUP BY batch_id, reason;
+
+-- history.field_lines
+SELECT batch_id, raw_line FROM (SELECT batch_id, raw_line, row_number() OVER (PARTITION BY batch_id ORDER BY source_file, line_number) AS n FROM bronze_events WHERE ingested_at >= ? AND ingested_at < ? AND starts_with(ltrim(raw_line, ' '), '{')) AS s WHERE n <= 20000;
+

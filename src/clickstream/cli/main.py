@@ -272,6 +272,10 @@ def monitor_backtest(
         [], "--set", metavar="KEY=VALUE", help="Override a monitoring setting for this backtest, e.g. --set volume.z=5 (repeatable)."
     ),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the episodes to this .json or .csv file."),
+    backfilled: bool = typer.Option(
+        False, "--backfilled", help="The history was loaded in bulk: judge gold minutes as of their event time "
+        "(freshness, quarantine and schema drift, whose facts are by ingest time, see nothing).",
+    ),
 ) -> None:
     """Replay the detectors (volume, gold metrics, freshness from the ledger, quarantine, schema drift)
     over the warehouse's history, as of every --step, and show which alert episodes would have opened
@@ -288,7 +292,7 @@ def monitor_backtest(
     if out is not None and out.suffix.lower() not in (".json", ".csv"):
         raise ConfigError(f"--out {out} must end in .json or .csv")
     settings = _load(config, warehouse={"path": warehouse, "kind": warehouse_kind}, monitoring=_setting_overrides(overrides))
-    result = run_backtest(settings, start, end, timedelta(seconds=step_s))
+    result = run_backtest(settings, start, end, timedelta(seconds=step_s), backfilled)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(result.to_json() if out.suffix.lower() == ".json" else result.to_csv(), encoding="utf-8")

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
+
 from clickstream.config import MonitoringSettings, Settings
 from clickstream.monitoring.alert import SEVERITY_RANK, Alert, Notification
-from clickstream.monitoring.detectors import run_detectors
+from clickstream.monitoring.detectors import run_detectors, volume_alert, volume_verdicts
 from clickstream.monitoring.lifecycle import OPEN, RENOTIFIED, RESOLVED, Episode, decide, strongest
 from clickstream.monitoring.snapshot import Snapshot
 
@@ -189,30 +191,59 @@ def backtest_settings(settings: MonitoringSettings) -> MonitoringSettings:
 def replay(
     snapshot: Callable[[datetime], Snapshot], settings: MonitoringSettings, start: datetime, end: datetime, step: timedelta
 ) -> BacktestResult:
-    """Check at `start`, `start + step`, ... up to `end` inclusive, as the live monitor would have."""
+    """Check at `start`, `start + step`, ... up to `end` inclusive, as the live monitor would have.
+
+    The volume test, the one that scans most history per check, runs once over all checks
+    (`volume_verdicts`, the same function the live check calls with one end); the other detectors
+    judge each check's facts in memory. `snapshot` must return one shared series (as `History` does).
+    """
     if step <= timedelta(0):
         raise ValueError("step must be positive")
+    others = settings.model_copy(update={"volume": settings.volume.model_copy(update={"enabled": False})})
+    times: list[datetime] = []
+    seen: list[list[Alert]] = []
+    judged: list[int] = []  # checks with a minute series, and its window
+    firsts: list[int] = []
+    ends: list[int] = []
+    series = None
+    now = start
+    while now <= end:
+        snap = snapshot(now)
+        seen.append(run_detectors(snap, others))
+        if settings.volume.enabled and snap.series is not None and snap.series.end - settings.volume.window_min >= snap.series.first:
+            series = snap.series
+            judged.append(len(times))
+            firsts.append(series.first)
+            ends.append(series.end)
+        times.append(now)
+        now += step
+    if series is not None and judged:
+        verdicts = volume_verdicts(series, settings.volume, np.array(ends), np.array(firsts))
+        for i in np.flatnonzero(verdicts.direction != ""):
+            # The series object is shared: an alert's text needs only its minutes, not its end.
+            alert = volume_alert(series, settings.volume, verdicts, int(i))
+            if alert is not None:
+                seen[judged[int(i)]].insert(0, alert)
     book = EpisodeBook(settings)
     sent: list[Notification] = []
-    now, checks = start, 0
-    while now <= end:
-        sent += book.reconcile(run_detectors(snapshot(now), settings), now)
-        now += step
-        checks += 1
+    for now, alerts in zip(times, seen):
+        sent += book.reconcile(alerts, now)
     episodes = sorted(book.records.values(), key=lambda e: (e.opened_at, e.type, e.key))
-    return BacktestResult(start, end, step.total_seconds(), checks, episodes, sent)
+    return BacktestResult(start, end, step.total_seconds(), len(times), episodes, sent)
 
 
-def run_backtest(reader, settings: Settings, start: datetime, end: datetime, step: timedelta) -> BacktestResult:
+def run_backtest(
+    reader, settings: Settings, start: datetime, end: datetime, step: timedelta, by_event_time: bool = False
+) -> BacktestResult:
     """Episodes the configured detectors would have opened between `start` and `end`, read from the
-    warehouse through `reader` in one pass."""
+    warehouse through `reader` in one pass (`by_event_time`: a backfilled history, see `History`)."""
     import time
 
     from clickstream.monitoring.history import History
 
     t0 = time.perf_counter()
     monitoring = backtest_settings(settings.monitoring)
-    history = History(reader, settings.model_copy(update={"monitoring": monitoring}), start, end)
+    history = History(reader, settings.model_copy(update={"monitoring": monitoring}), start, end, by_event_time)
     result = replay(history.snapshot, monitoring, start, end, step)
     result.seconds = time.perf_counter() - t0
     return result

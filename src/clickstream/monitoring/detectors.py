@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,7 +21,7 @@ from clickstream.config import (
 )
 from clickstream.contract.schema import EVENT_FIELDS, FieldType
 from clickstream.monitoring.alert import Alert, field_label, one_line
-from clickstream.monitoring.seasonal import Baseline, Verdict, judge, robust_baseline, sample_ends, shape_adjusted
+from clickstream.monitoring.seasonal import MAD_TO_SIGMA, PERIOD_MINUTES, Baseline, Verdict, judge, robust_baseline, sample_ends, shape_adjusted
 from clickstream.monitoring.snapshot import FieldStats, FreshnessFacts, MinuteSeries, QuarantineStats, RejectedFiles, Snapshot
 
 # JSON types (DuckDB's json_type names) a contract field may arrive as; JSON fields take anything.
@@ -87,37 +89,94 @@ def _details(series: MinuteSeries, end: int, cfg: SeasonalSettings, base: Baseli
     }
 
 
+@dataclass(frozen=True)
+class VolumeVerdicts:
+    """The volume test at many window ends at once (one per check of a backtest, or just the latest)."""
+
+    ends: np.ndarray
+    judged: np.ndarray  # enough history to judge
+    observed: np.ndarray
+    expected: np.ndarray
+    sigma: np.ndarray
+    periods: np.ndarray
+    samples: np.ndarray
+    direction: np.ndarray  # "drop", "spike" or "" (normal, or not judged)
+
+
+def volume_verdicts(series: MinuteSeries, cfg: VolumeSettings, ends: np.ndarray, firsts: np.ndarray | None = None) -> VolumeVerdicts:
+    """Events in the window before each of `ends` against the same window on earlier days (or weeks),
+    vectorized over the ends; `firsts` is each check's first minute with data (default series.first).
+
+    The arithmetic of `sample_ends`, `shape_adjusted`, `robust_baseline` and `judge`, over arrays
+    with NaN for samples a check does not have: the live check is this with one end."""
+    ends = np.asarray(ends, dtype=np.int64)
+    firsts = np.full(len(ends), series.first, dtype=np.int64) if firsts is None else np.asarray(firsts, dtype=np.int64)
+    w, nb = cfg.window_min, cfg.neighbours
+    back = np.arange(1, cfg.baseline_periods + 1) * PERIOD_MINUTES[cfg.season]
+    offsets = np.arange(-nb, nb + 1) * w
+    at = ends[:, None, None] - back[None, :, None] + offsets[None, None, :]
+    valid = (at - w >= firsts[:, None, None]) & (at <= ends[:, None, None] - w)
+    periods = valid[:, :, nb].sum(axis=1)
+    judged = (ends - w >= firsts) & (periods >= cfg.min_baseline_periods)
+    n = len(series.values["events"])
+    raw = np.asarray(series.window_sum("events", np.clip(at, w, n), w), dtype=np.float64)
+    samples = np.where(valid, raw, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: checks without history, not judged
+        # Neighbouring windows rescaled to the level of the same time (shape_adjusted).
+        level = np.nanmedian(samples[:, :, nb], axis=1)
+        typical = np.nanmedian(samples, axis=1)
+        factor = level[:, None] / typical
+        adjusted = np.where(typical[:, None, :] > 0, samples * factor[:, None, :], level[:, None, None])
+        adjusted = np.where(valid, adjusted, np.nan)
+        adjusted[:, :, nb] = samples[:, :, nb]
+        has_centre = valid[:, :, nb].any(axis=1)
+        adjusted = np.where(has_centre[:, None, None], adjusted, samples).reshape(len(ends), -1)
+        median = np.nanmedian(adjusted, axis=1)
+        mad = np.nanmedian(np.abs(adjusted - median[:, None]), axis=1)
+    # Event counts are at least Poisson-noisy, however steady the baseline days were.
+    sigma = np.maximum(MAD_TO_SIGMA * mad, np.sqrt(np.maximum(median, 1.0)))
+    observed = np.asarray(series.window_sum("events", np.clip(ends, w, n), w), dtype=np.float64)
+    deviation = observed - median
+    far = np.abs(deviation) >= cfg.z * sigma
+    rel = np.where(deviation > 0, cfg.min_rel_spike if cfg.min_rel_spike is not None else cfg.min_rel_change, cfg.min_rel_change)
+    big = (np.abs(deviation) >= cfg.min_abs_change) & (np.abs(deviation) >= rel * np.abs(median))
+    flagged = judged & far & big
+    direction = np.where(flagged, np.where(deviation < 0, "drop", "spike"), "")
+    return VolumeVerdicts(ends, judged, observed, median, sigma, periods, valid.sum(axis=(1, 2)), direction)
+
+
+def volume_alert(series: MinuteSeries, cfg: VolumeSettings, v: VolumeVerdicts, i: int) -> Alert | None:
+    """The alert of check `i` of `v`, or None when its window is normal."""
+    direction = str(v.direction[i])
+    if not direction:
+        return None
+    end, observed, expected = int(v.ends[i]), float(v.observed[i]), float(v.expected[i])
+    base = Baseline(expected, float(v.sigma[i]), int(v.periods[i]), int(v.samples[i]))
+    verdict = Verdict(observed, expected, float(v.sigma[i]), direction)
+    change = verdict.deviation / expected if expected else float("inf")
+    return Alert(
+        key=f"volume:events:{direction}",
+        type="volume",
+        severity=cfg.drop_severity if direction == "drop" else cfg.spike_severity,
+        subject="events",
+        message=(
+            f"traffic {direction}: {observed:,.0f} events in {_window_text(series, end, cfg.window_min)}, "
+            f"expected about {expected:,.0f} ({change:+.0%}) from the same time on {base.periods} earlier "
+            f"{cfg.season}s"
+        ),
+        observed=observed,
+        expected=expected,
+        details=_details(series, end, cfg, base, verdict),
+    )
+
+
 def detect_volume(series: MinuteSeries, cfg: VolumeSettings) -> list[Alert]:
     """Events in the latest window far from the same window in earlier days (or weeks)."""
-    found = _seasonal_ends(series, cfg)
-    if found is None:
+    if series.end - cfg.window_min < series.first:
         return []
-    end, ends, offsets, periods = found
-    observed = float(series.window_sum("events", end, cfg.window_min))
-    samples = shape_adjusted(np.asarray(series.window_sum("events", ends, cfg.window_min)), offsets)
-    base = robust_baseline(samples, periods)
-    # Event counts are at least Poisson-noisy, however steady the baseline days were.
-    sigma = max(base.sigma, math.sqrt(max(base.median, 1.0)))
-    verdict = judge(observed, base.median, sigma, cfg.z, cfg.min_abs_change, cfg.min_rel_change, cfg.min_rel_spike)
-    if verdict.direction is None:
-        return []
-    change = verdict.deviation / base.median if base.median else float("inf")
-    return [
-        Alert(
-            key=f"volume:events:{verdict.direction}",
-            type="volume",
-            severity=cfg.drop_severity if verdict.direction == "drop" else cfg.spike_severity,
-            subject="events",
-            message=(
-                f"traffic {verdict.direction}: {observed:,.0f} events in {_window_text(series, end, cfg.window_min)}, "
-                f"expected about {base.median:,.0f} ({change:+.0%}) from the same time on {base.periods} earlier "
-                f"{cfg.season}s"
-            ),
-            observed=observed,
-            expected=base.median,
-            details=_details(series, end, cfg, base, verdict),
-        )
-    ]
+    alert = volume_alert(series, cfg, volume_verdicts(series, cfg, np.array([series.end])), 0)
+    return [] if alert is None else [alert]
 
 
 def detect_metrics(series: MinuteSeries, cfg: MetricSettings) -> list[Alert]:

@@ -78,17 +78,23 @@ class _Counts:
 class History:
     """Everything the detectors look at, over [start, end], from one pass over the warehouse."""
 
-    def __init__(self, reader: Reader, settings: Settings, start: datetime, end: datetime):
+    def __init__(self, reader: Reader, settings: Settings, start: datetime, end: datetime, by_event_time: bool = False):
+        """`by_event_time`: the history was loaded in bulk (a backfill), so commit times say nothing of
+        when the monitor could have seen it. Gold minutes are then judged as if each arrived on
+        time, and the detectors whose facts are by ingest time (freshness, quarantine, schema
+        drift) see nothing."""
         self.settings = settings
+        self.by_event_time = by_event_time
         m = settings.monitoring
         self.contract_format = settings.landing.format in _CONTRACT_FORMATS
         lookback = max(m.schema_drift.window_s + m.schema_drift.baseline_s, m.quarantine.window_s + m.quarantine.baseline_s)
         since = start - timedelta(seconds=lookback)
         self._load_batches(reader, end)
         self._load_series(reader, start, end)
-        self._load_files(reader, end)
-        self._load_quarantine(reader, since, end)
-        self._load_fields(reader, since, end)
+        ledger = not by_event_time
+        self._load_files(reader, end) if ledger and m.freshness.enabled else None
+        self._load_quarantine(reader, since, end) if ledger and m.quarantine.enabled else None
+        self._load_fields(reader, since, end) if ledger and m.schema_drift.enabled else None
 
     # -- loading: one query per source (raw lines: one per day) --------------------------------
     def _load_batches(self, reader: Reader, end: datetime) -> None:
@@ -112,8 +118,10 @@ class History:
         n = _minutes(_minute(end) - self.origin) + 1
         values = {k: np.zeros(n) for k in KPI_METRICS}
         table = reader.query(SQL["series"], [self.origin, self.origin + timedelta(minutes=n)])
+        self._gold_range = None
         if table.num_rows:
             starts = table.column(0).to_pylist()
+            self._gold_range = (min(starts), max(starts))
             idx = np.array([_minutes(s - self.origin) for s in starts], dtype=np.int64)
             for j, k in enumerate(KPI_METRICS):
                 values[k][idx] = np.asarray(table.column(j + 1).to_pylist(), dtype=np.float64)
@@ -174,20 +182,31 @@ class History:
         """The facts as the live `WarehouseSource` would have gathered them at `now`."""
         m = self.settings.monitoring
         visible = self._visible(now)
+        ledger = not self.by_event_time
         return Snapshot(
             now=now,
             series=self._series(now, visible) if (m.volume.enabled or m.metrics.enabled) else None,
-            freshness=self._freshness(now, visible) if m.freshness.enabled else None,
-            fields=self._field_stats(now, visible) if m.schema_drift.enabled else None,
-            quarantine=self._quarantine(now, visible) if m.quarantine.enabled else None,
+            freshness=self._freshness(now, visible) if ledger and m.freshness.enabled else None,
+            fields=self._field_stats(now, visible) if ledger and m.schema_drift.enabled else None,
+            quarantine=self._quarantine(now, visible) if ledger and m.quarantine.enabled else None,
             contract_format=self.contract_format,
         )
 
-    def _series(self, now: datetime, visible: int) -> MinuteSeries | None:
+    def _gold_span(self, now: datetime, visible: int) -> tuple[datetime, datetime] | None:
+        """The first and last gold minute the live monitor's `series_range` query would have returned."""
+        if self.by_event_time:
+            if self._gold_range is None or self._gold_range[0] > now:
+                return None
+            return self._gold_range[0], min(self._gold_range[1], _minute(now))
         if visible == 0 or self._first_us[visible - 1] == np.iinfo(np.int64).max:
             return None
-        first_ts = _minute(_EPOCH + int(self._first_us[visible - 1]) * _US)
-        last_ts = _minute(_EPOCH + int(self._last_us[visible - 1]) * _US)
+        return _minute(_EPOCH + int(self._first_us[visible - 1]) * _US), _minute(_EPOCH + int(self._last_us[visible - 1]) * _US)
+
+    def _series(self, now: datetime, visible: int) -> MinuteSeries | None:
+        span = self._gold_span(now, visible)
+        if span is None:
+            return None
+        first_ts, last_ts = span
         # The live source's own window, start = now - lookback, in this series' coordinates.
         start = _minute(now) - timedelta(minutes=self.lookback)
         offset = _minutes(start - self.origin)

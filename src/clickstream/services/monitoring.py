@@ -51,7 +51,7 @@ LEDGER_SPAN_SQL = "SELECT min(committed_at), max(committed_at) FROM pipeline_bat
 DEFAULT_BACKTEST_SPAN = timedelta(days=7)
 
 
-def run_backtest(settings: Settings, start: datetime | None, end: datetime | None, step: timedelta):
+def run_backtest(settings: Settings, start: datetime | None, end: datetime | None, step: timedelta, backfilled: bool = False):
     """The episodes the configured detectors would have opened over [start, end] of the warehouse's
     history (default: the last 7 days of its ledger). Reads only: nothing is sent or recorded."""
     from clickstream.monitoring.backtest import run_backtest as replay_history
@@ -65,7 +65,7 @@ def run_backtest(settings: Settings, start: datetime | None, end: datetime | Non
         start = start or max(first, end - DEFAULT_BACKTEST_SPAN)
         if start >= end:
             raise MonitoringError(f"--from {start:%Y-%m-%d %H:%M} is not before --to {end:%Y-%m-%d %H:%M}: pick a span of history")
-        return replay_history(reader, settings, start, end, step)
+        return replay_history(reader, settings, start, end, step, by_event_time=backfilled)
     finally:
         reader.close()
         wh.close()

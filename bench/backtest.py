@@ -23,6 +23,27 @@ from clickstream.warehouse import open_reader, open_warehouse
 START = datetime(2026, 10, 1)
 
 
+def as_if_live(warehouse: Path) -> None:
+    """Rewrite the ledger's times to what a live pipeline would have recorded: hour k's file lands
+    30 s after the hour ends and its batch commits a minute after the hour. A bulk load commits
+    everything at once, and the ledger-based detectors (freshness, quarantine, schema drift) would
+    have no history to replay."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        start = START.strftime("%Y-%m-%d %H:%M:%S")
+        con.execute(f"UPDATE pipeline_batches SET started_at = TIMESTAMP '{start}' + batch_id * INTERVAL 1 HOUR + INTERVAL 1 MINUTE, "
+                    "committed_at = started_at")  # fmt: skip
+        con.execute("UPDATE pipeline_batches SET committed_at = started_at")
+        con.execute(f"UPDATE pipeline_files SET modified_at = TIMESTAMP '{start}' + batch_id * INTERVAL 1 HOUR + INTERVAL 30 SECOND")
+        for table in ("bronze_events", "quarantine_events"):
+            con.execute(f"UPDATE {table} t SET ingested_at = b.started_at FROM pipeline_batches b WHERE b.batch_id = t.batch_id")
+    finally:
+        con.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--days", type=int, default=30)
@@ -46,6 +67,7 @@ def main() -> None:
         finally:
             wh.close()
         print(f"generated {events:,} events in {t1 - t0:.1f}s, ingested in {time.perf_counter() - t1:.1f}s")
+        as_if_live(warehouse)
 
     wh, reader = open_reader(settings)
     try:

@@ -18,7 +18,7 @@ import numpy as np
 
 from clickstream.config import Settings
 from clickstream.monitoring.snapshot import KPI_METRICS, FieldStats, FreshnessFacts, MinuteSeries, QuarantineStats, Snapshot
-from clickstream.monitoring.source import _CONTRACT_FORMATS, SQL as LIVE_SQL, _EPOCH, field_counts, median_rates, series_lookback_minutes
+from clickstream.monitoring.source import _CONTRACT_FORMATS, SQL as LIVE_SQL, _EPOCH, median_rates, series_lookback_minutes
 from clickstream.warehouse.base import Reader
 
 _US = timedelta(microseconds=1)
@@ -150,26 +150,25 @@ class History:
 
     def _load_fields(self, reader: Reader, since: datetime, end: datetime) -> None:
         c = self.settings.monitoring.schema_drift
-        per_batch: list[list[str]] = [[] for _ in self.batch_ids]
+        n = len(self.batch_ids)
+        lines = np.zeros(n + 1)
+        fields: list[Counter] = [Counter() for _ in range(n)]
+        types: list[Counter] = [Counter() for _ in range(n)]
         lo = since
         while lo <= end:
             hi = min(lo + _FIELDS_CHUNK, end + _US)
-            for batch_id, line in reader.rows(SQL["field_lines"].format(limit=int(c.sample_rows)), [lo, hi]):
-                slot = self._slot.get(int(batch_id))
+            table = reader.query(SQL["field_lines"].format(limit=int(c.sample_rows)), [lo, hi])
+            for batch_id, objects, per_field, per_type in batch_field_counts(table):
+                slot = self._slot.get(batch_id)
                 if slot is not None:
-                    per_batch[slot].append(line)
+                    lines[slot + 1] += objects
+                    fields[slot].update(per_field)
+                    types[slot].update({f"{k}\x00{v}": c for (k, v), c in per_type.items()})
             lo = hi
-        lines = np.zeros(len(self.batch_ids) + 1)
-        fields, types = [], []
-        for i, raw in enumerate(per_batch):
-            n, f, t = field_counts(raw)
-            lines[i + 1] = n
-            fields.append(Counter(f))
-            types.append(Counter({f"{k}\x00{v}": c for (k, v), c in t.items()}))
         self._json_lines_cum = np.cumsum(lines)
         self._json_lines = lines[1:]
-        self.fields = _Counts.build(fields, len(self.batch_ids))
-        self.types = _Counts.build(types, len(self.batch_ids))
+        self.fields = _Counts.build(fields, n)
+        self.types = _Counts.build(types, n)
 
     # -- what the monitor saw at t -------------------------------------------------------------
     def _visible(self, now: datetime) -> int:
@@ -283,3 +282,32 @@ class History:
         kept = [(w, n) for w, n in lines.items() if n > 0]
         rate = median_rates(kept, [(w, r, n) for (w, r), n in quarantined.items()])
         return QuarantineStats(recent_lines, baseline_lines, recent, rate)
+
+
+def batch_field_counts(table) -> list[tuple[int, int, dict[str, int], dict[tuple[str, str], int]]]:
+    """Per batch of a (batch_id, raw_line) Arrow table: JSON objects, lines per field, lines per
+    (field, JSON type), as `field_counts` counts them.
+
+    The live check parses a few thousand sampled lines in Python; a month of history is millions,
+    so here DuckDB, whose json_valid, json_keys and json_type `field_counts` reproduces, counts
+    them in memory, on whichever warehouse the lines came from."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.register("lines", table)
+        objects = "SELECT batch_id, raw_line FROM lines WHERE json_valid(raw_line) AND json_type(raw_line) = 'OBJECT'"
+        counts = dict(con.execute(f"SELECT batch_id, count(*) FROM ({objects}) GROUP BY batch_id").fetchall())
+        rows = con.execute(
+            f"WITH o AS ({objects}), k AS (SELECT batch_id, raw_line, unnest(json_keys(raw_line)) AS k FROM o) "
+            "SELECT batch_id, k, json_type(raw_line, '$.\"' || replace(k, '\"', '\\\"') || '\"') AS t, count(*) "
+            "FROM k GROUP BY batch_id, k, t"
+        ).fetchall()
+    finally:
+        con.close()
+    per_field: dict[int, Counter] = {}
+    per_type: dict[int, Counter] = {}
+    for batch_id, key, json_type, n in rows:
+        per_field.setdefault(batch_id, Counter())[key] += n
+        per_type.setdefault(batch_id, Counter())[(key, json_type)] += n
+    return [(int(b), int(n), dict(per_field.get(b, {})), dict(per_type.get(b, {}))) for b, n in counts.items()]

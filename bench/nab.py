@@ -2,9 +2,12 @@
 
 NAB is not vendored: pass the path of a NAB checkout (https://github.com/numenta/NAB, MIT).
 For each series of `--corpus` (default realTweets: tweet volume per 5 minutes):
-  1. each point's value becomes value x scale events, spread at random over its interval; the scale
-     of a series is `--events-per-min` divided by its mean per minute, so every series carries the
-     same mean traffic (a series' scale factor is printed beside it);
+  1. each point's value becomes value x scale events, spread at random over its interval. The
+     scale of a series is `--events-per-min` (10) over its mean per minute, so every series is a
+     feed of the same mean traffic, a small shop's (the factor is printed per series). One tweet
+     of the sparsest series (CVS, PFE: under one tweet per 5 minutes) becomes 50-140 events at
+     once, a burstier feed than any shop's; with one factor for all (one event per tweet) those
+     series carry a handful of events an hour, below any volume alert's floor;
   2. the series is shifted to end now, written as hourly landing files, and ingested by the DuckDB
      engine into a scratch warehouse (the real pipeline: bronze, silver, gold);
   3. `monitor backtest` replays the detectors over it every 5 minutes, judging each minute as of

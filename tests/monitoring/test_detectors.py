@@ -46,8 +46,13 @@ def test_volume_drop_and_spike_against_the_same_time_on_earlier_days():
     # 4 full earlier days give 5 windows each (same time, +-2 neighbours); day 5 back only its 2 later windows
     assert drop.details["baseline_periods"] == 4 and drop.details["baseline_samples"] == 4 * 5 + 2
     series.values["events"][-15:] *= 10
+    # A quarter of an hour at three times the traffic is a burst, not a spike (spike_window_min 120)...
+    assert detect_volume(flat_copy(series), S.volume) == []
+    # ...two hours of it is one.
+    series.values["events"][-120:-15] *= 3
     (spike,) = detect_volume(flat_copy(series), S.volume)
     assert (spike.key, spike.severity) == ("volume:events:spike", "warning")
+    assert spike.details["window_min"] == 120
 
 
 def flat_copy(series: MinuteSeries) -> MinuteSeries:

@@ -210,7 +210,7 @@ def replay(
     while now <= end:
         snap = snapshot(now)
         seen.append(run_detectors(snap, others))
-        if settings.volume.enabled and snap.series is not None and snap.series.end - settings.volume.window_min >= snap.series.first:
+        if settings.volume.enabled and snap.series is not None:
             series = snap.series
             judged.append(len(times))
             firsts.append(series.first)
@@ -218,12 +218,12 @@ def replay(
         times.append(now)
         now += step
     if series is not None and judged:
-        verdicts = volume_verdicts(series, settings.volume, np.array(ends), np.array(firsts))
-        for i in np.flatnonzero(verdicts.direction != ""):
-            # The series object is shared: an alert's text needs only its minutes, not its end.
-            alert = volume_alert(series, settings.volume, verdicts, int(i))
-            if alert is not None:
-                seen[judged[int(i)]].insert(0, alert)
+        for verdicts in reversed(volume_verdicts(series, settings.volume, np.array(ends), np.array(firsts))):
+            for i in np.flatnonzero(verdicts.direction != ""):
+                # The series object is shared: an alert's text needs only its minutes, not its end.
+                alert = volume_alert(series, settings.volume, verdicts, int(i))
+                if alert is not None:
+                    seen[judged[int(i)]].insert(0, alert)
     book = EpisodeBook(settings)
     sent: list[Notification] = []
     for now, alerts in zip(times, seen):

@@ -77,10 +77,11 @@ def _window_text(series: MinuteSeries, end: int, width: int) -> str:
     return f"{series.minute(end - width):%Y-%m-%d %H:%M}-{series.minute(end):%H:%M} UTC"
 
 
-def _details(series: MinuteSeries, end: int, cfg: SeasonalSettings, base: Baseline, verdict: Verdict) -> dict:
+def _details(series: MinuteSeries, end: int, cfg: SeasonalSettings, base: Baseline, verdict: Verdict, window: int | None = None) -> dict:
+    window = cfg.window_min if window is None else window
     return {
-        "window_start": series.minute(end - cfg.window_min).isoformat(),
-        "window_min": cfg.window_min,
+        "window_start": series.minute(end - window).isoformat(),
+        "window_min": window,
         "season": cfg.season,
         "baseline_periods": base.periods,
         "baseline_samples": base.samples,
@@ -91,8 +92,10 @@ def _details(series: MinuteSeries, end: int, cfg: SeasonalSettings, base: Baseli
 
 @dataclass(frozen=True)
 class VolumeVerdicts:
-    """The volume test at many window ends at once (one per check of a backtest, or just the latest)."""
+    """The volume test in one direction at many window ends at once (one per check of a backtest,
+    or just the latest)."""
 
+    window: int
     ends: np.ndarray
     judged: np.ndarray  # enough history to judge
     observed: np.ndarray
@@ -100,18 +103,14 @@ class VolumeVerdicts:
     sigma: np.ndarray
     periods: np.ndarray
     samples: np.ndarray
-    direction: np.ndarray  # "drop", "spike" or "" (normal, or not judged)
+    direction: np.ndarray  # "drop" / "spike", or "" (normal, or not judged)
 
 
-def volume_verdicts(series: MinuteSeries, cfg: VolumeSettings, ends: np.ndarray, firsts: np.ndarray | None = None) -> VolumeVerdicts:
-    """Events in the window before each of `ends` against the same window on earlier days (or weeks),
-    vectorized over the ends; `firsts` is each check's first minute with data (default series.first).
-
-    The arithmetic of `sample_ends`, `shape_adjusted`, `robust_baseline` and `judge`, over arrays
-    with NaN for samples a check does not have: the live check is this with one end."""
-    ends = np.asarray(ends, dtype=np.int64)
-    firsts = np.full(len(ends), series.first, dtype=np.int64) if firsts is None else np.asarray(firsts, dtype=np.int64)
-    w, nb = cfg.window_min, cfg.neighbours
+def _seasonal(series: MinuteSeries, cfg: VolumeSettings, window: int, ends: np.ndarray, firsts: np.ndarray):
+    """Observed events before each end, and the robust baseline of the same window on earlier
+    periods: the arithmetic of `sample_ends`, `shape_adjusted` and `robust_baseline` over arrays,
+    with NaN for the samples a check does not have."""
+    w, nb = window, cfg.neighbours
     back = np.arange(1, cfg.baseline_periods + 1) * PERIOD_MINUTES[cfg.season]
     offsets = np.arange(-nb, nb + 1) * w
     at = ends[:, None, None] - back[None, :, None] + offsets[None, None, :]
@@ -119,11 +118,9 @@ def volume_verdicts(series: MinuteSeries, cfg: VolumeSettings, ends: np.ndarray,
     periods = valid[:, :, nb].sum(axis=1)
     judged = (ends - w >= firsts) & (periods >= cfg.min_baseline_periods)
     n = len(series.values["events"])
-    raw = np.asarray(series.window_sum("events", np.clip(at, w, n), w), dtype=np.float64)
-    samples = np.where(valid, raw, np.nan)
+    samples = np.where(valid, np.asarray(series.window_sum("events", np.clip(at, w, n), w), dtype=np.float64), np.nan)
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: checks without history, not judged
-        # Neighbouring windows rescaled to the level of the same time (shape_adjusted).
         level = np.nanmedian(samples[:, :, nb], axis=1)
         typical = np.nanmedian(samples, axis=1)
         factor = level[:, None] / typical
@@ -137,13 +134,31 @@ def volume_verdicts(series: MinuteSeries, cfg: VolumeSettings, ends: np.ndarray,
     # Event counts are at least Poisson-noisy, however steady the baseline days were.
     sigma = np.maximum(MAD_TO_SIGMA * mad, np.sqrt(np.maximum(median, 1.0)))
     observed = np.asarray(series.window_sum("events", np.clip(ends, w, n), w), dtype=np.float64)
-    deviation = observed - median
-    far = np.abs(deviation) >= cfg.z * sigma
-    rel = np.where(deviation > 0, cfg.min_rel_spike if cfg.min_rel_spike is not None else cfg.min_rel_change, cfg.min_rel_change)
-    big = (np.abs(deviation) >= cfg.min_abs_change) & (np.abs(deviation) >= rel * np.abs(median))
-    flagged = judged & far & big
-    direction = np.where(flagged, np.where(deviation < 0, "drop", "spike"), "")
-    return VolumeVerdicts(ends, judged, observed, median, sigma, periods, valid.sum(axis=(1, 2)), direction)
+    return judged, observed, median, sigma, periods, valid.sum(axis=(1, 2))
+
+
+def volume_verdicts(
+    series: MinuteSeries, cfg: VolumeSettings, ends: np.ndarray, firsts: np.ndarray | None = None
+) -> list[VolumeVerdicts]:
+    """Drops (over `window_min`) and spikes (over `spike_window_min`) in the window before each of
+    `ends`, against the same window on earlier days (or weeks), vectorized over the ends; `firsts`
+    is each check's first minute with data (default series.first). The live check is this with
+    one end; `judge` is the same test on one window."""
+    ends = np.asarray(ends, dtype=np.int64)
+    firsts = np.full(len(ends), series.first, dtype=np.int64) if firsts is None else np.asarray(firsts, dtype=np.int64)
+    out = []
+    for name, window, z, rel in (
+        ("drop", cfg.window_min, cfg.z, cfg.min_rel_change),
+        ("spike", cfg.spike_window_min or cfg.window_min, cfg.spike_z or cfg.z,
+         cfg.min_rel_spike if cfg.min_rel_spike is not None else cfg.min_rel_change),
+    ):  # fmt: skip
+        judged, observed, median, sigma, periods, samples = _seasonal(series, cfg, window, ends, firsts)
+        deviation = observed - median
+        towards = deviation < 0 if name == "drop" else deviation > 0
+        big = (np.abs(deviation) >= cfg.min_abs_change) & (np.abs(deviation) >= rel * np.abs(median))
+        flagged = judged & towards & (np.abs(deviation) >= z * sigma) & big
+        out.append(VolumeVerdicts(window, ends, judged, observed, median, sigma, periods, samples, np.where(flagged, name, "")))
+    return out
 
 
 def volume_alert(series: MinuteSeries, cfg: VolumeSettings, v: VolumeVerdicts, i: int) -> Alert | None:
@@ -161,22 +176,22 @@ def volume_alert(series: MinuteSeries, cfg: VolumeSettings, v: VolumeVerdicts, i
         severity=cfg.drop_severity if direction == "drop" else cfg.spike_severity,
         subject="events",
         message=(
-            f"traffic {direction}: {observed:,.0f} events in {_window_text(series, end, cfg.window_min)}, "
+            f"traffic {direction}: {observed:,.0f} events in {_window_text(series, end, v.window)}, "
             f"expected about {expected:,.0f} ({change:+.0%}) from the same time on {base.periods} earlier "
             f"{cfg.season}s"
         ),
         observed=observed,
         expected=expected,
-        details=_details(series, end, cfg, base, verdict),
+        details=_details(series, end, cfg, base, verdict, v.window),
     )
 
 
 def detect_volume(series: MinuteSeries, cfg: VolumeSettings) -> list[Alert]:
     """Events in the latest window far from the same window in earlier days (or weeks)."""
-    if series.end - cfg.window_min < series.first:
+    if series.end - min(cfg.window_min, cfg.spike_window_min or cfg.window_min) < series.first:
         return []
-    alert = volume_alert(series, cfg, volume_verdicts(series, cfg, np.array([series.end])), 0)
-    return [] if alert is None else [alert]
+    alerts = [volume_alert(series, cfg, v, 0) for v in volume_verdicts(series, cfg, np.array([series.end]))]
+    return [a for a in alerts if a is not None]
 
 
 def detect_metrics(series: MinuteSeries, cfg: MetricSettings) -> list[Alert]:

@@ -21,7 +21,7 @@ from clickstream.config import (
 )
 from clickstream.contract.schema import EVENT_FIELDS, FieldType
 from clickstream.monitoring.alert import Alert, field_label, one_line
-from clickstream.monitoring.seasonal import MAD_TO_SIGMA, PERIOD_MINUTES, Baseline, Verdict, judge, robust_baseline, sample_ends, shape_adjusted
+from clickstream.monitoring.seasonal import MAD_TO_SIGMA, PERIOD_MINUTES, Baseline, Verdict, judge, robust_baseline, sample_ends
 from clickstream.monitoring.snapshot import FieldStats, FreshnessFacts, MinuteSeries, QuarantineStats, RejectedFiles, Snapshot
 
 # JSON types (DuckDB's json_type names) a contract field may arrive as; JSON fields take anything.

@@ -18,7 +18,7 @@ import numpy as np
 
 from clickstream.config import Settings
 from clickstream.monitoring.snapshot import KPI_METRICS, FieldStats, FreshnessFacts, MinuteSeries, QuarantineStats, Snapshot
-from clickstream.monitoring.source import _CONTRACT_FORMATS, SQL as LIVE_SQL, _EPOCH, median_rates, series_lookback_minutes
+from clickstream.monitoring.source import _CONTRACT_FORMATS, SQL as LIVE_SQL, _EPOCH, series_lookback_minutes
 from clickstream.warehouse.base import Reader
 
 _US = timedelta(microseconds=1)
@@ -268,19 +268,20 @@ class History:
         recent_lines = int(self._lines_cum[visible] - self._lines_cum[recent_i])
         baseline_lines = int(self._lines_cum[recent_i] - self._lines_cum[base_i])
         recent = {r: int(v) for r, v in zip(self.reasons.names, self.reasons.between(recent_i, visible)) if v > 0}
+        # The baseline's epoch-aligned windows (as the live query cuts them), from cumulative sums:
+        # a day of minute batches is 1,440 batches per check.
         width_us = int(round(float(c.window_s) * 1e6))
-        lines: dict[int, int] = {}
-        quarantined: dict[tuple[int, str], int] = {}
-        for b in range(base_i, recent_i):
-            w = int(self._started_us[b]) // width_us
-            rows = int(self._lines_cum[b + 1] - self._lines_cum[b])
-            lines[w] = lines.get(w, 0) + rows
-            for r, v in zip(self.reasons.names, self.reasons.between(b, b + 1)):
-                if v > 0:
-                    quarantined[(w, r)] = quarantined.get((w, r), 0) + int(v)
-        # As the live query: windows without lines do not count.
-        kept = [(w, n) for w, n in lines.items() if n > 0]
-        rate = median_rates(kept, [(w, r, n) for (w, r), n in quarantined.items()])
+        rate: dict[str, float] = {}
+        if recent_i > base_i:
+            buckets = self._started_us[base_i:recent_i] // width_us
+            cuts = base_i + np.concatenate(([0], np.flatnonzero(np.diff(buckets)) + 1, [recent_i - base_i]))
+            lines = np.diff(self._lines_cum[cuts]).astype(np.float64)
+            counts = np.diff(self.reasons.cum[cuts], axis=0)
+            keep = lines > 0
+            if keep.any():
+                shares = counts[keep] / lines[keep, None]
+                for j in np.flatnonzero(counts.sum(axis=0) > 0):
+                    rate[self.reasons.names[j]] = float(np.median(shares[:, j]))
         return QuarantineStats(recent_lines, baseline_lines, recent, rate)
 
 

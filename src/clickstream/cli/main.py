@@ -221,7 +221,7 @@ def monitor(
             if logged & set(ok):
                 continue
             console.print(f"{n.title}: {n.alert.message} → {', '.join(ok) or 'no channel'}"
-                          + (f" (failed: {', '.join(failed)})" if failed else ""), highlight=False, markup=False)  # fmt: skip
+                          + (f" (failed: {', '.join(failed)})" if failed else ""), highlight=False, markup=False, soft_wrap=True)  # fmt: skip
 
     summary = run_monitor(settings, once, stop, on_tick=show)
     console.print(arrow_table(f"alerts ({summary.open_count} open)", summary.latest, "%H:%M:%S"))
@@ -434,7 +434,7 @@ def _run_demo(settings, rate: float, seconds: float | None) -> None:  # noqa: AN
         if "quality" in platform.threads:
             q = settings.quality
             console.print(f"data quality: every {q.window_s}s window validated {q.grace_s:g}s after it ends "
-                          f"→ dq_results, Data Docs in {q.docs_dir}", highlight=False, markup=False)  # fmt: skip
+                          f"→ dq_results, Data Docs in {q.docs_dir}", highlight=False, markup=False, soft_wrap=True)  # fmt: skip
         if "monitor" in platform.threads:
             console.print(
                 f"monitoring: detectors every {settings.monitoring.interval_s:g}s → alerts table and "
@@ -576,6 +576,57 @@ def dashboard(
     finally:
         reader.close()
         wh.close()
+
+
+@app.command()
+def collect(
+    host: Optional[str] = typer.Option(None, "--host", help="Address to listen on [default: collect.host, 127.0.0.1; 0.0.0.0 in a container]."),
+    port: Optional[int] = typer.Option(None, "--port", help="Port to listen on [default: collect.port, 8090]."),
+    landing: Optional[str] = typer.Option(
+        None, "--landing", help="Landing folder, or gs://bucket/prefix, to land collected files in [default: landing.path, data/landing]."
+    ),
+    landing_format: Optional[str] = typer.Option(
+        None, "--format", help="segment or snowplow: which trackers to accept, landed as that adapter reads them [default: landing.format]."
+    ),
+    config: Optional[Path] = ConfigOption,
+) -> None:
+    """Collect events from Segment and Snowplow trackers over HTTP and land them as files, until Ctrl-C.
+
+    Endpoints. Segment's HTTP Tracking API: POST /v1/track, /v1/page, /v1/screen, /v1/identify,
+    /v1/group, /v1/alias and /v1/batch (write key as the Basic auth user name; gzip bodies; 500 KB a
+    request, 32 KB an event). Snowplow's tracker protocol: GET /i (pixel) and POST
+    /com.snowplowanalytics.snowplow/tp2. GET /healthz for probes.
+
+    A request is answered 200 only once its events are appended to a spool file and fsync'd; a spool
+    file moves into the landing zone by rename every collect.rotate_s seconds or collect.rotate_bytes
+    (for gs://, it is uploaded and then deleted), where `clickstream run` picks it up exactly once.
+    The landing zone's landing.format (segment or snowplow) says which trackers are accepted; set
+    collect.segment_landing and collect.snowplow_landing to take both, each into its own folder.
+    Browser trackers need their page's origin in collect.cors_origins. Answers: 400 for a malformed
+    request, 401 for a wrong write key, 403 for an origin not allowed, 413 for a body too large, 429
+    when a client is over collect.rate_limit_per_s, 503 when the disk is nearly full (trackers retry).
+    """
+    from clickstream.services.collect import start_collector, targets
+
+    settings = _load(config, landing={"path": landing, "format": landing_format}, collect={"host": host, "port": port})
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    running = start_collector(settings)
+    for t in targets(settings):
+        console.print(f"collecting {t.protocol} events into {t.landing} (*{t.suffix})", highlight=False, markup=False)
+    console.print(f"collector on {running.url} (/v1/*, /i, /com.snowplowanalytics.snowplow/tp2, /healthz; Ctrl-C to stop)",
+                  highlight=False, markup=False, soft_wrap=True)  # fmt: skip
+    try:
+        while not stop.is_set() and running.server.thread.is_alive():
+            stop.wait(0.5)
+    finally:
+        waiting = running.stop()
+    if waiting:
+        err_console.print(
+            f"warning: {waiting} rotated files could not be uploaded yet; they stay in the spool and go up on the next start",
+            highlight=False, markup=False,
+        )
+        raise typer.Exit(1)
 
 
 @app.command()

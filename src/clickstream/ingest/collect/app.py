@@ -266,7 +266,7 @@ class Collector:
             "requests": self.counters.requests,
             "events": self.counters.events,
             "refused": {str(k): v for k, v in sorted(self.counters.refused.items())},
-            "spools": {n: {"acknowledged_requests": s.acknowledged, "files_landed": s.rotated} for n, s in spools.items()},
+            "spools": {n: {"acknowledged_requests": s.acknowledged, "fsyncs": s.commits, "files_landed": s.rotated} for n, s in spools.items()},
         }
         return JSONResponse(body, 200 if not problems else 503)
 

@@ -105,7 +105,8 @@ class Spool:
         self._opened_at = 0.0
         self._free_checked = 0.0
         self._free_ok = True
-        self.acknowledged = 0  # records made durable
+        self.acknowledged = 0  # requests made durable
+        self.commits = 0  # fsyncs: fewer than requests when they arrive together (group commit)
         self.rotated = 0  # files delivered
         self.last_error: str | None = None
         self._thread = threading.Thread(target=self._run, name=f"spool-{folder.name}", daemon=True)
@@ -223,6 +224,7 @@ class Spool:
                 p.future.set_exception(failure)
             return
         self.last_error = None
+        self.commits += 1
         self.acknowledged += len(group)
         for p in group:
             p.future.set_result(None)

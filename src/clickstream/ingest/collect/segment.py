@@ -98,8 +98,8 @@ def to_lines(call: str, body: Any, received_at: datetime, user_agent: str | None
         messages = [normalize(body, call, received_at, body.get("sentAt"), user_agent, {})]
     lines = []
     for m in messages:
-        # ensure_ascii: a lone surrogate from "\ud800" stays an escape instead of failing to encode.
-        line = json.dumps(m, separators=(",", ":"), ensure_ascii=True, default=str).encode("ascii") + b"\n"
+        # A lone surrogate ("\ud800" in the request) becomes "?": as an escape it would be a line DuckDB refuses to parse.
+        line = json.dumps(m, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8", "replace") + b"\n"
         if len(line) > max_event_bytes:
             raise BadRequest(400, "message_too_large", f"a message is larger than {max_event_bytes} bytes: send less per event")
         lines.append(line)

@@ -51,7 +51,7 @@ def _message_id(msg: dict[str, Any]) -> str:
 
 
 def normalize(msg: Any, call: str | None, received_at: datetime, sent_at: Any, user_agent: str | None,
-              defaults: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+              defaults: dict[str, Any], received_iso: str | None = None) -> dict[str, Any]:  # fmt: skip
     """One message as it is landed; BadRequest when it cannot be."""
     if not isinstance(msg, dict):
         raise BadRequest(400, "invalid_message", "each message must be a JSON object")
@@ -71,16 +71,18 @@ def normalize(msg: Any, call: str | None, received_at: datetime, sent_at: Any, u
     context = msg.get("context")
     if user_agent and (context is None or isinstance(context, dict)) and not (context or {}).get("userAgent"):
         msg["context"] = {**(context or {}), "userAgent": user_agent[:1024]}
+    received_iso = received_iso or iso(received_at)
     ts = _parse_ts(msg.get("timestamp"))
-    sent = _parse_ts(msg.get("sentAt", sent_at))
+    sent_text = msg.get("sentAt", sent_at)
+    sent = _parse_ts(sent_text)
     if ts is None and msg.get("timestamp") is None:
-        msg["timestamp"] = iso(received_at)
+        msg["timestamp"] = received_iso
     elif ts is not None and sent is not None and abs(sent - ts) < _MAX_SKEW:
         msg["originalTimestamp"] = msg["timestamp"]
         msg["timestamp"] = iso(received_at - (sent - ts))
-    msg["receivedAt"] = iso(received_at)
+    msg["receivedAt"] = received_iso
     if sent is not None:
-        msg["sentAt"] = iso(sent)
+        msg["sentAt"] = sent_text
     return msg
 
 
@@ -93,7 +95,8 @@ def to_lines(call: str, body: Any, received_at: datetime, user_agent: str | None
         if not isinstance(batch, list):
             raise BadRequest(400, "invalid_batch", "a batch body needs a `batch` list of messages")
         defaults = {k: body.get(k) for k in ("context", "integrations")}
-        messages = [normalize(m, None, received_at, body.get("sentAt"), user_agent, defaults) for m in batch]
+        received_iso = iso(received_at)
+        messages = [normalize(m, None, received_at, body.get("sentAt"), user_agent, defaults, received_iso) for m in batch]
     else:
         messages = [normalize(body, call, received_at, body.get("sentAt"), user_agent, {})]
     lines = []

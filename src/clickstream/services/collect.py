@@ -136,10 +136,11 @@ def start_collector(settings: Settings) -> RunningCollector:
     for target in targets(settings):
         folder = _spool_folder(settings, target)
         if is_gcs(target.landing):
-            from clickstream.ingest.gcs import GcsStore, check_bucket
+            from clickstream.ingest.gcs import GcsStore
 
+            # No bucket check here: the collector's grant (objectCreator) cannot read the bucket. A failing
+            # upload shows on /healthz and in the log, and the file waits in the spool.
             store = GcsStore.from_settings(settings.gcp)
-            check_bucket(str(target.landing), store)
             shipper = Shipper(folder / "ready", str(target.landing), store, c.upload_retry_s)
             deliver = shipper.deliver
             shippers[target.protocol] = shipper
@@ -155,7 +156,7 @@ def start_collector(settings: Settings) -> RunningCollector:
         shipper.start()
     for spool in spools.values():
         spool.start()
-    collector = Collector(c, spools.get("segment"), spools.get("snowplow"), keys)
+    collector = Collector(c, spools.get("segment"), spools.get("snowplow"), keys, shippers)
     server = CollectorServer(collector_app(collector), c.host, c.port)
     try:
         server.start()

@@ -79,3 +79,33 @@ def test_a_file_stays_in_the_spool_until_an_upload_is_confirmed(storage_emulator
     generation = real.info(f"{gcs_bucket}/landing/20261201T000000000000Z-ab-000001.jsonl")["generation"]
     assert Shipper(ready, url, _Store(real)).ship_once() == 0
     assert real.info(f"{gcs_bucket}/landing/20261201T000000000000Z-ab-000001.jsonl")["generation"] == generation
+
+
+class _CreateOnlyFs:
+    """What roles/storage.objectCreator allows: create a new name; no reads, no overwrites."""
+
+    def __init__(self, existing: set[str]):
+        self.objects = dict.fromkeys(existing, b"")
+
+    def invalidate_cache(self, path=None):
+        pass
+
+    def info(self, path):
+        raise OSError(f"Forbidden: {path}")
+
+    def put_file(self, local, target):
+        if target in self.objects:
+            raise OSError(f"Forbidden: {target}")
+        self.objects[target] = Path(local).read_bytes()
+
+
+def test_with_create_only_access_an_upload_in_doubt_lands_again_under_a_new_name(tmp_path: Path) -> None:
+    ready = tmp_path / "ready"
+    ready.mkdir()
+    (ready / "20261201T000000000000Z-ab-000001.jsonl").write_text("x\n")
+    (ready / "20261201T000000000000Z-ab-000002.jsonl").write_text("y\n")
+    fs = _CreateOnlyFs({"b/landing/20261201T000000000000Z-ab-000001.jsonl"})  # uploaded before a crash
+    shipper = Shipper(ready, "gs://b/landing", _Store(fs))
+    assert shipper.ship_once() == 2 and shipper.last_error == "OSError"
+    assert shipper.ship_once() == 0
+    assert set(fs.objects) == {f"b/landing/20261201T000000000000Z-ab-{n}.jsonl" for n in ("000001", "000001-r1", "000002")}

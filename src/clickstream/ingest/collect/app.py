@@ -69,10 +69,11 @@ class Collector:
     """The endpoints over a Segment spool and a Snowplow spool (either may be None: its endpoints answer 404)."""
 
     def __init__(self, settings: CollectSettings, segment_spool: Spool | None, snowplow_spool: Spool | None,
-                 write_keys: frozenset[str] | None = None):  # fmt: skip
+                 write_keys: frozenset[str] | None = None, shippers: dict[str, Any] | None = None):  # fmt: skip
         self.settings = settings
         self.segment_spool, self.snowplow_spool = segment_spool, snowplow_spool
         self.write_keys = write_keys
+        self.shippers = shippers or {}
         self.limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_burst)
         self.counters = Counters()
         self.any_origin = "*" in settings.cors_origins
@@ -260,6 +261,7 @@ class Collector:
         spools = {n: s for n, s in (("segment", self.segment_spool), ("snowplow", self.snowplow_spool)) if s is not None}
         problems = [f"{n}: disk nearly full" for n, s in spools.items() if not s.disk_ok()]
         problems += [f"{n}: {s.last_error}" for n, s in spools.items() if s.last_error]
+        problems += [f"{n} upload: {s.last_error}" for n, s in self.shippers.items() if s.last_error]
         body = {
             "ok": not problems,
             "problems": problems,

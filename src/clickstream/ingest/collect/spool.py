@@ -309,10 +309,18 @@ class Shipper:
                 size = path.stat().st_size
                 # A crash after the upload and before the unlink: the object is there already, and a second
                 # upload would be a new generation the engine reads again (deduplicated, but bronze doubles).
-                if not _has_object(fs, target, size):
-                    fs.put_file(str(path), target)
-                    if not _has_object(fs, target, size):
-                        raise OSError(errno.EIO, "the uploaded object is not listed with its size")
+                there = _has_object(fs, target, size)
+                if there is not True:
+                    try:
+                        fs.put_file(str(path), target)
+                    except OSError as exc:
+                        if there is None and str(exc).startswith("Forbidden"):
+                            # roles/storage.objectCreator (Terraform's grant) may neither read nor overwrite, so a
+                            # refused create of this unique name means our own earlier upload made it. Not
+                            # knowing for sure, land it again under a new name: its events dedupe by id.
+                            path.rename(path.with_name(_again(path.name)))
+                        raise
+                    # put_file returns once GCS answered the final request of the upload: the object exists.
                 path.unlink()
                 self.uploaded += 1
                 self.last_error = None
@@ -336,9 +344,23 @@ class Shipper:
         return self.ship_once()
 
 
-def _has_object(fs, target: str, size: int) -> bool:  # noqa: ANN001 - gcsfs
+def _has_object(fs, target: str, size: int) -> bool | None:  # noqa: ANN001 - gcsfs
+    """Whether the object is there with this size; None when the collector may not read objects."""
     fs.invalidate_cache(target)
     try:
         return int(fs.info(target)["size"]) == size
     except FileNotFoundError:
         return False
+    except OSError as exc:
+        if str(exc).startswith("Forbidden"):
+            return None
+        raise
+
+
+def _again(name: str) -> str:
+    """`a.jsonl` -> `a-r1.jsonl` -> `a-r2.jsonl`: a new landing name for a file whose upload is in doubt."""
+    stem, dot, suffix = name.partition(".")
+    base, _, n = stem.rpartition("-r")
+    if base and n.isdigit():
+        return f"{base}-r{int(n) + 1}{dot}{suffix}"
+    return f"{stem}-r1{dot}{suffix}"

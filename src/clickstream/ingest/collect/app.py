@@ -36,6 +36,7 @@ log = logging.getLogger("clickstream.collect")
 # A transparent 1x1 GIF: the pixel answer Snowplow's GET /i trackers expect.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 _MAX_CLIENTS = 10_000
+SHORT_CALLS = {"t": "track", "p": "page", "s": "screen", "i": "identify", "g": "group", "a": "alias", "b": "batch"}
 
 
 @dataclass
@@ -193,7 +194,10 @@ class Collector:
         return any(hmac.compare_digest(encoded, k.encode()) for k in self.write_keys)
 
     async def segment(self, request: Request) -> Response:
-        if request.path_params["call"] not in (*segment.CALLS, "batch"):
+        call = request.path_params["call"]
+        # analytics.js (analytics-next) posts to the one-letter paths: /v1/t, /v1/p, ... and /v1/b.
+        request.path_params["call"] = call = SHORT_CALLS.get(call, call)
+        if call not in (*segment.CALLS, "batch"):
             return self._segment_error(404, "not_found", f"no such call: use /v1/{'|'.join((*segment.CALLS, 'batch'))}", {})
         return await self._guarded(request, self.segment_spool, self._segment, self._segment_error)
 

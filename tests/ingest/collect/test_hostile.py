@@ -176,3 +176,13 @@ def test_concurrent_requests_share_fsyncs(collector) -> None:
     spool = collector.spools["segment"]
     assert codes == [200] * 400 and spool.acknowledged == 400
     assert spool.commits < 400, "concurrent requests are committed together"
+
+
+def test_collect_without_a_protocol_is_one_line_error(tmp_path: Path) -> None:
+    from tests.cli.test_errors import assert_one_line_error, clickstream
+
+    (tmp_path / "landing").mkdir()
+    proc = clickstream("collect", "--landing", str(tmp_path / "landing"), "--port", "0")
+    assert_one_line_error(proc, "landing.format", "segment or snowplow")
+    help_text = clickstream("collect", "--help").stdout
+    assert "/v1/batch" in help_text and "fsync" in help_text and "503" in help_text

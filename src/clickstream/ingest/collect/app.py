@@ -208,7 +208,7 @@ class Collector:
         call = request.path_params["call"]
         lines = segment.to_lines(call, body, datetime.now(timezone.utc), request.headers.get("user-agent"), self.settings.max_event_bytes)
         if lines:
-            await asyncio.wrap_future(spool.submit(b"".join(lines)))
+            await _durable(spool, b"".join(lines))
         self.counters.events += len(lines)
         return JSONResponse({"success": True}, 200, cors)
 
@@ -239,7 +239,7 @@ class Collector:
         data = snowplow.to_csv(rows)
         if any(len(line) > self.settings.max_event_bytes for line in data.splitlines()):
             raise BadRequest(400, "event_too_large", f"an event is larger than {self.settings.max_event_bytes} bytes")
-        await asyncio.wrap_future(spool.submit(data))
+        await _durable(spool, data)
         self.counters.events += len(rows)
         return cookie
 
@@ -275,6 +275,14 @@ class Collector:
             "spools": {n: {"acknowledged_requests": s.acknowledged, "fsyncs": s.commits, "files_landed": s.rotated} for n, s in spools.items()},
         }
         return JSONResponse(body, 200 if not problems else 503)
+
+
+async def _durable(spool: Spool, data: bytes, timeout_s: float = 20.0) -> None:
+    """Wait for the fsync; a stuck disk is a 503 the tracker retries, not a request that hangs."""
+    try:
+        await asyncio.wait_for(asyncio.wrap_future(spool.submit(data)), timeout_s)
+    except asyncio.TimeoutError:
+        raise SpoolFull("the spool did not confirm the write in time") from None
 
 
 def collector_app(collector: Collector) -> Starlette:

@@ -221,13 +221,15 @@ class Spool:
             failure: Exception = SpoolFull(self.last_error) if exc.errno in (errno.ENOSPC, errno.EDQUOT) else exc
             log.error("spool write failed (%s): %d requests refused", self.last_error, len(group))
             for p in group:
-                p.future.set_exception(failure)
+                if not p.future.done():  # a request that gave up waiting has cancelled its future
+                    p.future.set_exception(failure)
             return
         self.last_error = None
         self.commits += 1
         self.acknowledged += len(group)
         for p in group:
-            p.future.set_result(None)
+            if not p.future.done():
+                p.future.set_result(None)
 
     def _rotate(self) -> None:
         if self._fd is None:

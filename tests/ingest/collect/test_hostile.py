@@ -88,6 +88,8 @@ def test_random_bytes_never_stop_the_collector(collector, landing: Path, warehou
         else:
             r = _post(collector.url, path, body, **{"Content-Encoding": rng.choice(["gzip", "identity"])})
         assert r.status_code < 500, (path, body)
+    long_pixel = requests.get(f"{collector.url}/i?e=pv&url={'x' * 40_000}", timeout=5)
+    assert (long_pixel.status_code, long_pixel.json()["error"]) == (414, "uri_too_long")
     hostile = {"e": "ue", "ue_px": "!!notbase64", "url": "http://[::1", "refr": "javascript:alert(1)", "dtm": "9" * 40,
                "stm": "-5", "res": "1e9x1e9", "eid": "'; DROP TABLE x; --", "ua": "a\tb\nc\rd\x00e", "co": "{" * 5000}  # fmt: skip
     r = _post(collector.url, "/com.snowplowanalytics.snowplow/tp2", json.dumps({"data": [hostile, {"e": "pv", "x": [1, {"y": None}]}]}).encode())

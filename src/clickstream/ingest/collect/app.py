@@ -245,7 +245,10 @@ class Collector:
 
     async def snowplow_get(self, request: Request) -> Response:
         async def handle(request: Request, spool: Spool, cors: dict[str, str]) -> Response:
-            params = snowplow.query_event(request.scope.get("query_string", b""))
+            query_string = request.scope.get("query_string", b"")
+            if len(query_string) > self.settings.max_event_bytes:
+                raise BadRequest(414, "uri_too_long", f"a pixel request's query is larger than {self.settings.max_event_bytes} bytes: use POST")
+            params = snowplow.query_event(query_string)
             cookie = await self._land_snowplow(request, spool, [params])
             headers = {**cors, "Cache-Control": "no-cache, no-store, must-revalidate"}
             return self._with_cookie(Response(PIXEL, 200, headers, media_type="image/gif"), cookie)

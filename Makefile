@@ -88,6 +88,7 @@ bench: $(STAMP)
 	@if command -v java >/dev/null 2>&1; then $(BIN)/python bench/spark.py; \
 	else echo "note: no 'java' on PATH; skipping bench/spark.py (install openjdk-17-jre-headless)"; fi
 	$(BIN)/python bench/alerts.py
+	$(BIN)/python bench/collect.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache build *.egg-info src/*.egg-info

@@ -12,7 +12,6 @@ from typing import Any
 
 from clickstream.config import Settings, is_gcs
 from clickstream.errors import ConfigError, LandingError
-from clickstream.services.dashboard import dashboard_extra
 
 log = logging.getLogger("clickstream.collect")
 DEFAULT_GCS_SPOOL = Path("data/collect-spool")
@@ -60,7 +59,10 @@ class CollectorServer:
     """uvicorn in a background thread (the CLI's main thread keeps the signals)."""
 
     def __init__(self, app: Any, host: str, port: int):
-        import uvicorn
+        try:
+            import uvicorn
+        except ModuleNotFoundError as exc:
+            raise ConfigError("uvicorn is not installed; the collector needs it: pip install 'clickstream[collect]'") from exc
 
         config = uvicorn.Config(
             app, host=host, port=port, log_level="warning", lifespan="off",
@@ -125,9 +127,13 @@ def _spool_folder(settings: Settings, target: Target) -> Path:
 
 def start_collector(settings: Settings) -> RunningCollector:
     """Recover what a previous process left in the spools, then listen (uvicorn in a background thread)."""
-    with dashboard_extra():
-        from clickstream.ingest.collect import snowplow
+    try:
         from clickstream.ingest.collect.app import Collector, collector_app
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in ("starlette", "uvicorn"):
+            raise
+        raise ConfigError(f"{exc.name} is not installed; the collector needs it: pip install 'clickstream[collect]'") from exc
+    from clickstream.ingest.collect import snowplow
     from clickstream.ingest.collect.spool import Shipper, Spool, check_same_disk, local_delivery
 
     c = settings.collect

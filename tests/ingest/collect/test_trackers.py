@@ -119,3 +119,14 @@ def test_snowplow_tracker_events_reach_silver_and_gold(landing: Path, warehouse:
     assert query(warehouse, "SELECT sum(revenue), sum(purchases), sum(page_views) FROM gold_kpi_minute") == [(Decimal("20.00"), 1, 2)]
     assert query(warehouse, "SELECT count(*), sum(converted::INT) FROM gold_sessions") == [(2, 1)]
     assert query(warehouse, "SELECT DISTINCT user_agent FROM silver_events WHERE user_id = 'd-1'") == [("Mozilla/5.0 test",)]
+
+
+def test_a_message_the_library_allows_is_accepted(landing: Path) -> None:
+    # analytics-python refuses messages over 32 KB itself; the collector's own fields must not push one over.
+    running = start_collector(collector_settings(landing, "segment"))
+    try:
+        client = Client("k", host=running.url, sync_mode=True)
+        client.track(user_id="u", event="Product Added", properties={"blob": "x" * 31_500}, context={"userAgent": "y" * 600})
+    finally:
+        running.stop()
+    assert len(landed(landing, ".jsonl")) == 1

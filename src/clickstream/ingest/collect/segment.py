@@ -20,6 +20,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 CALLS = ("track", "page", "screen", "identify", "group", "alias")
+# Room for what normalize() adds (receivedAt, originalTimestamp, a user agent of up to 1 KB, an id), so
+# a message the client kept under the limit is not refused for the collector's own fields.
+_ADDED_BYTES = 2048
 _MAX_SKEW = timedelta(days=3650)
 
 
@@ -103,7 +106,7 @@ def to_lines(call: str, body: Any, received_at: datetime, user_agent: str | None
     for m in messages:
         # A lone surrogate ("\ud800" in the request) becomes "?": as an escape it would be a line DuckDB refuses to parse.
         line = json.dumps(m, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8", "replace") + b"\n"
-        if len(line) > max_event_bytes:
+        if len(line) > max_event_bytes + _ADDED_BYTES:
             raise BadRequest(400, "message_too_large", f"a message is larger than {max_event_bytes} bytes: send less per event")
         lines.append(line)
     return lines

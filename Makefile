@@ -53,14 +53,14 @@ $(EMULATORS_STAMP): infra/ci/requirements-emulators.txt | check-python
 
 emulators: $(EMULATORS_STAMP)
 
-# Snowplow's browser tracker for the collector's browser test (tests/ingest/collect/test_browser.py),
+# Snowplow's and Segment's browser trackers for the collector's browser tests (tests/ingest/collect/test_browser.py),
 # installed here from the lock file so the test never reaches the network; the test skips without npm.
 JS_DIR := tests/ingest/collect/js
 JS_STAMP := $(JS_DIR)/node_modules/.installed-stamp
 
 $(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
-	  echo "installing Snowplow's browser tracker from npm for the collector's browser test (a few seconds)"; \
+	  echo "installing Snowplow's and Segment's browser trackers from npm for the collector's browser tests (a few seconds)"; \
 	  npm ci --prefix $(JS_DIR) --ignore-scripts --no-audit --no-fund --loglevel=error && touch $(JS_STAMP); \
 	else echo "note: no 'npm' on PATH: the collector's browser test will be skipped; install Node.js and npm ('apt-get install -y npm')"; fi
 

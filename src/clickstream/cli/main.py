@@ -96,6 +96,12 @@ def run(
     warehouse: Optional[Path] = WarehouseOption,
     warehouse_kind: Optional[str] = WarehouseKindOption,
     once: bool = typer.Option(False, "--once", help="Drain the backlog, then exit (like Spark's availableNow)."),
+    fmt: Optional[str] = typer.Option(
+        None,
+        "--format",
+        help="What the landed files hold: contract events (auto, by extension), or rees46, snowplow, segment, ga4; "
+        "mapping needs landing.mapping_file in --config [default: auto].",
+    ),
     config: Optional[Path] = ConfigOption,
     max_files: Optional[int] = typer.Option(None, "--max-files", help="At most this many files per batch."),
     max_bytes: Optional[int] = typer.Option(None, "--max-bytes", help="At most this many raw bytes per batch."),
@@ -128,7 +134,7 @@ def run(
 
     settings = _load(
         config,
-        landing={"path": landing},
+        landing={"path": landing, "format": fmt},
         warehouse={"path": warehouse, "kind": warehouse_kind},
         engine={
             "name": engine_name,
@@ -376,10 +382,18 @@ def demo(
     if rate <= 0:
         raise ConfigError("--rate must be greater than 0 events per second")
     if data_dir is None:
-        from clickstream.services.demo import fresh_demo_dir
+        from clickstream.cli.render import count
+        from clickstream.services.demo import earlier_demos, fresh_demo_dir
 
         data_dir = fresh_demo_dir()
         console.print(_plain("demo data: ", (str(data_dir), "bold"), " (new for this run; --data-dir DIR reuses a folder)"))
+        folders, size = earlier_demos(data_dir.parent, data_dir)
+        if folders:
+            console.print(
+                f"{count(folders, 'earlier demo folder')} in {data_dir.parent}/ {'holds' if folders == 1 else 'hold'} {size / 2**20:,.1f} MiB: "
+                f"rm -r {data_dir.parent}/demo-* frees them",
+                highlight=False, markup=False,
+            )
     # Validation every minute instead of every hour, so the demo shows it within its run.
     settings = _load(
         config,

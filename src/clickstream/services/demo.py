@@ -52,6 +52,17 @@ def fresh_demo_dir(root: Path = Path("data"), now: datetime | None = None) -> Pa
     raise WarehouseError(f"{root} already holds 99 demos started at {stamp}: pass --data-dir")
 
 
+def earlier_demos(root: Path, current: Path) -> tuple[int, int]:
+    """How many demo folders besides `current` lie under `root`, and the bytes they hold."""
+    folders, size = 0, 0
+    for path in root.glob("demo-*"):
+        if path == current or not path.is_dir():
+            continue
+        folders += 1
+        size += sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+    return folders, size
+
+
 def read_live_view(reader: Reader) -> dict[str, pa.Table]:
     """The live view's tables, on one snapshot."""
     return dict(zip(LIVE_VIEW, reader.read([(sql, []) for sql in LIVE_VIEW.values()])))

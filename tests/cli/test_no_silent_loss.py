@@ -32,11 +32,11 @@ ENGINES = ["duckdb", pytest.param("spark", marks=pytest.mark.spark)]
 def test_a_feed_months_behind_the_watermark_warns_and_exits_1(landing: Path, warehouse: Path, engine: str) -> None:
     _generate(landing)
     run = ("run", "--once", "--engine", engine, "--landing", str(landing), "--warehouse", str(warehouse))
-    first = clickstream(*run)
+    first = clickstream(*run, timeout=300)
     assert first.returncode == 0, first.stderr
     _generate(landing, "--prefix", "old", "--start", _months_ago(4), "--span", "1h")
 
-    proc = clickstream(*run)
+    proc = clickstream(*run, timeout=300)
 
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
@@ -82,7 +82,8 @@ def test_ctrl_c_during_run_once_says_what_remains_and_exits_130(landing: Path, w
     (consumed,) = query(warehouse, "SELECT count(*) FROM pipeline_files")[0]
     assert remaining > 0 and consumed + remaining == 40
 
-    again = clickstream("run", "--once", "--engine", engine, "--landing", str(landing), "--warehouse", str(warehouse))
+    # Spark starts a JVM and plans the remaining backlog: slower than a minute on a loaded machine.
+    again = clickstream("run", "--once", "--engine", engine, "--landing", str(landing), "--warehouse", str(warehouse), timeout=300)
     assert again.returncode == 0, again.stderr
     assert "done:" in again.stderr
     assert query(warehouse, "SELECT count(*), count(DISTINCT event_id) FROM silver_events")[0] == (60000, 60000)

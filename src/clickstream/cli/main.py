@@ -458,15 +458,32 @@ def _run_demo(settings, rate: float, seconds: float | None) -> None:  # noqa: AN
                 markup=False,
             )
         view = platform.reader()
-        with Live(console=console, refresh_per_second=2, transient=False) as live:
+
+        def live_view(elapsed: float) -> Group:
+            tables = read_live_view(view)
+            return Group(*(arrow_table(f"{title}, {elapsed:.0f}s" if i == 0 else title, t, "%H:%M:%S")
+                           for i, (title, t) in enumerate(tables.items())))  # fmt: skip
+
+        if console.is_terminal:
+            with Live(console=console, refresh_per_second=2, transient=False) as live:
+                while not stop.is_set():
+                    elapsed = time.monotonic() - started
+                    if seconds is not None and elapsed >= seconds:
+                        break
+                    live.update(live_view(elapsed))
+                    stop.wait(1.0)
+        else:
+            # Piped to a file or a CI log, a live display would show only once, at the end.
+            last = None
             while not stop.is_set():
                 elapsed = time.monotonic() - started
                 if seconds is not None and elapsed >= seconds:
                     break
-                tables = read_live_view(view)
-                live.update(Group(*(arrow_table(f"{title}, {elapsed:.0f}s" if i == 0 else title, t, "%H:%M:%S")
-                                    for i, (title, t) in enumerate(tables.items()))))  # fmt: skip
+                if last is None or elapsed - last >= 15:
+                    console.print(live_view(elapsed))
+                    last = elapsed
                 stop.wait(1.0)
+            console.print(live_view(time.monotonic() - started))
     finally:
         platform.stop()
     platform.raise_errors()

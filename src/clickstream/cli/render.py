@@ -119,7 +119,7 @@ class ArrowTable:
             if self.numeric[i]:
                 table.add_column(self.names[i], justify="right", no_wrap=True, min_width=self._width(i))
             else:
-                table.add_column(self.names[i], justify="right", overflow="fold")
+                table.add_column(self.names[i], justify="left", overflow="fold")
         for row in self.rows:
             table.add_row(*(Text(row[i]) for i in columns))
         return table

@@ -30,7 +30,7 @@ FROM gold_kpi_minute ORDER BY window_start DESC LIMIT 8""",
   sum(CASE WHEN NOT success THEN 1 ELSE 0 END) AS failed,
   sum(CASE WHEN NOT success AND severity = 'critical' THEN 1 ELSE 0 END) AS critical
 FROM dq_results GROUP BY window_start, layer ORDER BY window_start DESC, layer LIMIT 6""",
-    "alerts (latest)": """SELECT opened_at AS opened, severity, alert_type AS type, status, left(message, 90) AS message
+    "alerts (latest)": """SELECT opened_at AS opened, severity, alert_type AS type, status, CASE WHEN length(message) > 90 THEN left(message, 89) || '…' ELSE message END AS message
 FROM alerts ORDER BY CASE WHEN status = 'resolved' THEN 1 ELSE 0 END, opened_at DESC LIMIT 4""",
 }
 

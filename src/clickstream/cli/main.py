@@ -96,6 +96,12 @@ def run(
     warehouse: Optional[Path] = WarehouseOption,
     warehouse_kind: Optional[str] = WarehouseKindOption,
     once: bool = typer.Option(False, "--once", help="Drain the backlog, then exit (like Spark's availableNow)."),
+    fmt: Optional[str] = typer.Option(
+        None,
+        "--format",
+        help="What the landed files hold: contract events (auto, by extension), or rees46, snowplow, segment, ga4; "
+        "mapping needs landing.mapping_file in --config [default: auto].",
+    ),
     config: Optional[Path] = ConfigOption,
     max_files: Optional[int] = typer.Option(None, "--max-files", help="At most this many files per batch."),
     max_bytes: Optional[int] = typer.Option(None, "--max-bytes", help="At most this many raw bytes per batch."),
@@ -128,7 +134,7 @@ def run(
 
     settings = _load(
         config,
-        landing={"path": landing},
+        landing={"path": landing, "format": fmt},
         warehouse={"path": warehouse, "kind": warehouse_kind},
         engine={
             "name": engine_name,
@@ -376,10 +382,18 @@ def demo(
     if rate <= 0:
         raise ConfigError("--rate must be greater than 0 events per second")
     if data_dir is None:
-        from clickstream.services.demo import fresh_demo_dir
+        from clickstream.cli.render import count
+        from clickstream.services.demo import earlier_demos, fresh_demo_dir
 
         data_dir = fresh_demo_dir()
         console.print(_plain("demo data: ", (str(data_dir), "bold"), " (new for this run; --data-dir DIR reuses a folder)"))
+        folders, size = earlier_demos(data_dir.parent, data_dir)
+        if folders:
+            console.print(
+                f"{count(folders, 'earlier demo folder')} in {data_dir.parent}/ {'holds' if folders == 1 else 'hold'} {size / 2**20:,.1f} MiB: "
+                f"rm -r {data_dir.parent}/demo-* frees them",
+                highlight=False, markup=False,
+            )
     # Validation every minute instead of every hour, so the demo shows it within its run.
     settings = _load(
         config,
@@ -444,15 +458,32 @@ def _run_demo(settings, rate: float, seconds: float | None) -> None:  # noqa: AN
                 markup=False,
             )
         view = platform.reader()
-        with Live(console=console, refresh_per_second=2, transient=False) as live:
+
+        def live_view(elapsed: float) -> Group:
+            tables = read_live_view(view)
+            return Group(*(arrow_table(f"{title}, {elapsed:.0f}s" if i == 0 else title, t, "%H:%M:%S")
+                           for i, (title, t) in enumerate(tables.items())))  # fmt: skip
+
+        if console.is_terminal:
+            with Live(console=console, refresh_per_second=2, transient=False) as live:
+                while not stop.is_set():
+                    elapsed = time.monotonic() - started
+                    if seconds is not None and elapsed >= seconds:
+                        break
+                    live.update(live_view(elapsed))
+                    stop.wait(1.0)
+        else:
+            # Piped to a file or a CI log, a live display would show only once, at the end.
+            last = None
             while not stop.is_set():
                 elapsed = time.monotonic() - started
                 if seconds is not None and elapsed >= seconds:
                     break
-                tables = read_live_view(view)
-                live.update(Group(*(arrow_table(f"{title}, {elapsed:.0f}s" if i == 0 else title, t, "%H:%M:%S")
-                                    for i, (title, t) in enumerate(tables.items()))))  # fmt: skip
+                if last is None or elapsed - last >= 15:
+                    console.print(live_view(elapsed))
+                    last = elapsed
                 stop.wait(1.0)
+            console.print(live_view(time.monotonic() - started))
     finally:
         platform.stop()
     platform.raise_errors()

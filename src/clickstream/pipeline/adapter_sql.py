@@ -43,7 +43,9 @@ SELECT *, {json_vals} AS j FROM src
 
 def _input_sql(adapter: Adapter, source: str, paths: list[str]) -> str:
     if adapter.file_format == "jsonl":
-        text = f"j[{paths.index(source) + 1}]" if source.startswith("$") else f"({source})"
+        # An expression over raw_line runs only on lines that parsed: DuckDB's JSON functions raise on
+        # what json_valid rejects (a lone surrogate escape), which would stop the whole batch.
+        text = f"j[{paths.index(source) + 1}]" if source.startswith("$") else f"CASE WHEN json_kind = 'OBJECT' THEN ({source}) END"
     else:
         text = f"cells[list_position(header, {sql_str(source.lower())})]"
     return f"nullif(trim({text}), '')"

@@ -295,6 +295,23 @@ class PipelineSettings(_Section):
         datetime(2000, 1, 1),
         description="Events before this instant (naive UTC) are bad_timestamp: a clock at zero, not a late event.",
     )
+    reporting_currency: str = Field(
+        "USD",
+        description="ISO 4217 code gold revenue is reported in; other currencies are converted with pipeline.fx_rates_file.",
+    )
+    fx_rates_file: Path | None = Field(
+        None,
+        description="CSV of exchange rates (currency,date,rate: one unit of currency in the reporting currency); "
+        "loaded into the fx_rates table whenever it changes. Without it only the reporting currency has revenue in gold.",
+    )
+
+    @field_validator("reporting_currency")
+    @classmethod
+    def _currency_code(cls, value: str) -> str:
+        code = value.strip().upper()
+        if not re.fullmatch(r"[A-Z]{3}", code):
+            raise ValueError(f"{value!r} is not an ISO 4217 code: use three letters such as USD or EUR")
+        return code
 
     @field_validator("min_event_ts")
     @classmethod

@@ -34,6 +34,11 @@ def touched_ranges(min_ts: datetime, max_ts: datetime) -> tuple[TouchedRange, To
     )
 
 
+# The silver anti-join reads back this far before a batch's oldest candidate: an id sent again later,
+# with a later time (Snowplow's transaction on a reloaded confirmation page), is still found.
+REPEAT_LOOKBACK = timedelta(hours=6)
+
+
 def _bound(value: datetime | str) -> str:
     # A datetime is a literal; a string is an SQL expression (a BigQuery script variable).
     return value if isinstance(value, str) else sql_ts(value)

@@ -395,6 +395,7 @@ class BigQueryWarehouse:
             if batch.fx_rates is not None and "fx" in staging else []
         )  # fmt: skip
         converted = gold.converted_sql(batch.reporting_currency)
+        lookback = f"TIMESTAMP_SUB(c_lo, INTERVAL {int(gold.REPEAT_LOOKBACK.total_seconds())} SECOND)"
         body = [
             f"SET bronze_rows = (SELECT count(*) FROM {raw})",
             f"SET quarantined = (SELECT count(*) FROM {quarantine})",
@@ -409,7 +410,7 @@ class BigQueryWarehouse:
             # already quarantined anything older).
             f"CREATE OR REPLACE TEMP TABLE new_silver AS SELECT c.*, {converted} AS reporting_revenue "
             f"FROM {candidates} c {gold.fx_join_sql(fx_table=self.ref(FX_RATES.name))} WHERE c.event_id NOT IN "
-            f"(SELECT event_id FROM {self.ref(SILVER.name)} WHERE event_date >= DATE(c_lo) AND event_ts >= c_lo)",
+            f"(SELECT event_id FROM {self.ref(SILVER.name)} WHERE event_date >= DATE({lookback}) AND event_ts >= {lookback})",
             f"INSERT INTO {self.ref(SILVER.name)} ({silver_cols}) SELECT {silver_values}, {bid} FROM new_silver",
             "SET inserted = (SELECT count(*) FROM new_silver)",
             f"SET unconverted = ({gold.unconverted_sql()})",

@@ -182,7 +182,7 @@ class DuckDBWarehouse:
             con.execute("INSERT INTO fx_rates SELECT currency, rate_date, rate FROM batch_fx")
         # The dedup horizon bounds the anti-join: candidates older than it were already quarantined.
         lo = con.execute("SELECT min(event_ts) FROM batch_candidates").fetchall()[0][0]
-        horizon_filter = f"WHERE event_ts >= {sql_ts(lo)}" if lo is not None else ""
+        horizon_filter = f"WHERE event_ts >= {sql_ts(lo - gold.REPEAT_LOOKBACK)}" if lo is not None else ""
         cols = ", ".join(c.name for c in SILVER.columns if c.name != "batch_id")
         new_silver = con.sql(
             f"SELECT c.*, {gold.converted_sql(batch.reporting_currency)} AS reporting_revenue "

@@ -514,6 +514,17 @@ class RejectedFilesSettings(_Section):
     severity: Severity = "warning"
 
 
+class UnconvertedRevenueSettings(_Section):
+    enabled: bool = True
+    window_s: float = Field(
+        3600.0,
+        gt=0,
+        description="Purchases and refunds without an exchange rate (pipeline_batches.unconverted_revenue_events) in batches "
+        "committed this recently open an alert: gold revenue leaves them out until pipeline.fx_rates_file has their rate.",
+    )
+    severity: Severity = "warning"
+
+
 class DataQualityAlertSettings(_Section):
     enabled: bool = True
     lookback_s: float = Field(86400.0, gt=0, description="Only windows validated this recently are considered.")
@@ -597,6 +608,7 @@ class MonitoringSettings(_Section):
     schema_drift: SchemaDriftSettings = SchemaDriftSettings()
     quarantine: QuarantineSettings = QuarantineSettings()
     rejected_files: RejectedFilesSettings = RejectedFilesSettings()
+    unconverted_revenue: UnconvertedRevenueSettings = UnconvertedRevenueSettings()
     data_quality: DataQualityAlertSettings = DataQualityAlertSettings()
     channels: list[ChannelSettings] = Field(
         [ChannelSettings(name="log", type="log")], description="Where notifications go; the log channel by default."

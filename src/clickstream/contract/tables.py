@@ -306,7 +306,7 @@ ALERTS = Table(
     (
         Column("alert_id", S, "Episode id.", False),
         Column("dedup_key", S, "What the alert is about, e.g. volume:events:drop; one open episode per key.", False),
-        Column("alert_type", S, "volume, freshness, metric, schema_drift, quarantine or data_quality.", False),
+        Column("alert_type", S, "volume, freshness, metric, schema_drift, quarantine, rejected_files, unconverted_revenue or data_quality.", False),
         Column("severity", S, "critical, warning or info.", False),
         Column("status", S, "open, renotified (still open, notified again) or resolved.", False),
         Column("subject", S, "What was measured, e.g. events, revenue, price, malformed_json."),

@@ -532,7 +532,10 @@ def lookml(
     settings = _load(config, dashboard={"definition": definition})
     try:
         written = write_project(
-            load_definition(settings.dashboard.definition), out, datasets=settings.gcp.datasets, project=settings.gcp.project
+            load_definition(settings.dashboard.definition, settings.pipeline.reporting_currency),
+            out,
+            datasets=settings.gcp.datasets,
+            project=settings.gcp.project,
         )
     except OSError as exc:
         raise ConfigError(f"cannot write LookML into {out}: {exc.strerror}; choose a writable --out") from exc

@@ -16,6 +16,8 @@ class Column:
     # Long raw text: DuckDB stores it zstd-compressed, about 3x faster to write than its default
     # string compression and about 3x smaller (measured on 150k raw event lines).
     long_text: bool = False
+    # Money in pipeline.reporting_currency: dashboards and LookML label it with the currency's code.
+    reporting_money: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ SILVER_CONVERTED = (
         DEC,
         "revenue in pipeline.reporting_currency at the event date's fx_rates rate; null without a rate "
         "(counted in pipeline_batches.unconverted_revenue_events).",
+        reporting_money=True,
     ),
 )
 
@@ -125,7 +128,7 @@ GOLD_KPI_MINUTE = Table(
         Column("purchases", INT, "purchase events.", False),
         Column("unique_users", INT, "Exact distinct users.", False),
         Column("unique_sessions", INT, "Exact distinct sessions.", False),
-        Column("revenue", DEC, "Purchase revenue in the reporting currency (events without a rate left out).", False),
+        Column("revenue", DEC, "Purchase revenue in the reporting currency (events without a rate left out).", False, reporting_money=True),
     ),
     partition_by="window_start",
 )
@@ -145,7 +148,7 @@ GOLD_SESSIONS = Table(
         Column("is_engaged", B, "At least 2 page views or any purchase.", False),
         Column("bounced", B, "Not engaged.", False),
         Column("converted", B, "Has a purchase.", False),
-        Column("revenue", DEC, "Purchase revenue in the reporting currency (events without a rate left out).", False),
+        Column("revenue", DEC, "Purchase revenue in the reporting currency (events without a rate left out).", False, reporting_money=True),
         Column("landing_page", S, "page_url of the first page view."),
         Column("exit_page", S, "page_url of the last page view."),
         Column("device", S, "First known device."),
@@ -196,7 +199,7 @@ GOLD_TOP_PRODUCTS_DAILY = Table(
         Column("add_to_carts", INT, "add_to_cart events.", False),
         Column("purchases", INT, "purchase events.", False),
         Column("units", INT, "Units purchased.", False),
-        Column("revenue", DEC, "Purchase revenue in the reporting currency (events without a rate left out).", False),
+        Column("revenue", DEC, "Purchase revenue in the reporting currency (events without a rate left out).", False, reporting_money=True),
         Column("rank", INT, "1 = highest revenue of the day (ties by purchases, views, product_id).", False),
     ),
     partition_by="day",
@@ -214,7 +217,9 @@ GOLD_REVENUE_DAILY = Table(
         Column("revenue", DEC, "Purchase revenue in `currency`.", False),
         Column("refunded", DEC, "Refunded amount in `currency` (positive).", False),
         Column("net_revenue", DEC, "revenue - refunded, in `currency`.", False),
-        Column("reporting_net_revenue", DEC, "net_revenue in the reporting currency; null when no event of the day had a rate."),
+        Column(
+            "reporting_net_revenue", DEC, "net_revenue in the reporting currency; null when no event of the day had a rate.", reporting_money=True
+        ),
         Column("unconverted_events", INT, "Purchases and refunds without a rate for their date.", False),
     ),
     partition_by="day",

@@ -107,9 +107,29 @@ def test_snowplow_ecommerce_money_and_damage_are_the_same_on_every_warehouse(war
                 assert got == expected, f"{name} {table}: {first_difference(expected, got)}"
         finally:
             wh.close()
+        # `status` reads the same numbers back through each warehouse's reader.
+        from clickstream.services.status import read_status
+
+        status = read_status(settings, 5)
         if name == "shop":
+            assert status.totals.column("unconverted_revenue_events").to_pylist() == [1]
+            # The monitor's facts for the unconverted-revenue alert, read through this warehouse.
+            from clickstream.clock import utc_now
+            from clickstream.monitoring.detectors import detect_unconverted_revenue
+            from clickstream.monitoring.source import WarehouseSource
+            from clickstream.warehouse import open_reader
+
+            rwh, reader = open_reader(settings)
+            try:
+                facts = WarehouseSource(reader, settings).unconverted_revenue(utc_now())
+            finally:
+                reader.close()
+                rwh.close()
+            assert (facts.events, facts.currencies) == (1, ["GBP"])
+            assert [a.key for a in detect_unconverted_revenue(facts, settings.monitoring.unconverted_revenue)] == ["unconverted_revenue"]
             assert duckdb_rows(duck, "gold_revenue_daily") and len(duckdb_rows(duck, "fx_rates")) == 5
             # The two shapes carry the same events: the second batch is all duplicates.
             assert [r[-2] for r in query(duck, "SELECT batch_id, unconverted_revenue_events, duplicates FROM pipeline_batches ORDER BY 1")] == [1, 0]
         else:
             assert query(duck, "SELECT damaged_values->>'mangled_number:category_id' FROM pipeline_batches") == [("1",)]
+            assert status.damaged_values.to_pylist() == [{"reason": "mangled_number:category_id", "values": 1}]

@@ -53,13 +53,24 @@ $(EMULATORS_STAMP): infra/ci/requirements-emulators.txt | check-python
 
 emulators: $(EMULATORS_STAMP)
 
+# Snowplow's and Segment's browser trackers for the collector's browser tests (tests/ingest/collect/test_browser.py),
+# installed here from the lock file so the test never reaches the network; the test skips without npm.
+JS_DIR := tests/ingest/collect/js
+JS_STAMP := $(JS_DIR)/node_modules/.installed-stamp
+
+$(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  echo "installing Snowplow's and Segment's browser trackers from npm for the collector's browser tests (a few seconds)"; \
+	  npm ci --prefix $(JS_DIR) --ignore-scripts --no-audit --no-fund --loglevel=error && touch $(JS_STAMP); \
+	else echo "note: no 'npm' on PATH: the collector's browser test will be skipped; install Node.js and npm ('apt-get install -y npm')"; fi
+
 install: $(STAMP)
 
 demo: $(DEMO_STAMP)
 	@echo "running the demo for $(DEMO_DURATION): live traffic, the pipeline, the dashboard URL and live KPIs (Ctrl-C stops early)"
 	$(BIN)/clickstream demo --duration $(DEMO_DURATION)
 
-test: $(STAMP) $(CHECKOV_STAMP) $(EMULATORS_STAMP)
+test: $(STAMP) $(CHECKOV_STAMP) $(EMULATORS_STAMP) $(JS_STAMP)
 	@test -x /usr/bin/chromium || { \
 	  if [ "$$(id -u)" = 0 ]; then echo "installing Debian chromium for the dashboard browser test"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
@@ -77,6 +88,7 @@ bench: $(STAMP)
 	@if command -v java >/dev/null 2>&1; then $(BIN)/python bench/spark.py; \
 	else echo "note: no 'java' on PATH; skipping bench/spark.py (install openjdk-17-jre-headless)"; fi
 	$(BIN)/python bench/alerts.py
+	$(BIN)/python bench/collect.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache build *.egg-info src/*.egg-info

@@ -93,6 +93,8 @@ module "iam" {
   data_docs_readers        = var.data_docs_readers
   scheduler_cloud_run_jobs = var.scheduler_cloud_run_jobs
 
+  collector_write_keys_secret = module.secrets.collector_write_keys_secret_id
+
   depends_on = [google_project_service.api]
 }
 
@@ -120,6 +122,32 @@ module "scheduling" {
       retry_count = 0
     }
   }
+
+  depends_on = [google_project_service.api]
+}
+
+# The HTTP collector, once its image is built (infra/collector/Dockerfile); null: not deployed.
+module "collector" {
+  source = "./modules/collector"
+  count  = var.collector_image == null ? 0 : 1
+
+  project_id            = var.project_id
+  region                = var.region
+  name                  = "${var.name}-collector"
+  image                 = var.collector_image
+  service_account_email = module.iam.service_accounts["collector"]
+  landing_bucket        = module.storage.landing_bucket
+  landing_prefix        = var.landing_prefix
+  format                = var.collector_format
+  write_keys_secret     = module.secrets.collector_write_keys_secret_id
+  cors_origins          = var.collector_cors_origins
+  public                = var.collector_public
+  ingress               = var.collector_ingress
+  rotate_s              = var.collector_rotate_s
+  min_instances         = var.collector_min_instances
+  max_instances         = var.collector_max_instances
+  concurrency           = 200
+  deletion_protection   = var.deletion_protection
 
   depends_on = [google_project_service.api]
 }

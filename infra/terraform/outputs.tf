@@ -42,3 +42,8 @@ output "scheduler_jobs" {
   description = "Cloud Scheduler job name by schedule: quality, monitor."
   value       = module.scheduling.job_names
 }
+
+output "collector_url" {
+  description = "The collector's URL, for the trackers; null when collector_image is not set."
+  value       = one(module.collector[*].url)
+}

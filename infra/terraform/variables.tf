@@ -303,3 +303,66 @@ variable "scheduler_cloud_run_jobs" {
     error_message = "scheduler_cloud_run_jobs entries must be Cloud Run job names (lowercase letters, digits, hyphens)."
   }
 }
+
+variable "collector_image" {
+  description = "Container image of the collector (built from infra/collector/Dockerfile); null: the collector is not deployed."
+  type        = string
+  default     = null
+}
+
+variable "collector_format" {
+  description = "Which trackers the collector takes: segment or snowplow."
+  type        = string
+  default     = "segment"
+
+  validation {
+    condition     = contains(["segment", "snowplow"], var.collector_format)
+    error_message = "collector_format must be segment or snowplow."
+  }
+}
+
+variable "collector_cors_origins" {
+  description = "Origins (https://shop.example.com) of the web pages whose trackers send to the collector."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for o in var.collector_cors_origins : can(regex("^https?://[^/]+$", o))])
+    error_message = "collector_cors_origins entries are origins: scheme://host[:port], no path."
+  }
+}
+
+variable "collector_public" {
+  description = "Let trackers on the internet call the collector without Google credentials (its write keys and CORS origins still apply)."
+  type        = bool
+  default     = true
+}
+
+variable "collector_ingress" {
+  description = "Cloud Run ingress of the collector: INGRESS_TRAFFIC_ALL, INGRESS_TRAFFIC_INTERNAL_ONLY or INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER."
+  type        = string
+  default     = "INGRESS_TRAFFIC_ALL"
+
+  validation {
+    condition     = contains(["INGRESS_TRAFFIC_ALL", "INGRESS_TRAFFIC_INTERNAL_ONLY", "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"], var.collector_ingress)
+    error_message = "collector_ingress must be one of INGRESS_TRAFFIC_ALL, INGRESS_TRAFFIC_INTERNAL_ONLY, INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER."
+  }
+}
+
+variable "collector_rotate_s" {
+  description = "Seconds between the collector's spool rotations into the bucket; bounds what the loss of an instance can take."
+  type        = number
+  default     = 2
+}
+
+variable "collector_min_instances" {
+  description = "Collector instances kept warm."
+  type        = number
+  default     = 1
+}
+
+variable "collector_max_instances" {
+  description = "Upper bound on collector instances."
+  type        = number
+  default     = 10
+}

@@ -353,6 +353,75 @@ class OperatorSettings(_Section):
     )
 
 
+class CollectSettings(_Section):
+    """The HTTP collector (`clickstream collect`): Segment and Snowplow trackers in, landing files out."""
+
+    host: str = Field("127.0.0.1", description="Address the collector listens on; 0.0.0.0 in a container.")
+    port: int = Field(8090, ge=0, le=65535, description="Port of the collector; 0 picks a free one.")
+    segment_landing: Union[str, Path, None] = Field(
+        None,
+        description="Where Segment events land (a folder or gs://bucket/prefix) as JSON lines for landing.format segment; "
+        "default: landing.path when landing.format is segment, else Segment endpoints are off.",
+    )
+    snowplow_landing: Union[str, Path, None] = Field(
+        None,
+        description="Where Snowplow events land as enriched-column CSV for landing.format snowplow; "
+        "default: landing.path when landing.format is snowplow, else Snowplow endpoints are off.",
+    )
+    spool_dir: Path | None = Field(
+        None,
+        description="Local folder of the spool files the collector appends to and fsyncs; for a local landing "
+        "folder it must be on the same file system [default: <landing>/.spool; for gs:// data/collect-spool].",
+    )
+    rotate_s: float = Field(5.0, gt=0, le=3600, description="A spool file moves into the landing zone at least this often.")
+    rotate_bytes: int = Field(64 * MiB, ge=1024, description="... or as soon as it is this large.")
+    write_keys_env: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Env var holding the accepted Segment write keys, comma-separated; null: any key is accepted.",
+    )
+    cors_origins: list[str] = Field(
+        [],
+        description="Origins browser trackers may send from, e.g. https://shop.example.com; [\"*\"]: any. "
+        "A request from another origin gets a 403.",
+    )
+    max_body_bytes: int = Field(500_000, ge=1024, description="Largest request body after gzip (Segment's batch limit, 500 KB).")
+    max_event_bytes: int = Field(32 * 1024, ge=256, description="Largest single event (Segment's limit, 32 KB).")
+    rate_limit_per_s: float = Field(
+        500.0, ge=0, description="Requests per second one client address may send (a token bucket); 0: no limit."
+    )
+    rate_burst: int = Field(1000, ge=1, description="Requests a client may send at once before the rate limit applies.")
+    trust_forwarded_for: bool = Field(
+        False, description="Take the client address from X-Forwarded-For (behind Cloud Run or a load balancer)."
+    )
+    min_free_bytes: int = Field(
+        256 * MiB, ge=0, description="Answer 503 (the tracker retries) when the spool's disk has less free space than this."
+    )
+    network_cookie: bool = Field(
+        False, description="Snowplow: set a first-party network user id cookie and fill network_userid from it."
+    )
+    cookie_name: str = Field("sp", pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Name of the network user id cookie.")
+    cookie_domain: str | None = Field(None, description="Domain of the network user id cookie [default: the collector's host].")
+    cookie_max_age_days: float = Field(365.0, gt=0, le=3650, description="Lifetime of the network user id cookie.")
+    upload_retry_s: float = Field(5.0, gt=0, le=3600, description="gs:// landing: wait between attempts to upload a rotated file.")
+
+    @field_validator("segment_landing", "snowplow_landing", mode="before")
+    @classmethod
+    def _landing_local_or_gcs(cls, value: Any) -> Any:
+        return None if value is None else local_or_gcs(value)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        from urllib.parse import urlsplit
+
+        for origin in value:
+            parts = urlsplit(origin)
+            if origin != "*" and (parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/")):
+                raise ValueError(f"{origin!r} is not an origin: write scheme://host[:port], like https://shop.example.com, or *")
+        return [o.rstrip("/") for o in value]
+
+
 class QualitySettings(_Section):
     enabled: bool = Field(True, description="Validate each completed window inside `clickstream run` (continuous mode).")
     window_s: int = Field(
@@ -642,6 +711,7 @@ class Settings(BaseSettings):
     pipeline: PipelineSettings = PipelineSettings()
     dashboard: DashboardSettings = DashboardSettings()
     operator: OperatorSettings = OperatorSettings()
+    collect: CollectSettings = CollectSettings()
     quality: QualitySettings = QualitySettings()
     deploy: DeploySettings = DeploySettings()
     monitoring: MonitoringSettings = MonitoringSettings()

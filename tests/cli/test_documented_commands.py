@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shlex
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.cli.test_errors import assert_one_line_error, clickstream
@@ -48,6 +52,7 @@ def test_each_demo_starts_in_a_fresh_folder(tmp_path: Path) -> None:
         line = next(line for line in proc.stdout.splitlines() if line.startswith("demo data: "))
         runs.append(tmp_path / line.split()[2])
     first, second = runs
+    assert "1 earlier demo folder in data/ holds" in proc.stdout and "rm -r data/demo-*" in proc.stdout
     assert first != second and first.parent == second.parent == tmp_path / "data"
     assert first.name.startswith("demo-") and (second / "warehouse.duckdb").exists()
     for table in ("alerts", "dq_results", "pipeline_batches"):
@@ -60,3 +65,33 @@ def test_each_demo_starts_in_a_fresh_folder(tmp_path: Path) -> None:
     assert (second / "fx_rates.csv").exists()
     assert query(second / "warehouse.duckdb", "SELECT coalesce(sum(unconverted_revenue_events), 0), count(*) > 0 FROM pipeline_batches") == [(0, True)]
     assert query(second / "warehouse.duckdb", "SELECT count(DISTINCT currency) > 1 FROM fx_rates") == [(True,)]
+
+
+def _readme_block_after(marker: str) -> list[str]:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    after = readme[readme.index(marker):]
+    block = after[after.index("```bash\n") + len("```bash\n"):]
+    return [line for line in block[: block.index("```")].splitlines() if line.strip()]
+
+
+def test_bring_your_own_file_works_word_for_word(tmp_path: Path) -> None:
+    from tests.conftest import query
+
+    sample = Path(__file__).parents[1] / "adapters/fixtures/real/rees46_oct_1k/2019-Oct-sample.csv"
+    commands = _readme_block_after("**Bring your own file**")
+    assert len(commands) == 3
+    outputs = []
+    for command in commands:
+        command = command.replace("~/Downloads/events.csv", shlex.quote(str(sample)))
+        command = command.replace(".venv/bin/clickstream", f"{shlex.quote(sys.executable)} -m clickstream.cli.main")
+        proc = subprocess.run(
+            ["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+            env={**os.environ, "COLUMNS": "100"},
+        )
+        assert proc.returncode == 0, (command, proc.stderr)
+        assert "Traceback" not in proc.stderr
+        outputs.append(proc.stdout + proc.stderr)
+    warehouse = tmp_path / "data/mine.duckdb"
+    silver, quarantine = query(warehouse, "SELECT (SELECT count(*) FROM silver_events), (SELECT count(*) FROM quarantine_events)")[0]
+    assert silver > 900 and silver + quarantine <= 1000
+    assert "1,000" in outputs[2] and f"{silver:,}" in outputs[2]

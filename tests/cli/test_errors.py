@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 
 
-def clickstream(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def clickstream(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "clickstream.cli.main", *args],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         env={**os.environ, "COLUMNS": "200", **(env or {})},
         cwd=cwd,
     )

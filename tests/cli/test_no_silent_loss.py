@@ -10,6 +10,8 @@ import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
 from tests.cli.test_errors import assert_one_line_error, clickstream
 from tests.conftest import query
 
@@ -23,13 +25,18 @@ def _months_ago(months: int) -> str:
     return (datetime.now(timezone.utc) - timedelta(days=30 * months)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def test_a_feed_months_behind_the_watermark_warns_and_exits_1(landing: Path, warehouse: Path) -> None:
+ENGINES = ["duckdb", pytest.param("spark", marks=pytest.mark.spark)]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_feed_months_behind_the_watermark_warns_and_exits_1(landing: Path, warehouse: Path, engine: str) -> None:
     _generate(landing)
-    first = clickstream("run", "--once", "--landing", str(landing), "--warehouse", str(warehouse))
+    run = ("run", "--once", "--engine", engine, "--landing", str(landing), "--warehouse", str(warehouse))
+    first = clickstream(*run, timeout=300)
     assert first.returncode == 0, first.stderr
     _generate(landing, "--prefix", "old", "--start", _months_ago(4), "--span", "1h")
 
-    proc = clickstream("run", "--once", "--landing", str(landing), "--warehouse", str(warehouse))
+    proc = clickstream(*run, timeout=300)
 
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
@@ -48,11 +55,12 @@ def test_a_fresh_feed_exits_0_without_a_too_late_warning(landing: Path, warehous
     assert "too_late" not in proc.stderr
 
 
-def test_ctrl_c_during_run_once_says_what_remains_and_exits_130(landing: Path, warehouse: Path) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_ctrl_c_during_run_once_says_what_remains_and_exits_130(landing: Path, warehouse: Path, engine: str) -> None:
     proc = clickstream("generate", "--out", str(landing), "--events", "60000", "--files", "40")
     assert proc.returncode == 0, proc.stderr
     run = subprocess.Popen(
-        [sys.executable, "-m", "clickstream.cli.main", "run", "--once", "--max-files", "1",
+        [sys.executable, "-m", "clickstream.cli.main", "run", "--once", "--max-files", "1", "--engine", engine,
          "--landing", str(landing), "--warehouse", str(warehouse)],
         stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"},
     )
@@ -74,7 +82,8 @@ def test_ctrl_c_during_run_once_says_what_remains_and_exits_130(landing: Path, w
     (consumed,) = query(warehouse, "SELECT count(*) FROM pipeline_files")[0]
     assert remaining > 0 and consumed + remaining == 40
 
-    again = clickstream("run", "--once", "--landing", str(landing), "--warehouse", str(warehouse))
+    # Spark starts a JVM and plans the remaining backlog: slower than a minute on a loaded machine.
+    again = clickstream("run", "--once", "--engine", engine, "--landing", str(landing), "--warehouse", str(warehouse), timeout=300)
     assert again.returncode == 0, again.stderr
     assert "done:" in again.stderr
     assert query(warehouse, "SELECT count(*), count(DISTINCT event_id) FROM silver_events")[0] == (60000, 60000)

@@ -20,9 +20,9 @@ def dataset_access() -> dict[str, dict[str, str]]:
     return iam.resolve(iam.locals["dataset_access"])
 
 
-def test_the_four_workloads_and_the_scheduler_have_their_own_service_account() -> None:
+def test_the_five_workloads_and_the_scheduler_have_their_own_service_account() -> None:
     iam = module(IAM)
-    assert set(iam.locals["service_accounts"]) == {"pipeline", "quality", "monitor", "looker", "scheduler"}
+    assert set(iam.locals["service_accounts"]) == {"pipeline", "quality", "monitor", "looker", "scheduler", "collector"}
     assert iam.resource("google_service_account", "workload")["for_each"] == "${local.service_accounts}"
 
 
@@ -105,13 +105,25 @@ def test_the_pipeline_only_reads_landing_files() -> None:
     bucket_access = module(IAM).locals["bucket_access"]
     assert bucket_access["pipeline"]["landing"] == "roles/storage.objectViewer"
     writers_of_landing = {sa for sa, buckets in bucket_access.items() if "landing" in buckets and buckets["landing"] != "roles/storage.objectViewer"}
-    assert writers_of_landing == set()
+    assert writers_of_landing == {"collector"}
     roles = {role for buckets in bucket_access.values() for role in buckets.values()}
     assert not any(role.endswith(("admin", "Admin")) for role in roles), roles
 
 
+def test_the_collector_only_creates_landing_files_and_reads_only_its_write_keys() -> None:
+    iam = module(IAM)
+    assert iam.locals["bucket_access"]["collector"] == {"landing": "roles/storage.objectCreator"}
+    assert "collector" not in iam.locals["dataset_access"] and "collector" not in iam.locals["project_roles"]
+    grant = iam.resource("google_secret_manager_secret_iam_member", "collector")
+    assert grant["secret_id"] == "${var.collector_write_keys_secret}" and "for_each" not in grant
+    assert grant["member"] == '${google_service_account.workload["collector"].member}'
+    service = module("modules/collector").resource("google_cloud_run_v2_service", "collector")
+    assert service["template"][0]["service_account"] == "${var.service_account_email}"
+    assert module(".").modules["collector"]["service_account_email"] == '${module.iam.service_accounts["collector"]}'
+
+
 def test_only_the_monitor_reads_alert_secrets_one_secret_at_a_time() -> None:
-    readers = [(name, body) for _, name, body in all_resources("google_secret_manager_secret_iam_member")]
+    readers = [(name, body) for _, name, body in all_resources("google_secret_manager_secret_iam_member") if name != "collector"]
     assert len(readers) == 1
     name, body = readers[0]
     assert body["member"] == '${google_service_account.workload["monitor"].member}'

@@ -113,3 +113,20 @@ def test_every_scheduled_call_carries_a_token_of_the_scheduler_account() -> None
     for block in tokens.values():
         assert block["content"][0]["service_account_email"] == "${var.scheduler_service_email}"
     assert module(".").modules["scheduling"]["scheduler_service_email"] == '${module.iam.service_accounts["scheduler"]}'
+
+
+def test_the_collector_runs_collect_with_its_spool_and_probes() -> None:
+    # checkov has no policy for google_cloud_run_v2_service, so the properties that matter are pinned here.
+    service = module("modules/collector").resource("google_cloud_run_v2_service", "collector")
+    template = service["template"][0]
+    container = template["containers"][0]
+    assert container["args"] == ["collect", "--host", "0.0.0.0", "--port", "8080"]
+    assert container["resources"][0]["cpu_idle"] is False, "rotation and uploads run between requests"
+    assert container["startup_probe"][0]["http_get"][0]["path"] == "/healthz"
+    env = {e["name"]: e for e in container["env"]}
+    assert env["CLICKSTREAM_COLLECT__SPOOL_DIR"]["value"] == "/spool"
+    assert {v["mount_path"] for v in container["volume_mounts"]} == {"/spool"}
+    # The write keys come from Secret Manager, never from a plain value.
+    assert "value" not in env["COLLECT_WRITE_KEYS"] and env["COLLECT_WRITE_KEYS"]["value_source"]
+    assert service["invoker_iam_disabled"] == "${var.public}"
+    assert module(".").modules["collector"]["count"] == "${var.collector_image == null ? 0 : 1}"

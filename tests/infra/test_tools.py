@@ -88,3 +88,21 @@ def test_checkov_finds_no_failed_check() -> None:
     for skipped in results["skipped_checks"]:
         assert skipped["check_id"] in ALLOWED_SKIPS, f"new checkov skip {skipped['check_id']} on {skipped['resource']}"
         assert skipped["check_result"].get("suppress_comment", "").strip(), f"skip without a reason on {skipped['resource']}"
+
+
+@pytest.mark.slow
+def test_checkov_passes_the_collector_dockerfile() -> None:
+    dockerfile = ROOT.parent / "collector" / "Dockerfile"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BC_", "PRISMA_", "CKV_", "CHECKOV_"))}
+    env.update(BC_SKIP_MAPPING="TRUE", CHECKOV_RUN_SCA_PACKAGE_SCAN_V2="false", LOG_LEVEL="WARNING")
+    proc = subprocess.run(
+        [checkov(), "-f", str(dockerfile), "--compact", "--framework", "dockerfile", "--skip-download", "-o", "json"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert proc.returncode in (0, 1), proc.stderr
+    results = json.loads(proc.stdout)["results"]
+    assert [c["check_id"] for c in results["failed_checks"]] == []
+    assert len(results["passed_checks"]) > 10, "checkov parsed the Dockerfile"
+    text = dockerfile.read_text(encoding="utf-8")
+    # The collector runs unprivileged and starts `clickstream collect` on Cloud Run's port.
+    assert "USER 10001" in text and 'CMD ["collect", "--host", "0.0.0.0", "--port", "8080"]' in text

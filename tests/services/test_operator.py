@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -65,8 +66,12 @@ def running(landing, warehouse):
         wait_for(lambda: reader.scalar("SELECT count(*) FROM pipeline_files") == len(manifest.files))
         yield platform, manifest, reader
     finally:
+        url = platform.operator_server.url
         platform.stop()
     platform.raise_errors()
+    # A stopped pipeline withdraws its own announcement (and leaves one it did not write).
+    announced = Path(f"{warehouse}.operator")
+    assert not announced.exists() or json.loads(announced.read_text())["url"] != url
 
 
 def test_metrics_reconcile_with_the_ledger(running) -> None:
@@ -110,11 +115,12 @@ def test_healthz_and_status_while_running(running) -> None:
 
 def test_clickstream_status_reads_the_endpoint_while_the_file_is_held(running, warehouse) -> None:
     platform, manifest, _ = running
-    port = platform.operator_server.url.rsplit(":", 1)[1]
+    # The pipeline listens on a port picked at start (operator.port 0): status finds it beside the file.
+    announced = json.loads(Path(f"{warehouse}.operator").read_text())
+    assert announced == {"url": platform.operator_server.url}
     proc = subprocess.run(
         [sys.executable, "-m", "clickstream.cli.main", "status", "--warehouse", str(warehouse)],
-        capture_output=True, text=True, timeout=60,
-        env={**os.environ, "COLUMNS": "200", "CLICKSTREAM_OPERATOR__PORT": port},
+        capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"},
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert f"{manifest.unique_valid_events:,}" in proc.stdout
@@ -122,6 +128,8 @@ def test_clickstream_status_reads_the_endpoint_while_the_file_is_held(running, w
 
 
 def test_status_without_an_endpoint_keeps_the_busy_error(running, warehouse, unused_port) -> None:
+    # As after a SIGKILL: the announcement names an endpoint nobody answers on any more.
+    Path(f"{warehouse}.operator").write_text(json.dumps({"url": f"http://127.0.0.1:{unused_port}"}))
     proc = subprocess.run(
         [sys.executable, "-m", "clickstream.cli.main", "status", "--warehouse", str(warehouse)],
         capture_output=True, text=True, timeout=60,

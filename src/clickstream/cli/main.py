@@ -96,6 +96,12 @@ def run(
     warehouse: Optional[Path] = WarehouseOption,
     warehouse_kind: Optional[str] = WarehouseKindOption,
     once: bool = typer.Option(False, "--once", help="Drain the backlog, then exit (like Spark's availableNow)."),
+    fmt: Optional[str] = typer.Option(
+        None,
+        "--format",
+        help="What the landed files hold: contract events (auto, by extension), or rees46, snowplow, segment, ga4; "
+        "mapping needs landing.mapping_file in --config [default: auto].",
+    ),
     config: Optional[Path] = ConfigOption,
     max_files: Optional[int] = typer.Option(None, "--max-files", help="At most this many files per batch."),
     max_bytes: Optional[int] = typer.Option(None, "--max-bytes", help="At most this many raw bytes per batch."),
@@ -128,7 +134,7 @@ def run(
 
     settings = _load(
         config,
-        landing={"path": landing},
+        landing={"path": landing, "format": fmt},
         warehouse={"path": warehouse, "kind": warehouse_kind},
         engine={
             "name": engine_name,
@@ -221,7 +227,7 @@ def monitor(
             if logged & set(ok):
                 continue
             console.print(f"{n.title}: {n.alert.message} → {', '.join(ok) or 'no channel'}"
-                          + (f" (failed: {', '.join(failed)})" if failed else ""), highlight=False, markup=False)  # fmt: skip
+                          + (f" (failed: {', '.join(failed)})" if failed else ""), highlight=False, markup=False, soft_wrap=True)  # fmt: skip
 
     summary = run_monitor(settings, once, stop, on_tick=show)
     console.print(arrow_table(f"alerts ({summary.open_count} open)", summary.latest, "%H:%M:%S"))
@@ -378,10 +384,18 @@ def demo(
     if rate <= 0:
         raise ConfigError("--rate must be greater than 0 events per second")
     if data_dir is None:
-        from clickstream.services.demo import fresh_demo_dir
+        from clickstream.cli.render import count
+        from clickstream.services.demo import earlier_demos, fresh_demo_dir
 
         data_dir = fresh_demo_dir()
         console.print(_plain("demo data: ", (str(data_dir), "bold"), " (new for this run; --data-dir DIR reuses a folder)"))
+        folders, size = earlier_demos(data_dir.parent, data_dir)
+        if folders:
+            console.print(
+                f"{count(folders, 'earlier demo folder')} in {data_dir.parent}/ {'holds' if folders == 1 else 'hold'} {size / 2**20:,.1f} MiB: "
+                f"rm -r {data_dir.parent}/demo-* frees them",
+                highlight=False, markup=False,
+            )
     # Validation every minute instead of every hour, so the demo shows it within its run.
     settings = _load(
         config,
@@ -436,7 +450,7 @@ def _run_demo(settings, rate: float, seconds: float | None) -> None:  # noqa: AN
         if "quality" in platform.threads:
             q = settings.quality
             console.print(f"data quality: every {q.window_s}s window validated {q.grace_s:g}s after it ends "
-                          f"→ dq_results, Data Docs in {q.docs_dir}", highlight=False, markup=False)  # fmt: skip
+                          f"→ dq_results, Data Docs in {q.docs_dir}", highlight=False, markup=False, soft_wrap=True)  # fmt: skip
         if "monitor" in platform.threads:
             console.print(
                 f"monitoring: detectors every {settings.monitoring.interval_s:g}s → alerts table and "
@@ -446,15 +460,32 @@ def _run_demo(settings, rate: float, seconds: float | None) -> None:  # noqa: AN
                 markup=False,
             )
         view = platform.reader()
-        with Live(console=console, refresh_per_second=2, transient=False) as live:
+
+        def live_view(elapsed: float) -> Group:
+            tables = read_live_view(view)
+            return Group(*(arrow_table(f"{title}, {elapsed:.0f}s" if i == 0 else title, t, "%H:%M:%S")
+                           for i, (title, t) in enumerate(tables.items())))  # fmt: skip
+
+        if console.is_terminal:
+            with Live(console=console, refresh_per_second=2, transient=False) as live:
+                while not stop.is_set():
+                    elapsed = time.monotonic() - started
+                    if seconds is not None and elapsed >= seconds:
+                        break
+                    live.update(live_view(elapsed))
+                    stop.wait(1.0)
+        else:
+            # Piped to a file or a CI log, a live display would show only once, at the end.
+            last = None
             while not stop.is_set():
                 elapsed = time.monotonic() - started
                 if seconds is not None and elapsed >= seconds:
                     break
-                tables = read_live_view(view)
-                live.update(Group(*(arrow_table(f"{title}, {elapsed:.0f}s" if i == 0 else title, t, "%H:%M:%S")
-                                    for i, (title, t) in enumerate(tables.items()))))  # fmt: skip
+                if last is None or elapsed - last >= 15:
+                    console.print(live_view(elapsed))
+                    last = elapsed
                 stop.wait(1.0)
+            console.print(live_view(time.monotonic() - started))
     finally:
         platform.stop()
     platform.raise_errors()
@@ -581,6 +612,57 @@ def dashboard(
     finally:
         reader.close()
         wh.close()
+
+
+@app.command()
+def collect(
+    host: Optional[str] = typer.Option(None, "--host", help="Address to listen on [default: collect.host, 127.0.0.1; 0.0.0.0 in a container]."),
+    port: Optional[int] = typer.Option(None, "--port", help="Port to listen on [default: collect.port, 8090]."),
+    landing: Optional[str] = typer.Option(
+        None, "--landing", help="Landing folder, or gs://bucket/prefix, to land collected files in [default: landing.path, data/landing]."
+    ),
+    landing_format: Optional[str] = typer.Option(
+        None, "--format", help="segment or snowplow: which trackers to accept, landed as that adapter reads them [default: landing.format]."
+    ),
+    config: Optional[Path] = ConfigOption,
+) -> None:
+    """Collect events from Segment and Snowplow trackers over HTTP and land them as files, until Ctrl-C.
+
+    Endpoints. Segment's HTTP Tracking API: POST /v1/track, /v1/page, /v1/screen, /v1/identify,
+    /v1/group, /v1/alias and /v1/batch (write key as the Basic auth user name; gzip bodies; 500 KB a
+    request, 32 KB an event). Snowplow's tracker protocol: GET /i (pixel) and POST
+    /com.snowplowanalytics.snowplow/tp2. GET /healthz for probes.
+
+    A request is answered 200 only once its events are appended to a spool file and fsync'd; a spool
+    file moves into the landing zone by rename every collect.rotate_s seconds or collect.rotate_bytes
+    (for gs://, it is uploaded and then deleted), where `clickstream run` picks it up exactly once.
+    The landing zone's landing.format (segment or snowplow) says which trackers are accepted; set
+    collect.segment_landing and collect.snowplow_landing to take both, each into its own folder.
+    Browser trackers need their page's origin in collect.cors_origins. Answers: 400 for a malformed
+    request, 401 for a wrong write key, 403 for an origin not allowed, 413 for a body too large, 429
+    when a client is over collect.rate_limit_per_s, 503 when the disk is nearly full (trackers retry).
+    """
+    from clickstream.services.collect import start_collector, targets
+
+    settings = _load(config, landing={"path": landing, "format": landing_format}, collect={"host": host, "port": port})
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    running = start_collector(settings)
+    for t in targets(settings):
+        console.print(f"collecting {t.protocol} events into {t.landing} (*{t.suffix})", highlight=False, markup=False)
+    console.print(f"collector on {running.url} (/v1/*, /i, /com.snowplowanalytics.snowplow/tp2, /healthz; Ctrl-C to stop)",
+                  highlight=False, markup=False, soft_wrap=True)  # fmt: skip
+    try:
+        while not stop.is_set() and running.server.thread.is_alive():
+            stop.wait(0.5)
+    finally:
+        waiting = running.stop()
+    if waiting:
+        err_console.print(
+            f"warning: {waiting} rotated files could not be uploaded yet; they stay in the spool and go up on the next start",
+            highlight=False, markup=False,
+        )
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -31,7 +31,7 @@ def print_batch(console: Console) -> Callable[[BatchReport], None]:
         console.print(
             f"batch {r.batch_id}: {count(report.files, 'file')}, {count(r.input_lines, 'line')} → silver +{r.silver_inserted:,}, "
             f"quarantine +{r.quarantined:,}, duplicates {r.duplicates:,} in {seconds:.2f}s "
-            f"({rate:,.0f} lines/s); backlog {count(report.backlog_files, 'file')}",
+            f"({rate:,.0f} lines/s)" + ("" if report.backlog_files is None else f"; backlog {count(report.backlog_files, 'file')}"),
             highlight=False,
         )
 
@@ -65,8 +65,9 @@ def cell(value: object, time_format: str | None = None) -> str:
     # A SUM over integers arrives as a decimal with no fraction; it is a count all the same.
     if isinstance(value, Decimal) and value == value.to_integral_value():
         return f"{int(value):,}"
-    if isinstance(value, datetime) and time_format:
-        return value.strftime(time_format)
+    if isinstance(value, datetime):
+        # Microseconds tell an operator nothing and cost a narrow terminal a column.
+        return value.strftime(time_format) if time_format else str(value.replace(microsecond=0))
     return str(value)
 
 
@@ -118,12 +119,15 @@ class ArrowTable:
             if self.numeric[i]:
                 table.add_column(self.names[i], justify="right", no_wrap=True, min_width=self._width(i))
             else:
-                table.add_column(self.names[i], justify="right", overflow="fold")
+                table.add_column(self.names[i], justify="left", overflow="fold")
         for row in self.rows:
             table.add_row(*(Text(row[i]) for i in columns))
         return table
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if not self.rows:
+            yield Text(f"{self.title}: none")
+            return
         parts = self._parts(options.max_width)
         for n, columns in enumerate(parts):
             title = self.title if len(parts) == 1 else f"{self.title} ({n + 1}/{len(parts)})"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import errno
+import logging
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Callable, Protocol
 
 import pyarrow as pa
@@ -13,6 +15,8 @@ import pyarrow.compute as pc
 from clickstream.contract.schema import REASON_TOO_LATE
 from clickstream.errors import WarehouseError
 from clickstream.warehouse.base import CommitResult, StagedBatch, Warehouse
+
+log = logging.getLogger(__name__)
 
 _DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 # What a full disk looks like when the database library reports it as text (DuckDB does).
@@ -76,6 +80,20 @@ def mostly_too_late(quarantine: pa.Table, lines_per_file: dict[str, int]) -> lis
     return sorted(found, key=lambda f: f.name)
 
 
+def warn_too_late(quarantine: pa.Table, lines_per_file: dict[str, int], too_late_before: datetime | None) -> list[TooLateFile]:
+    """Log each mostly-too_late file of a committed batch, and return them for the run's summary."""
+    found = mostly_too_late(quarantine, lines_per_file)
+    for f in found:
+        # Consumed now, so a rerun will not read it again: the user has to act, and needs to know how.
+        log.warning(
+            "landing file %r: %d of %d lines quarantined as too_late (events before %s, pipeline.dedup_horizon_days "
+            "behind the warehouse's newest event): raise pipeline.dedup_horizon_days or use a new "
+            "warehouse, then `clickstream ledger forget` the file to read it again",
+            f.name, f.too_late, f.lines, too_late_before and too_late_before.isoformat(),
+        )
+    return found
+
+
 @dataclass
 class BatchReport:
     """What a committed (or skipped) batch did, for progress output."""
@@ -85,7 +103,9 @@ class BatchReport:
     bytes: int
     read_s: float
     transform_s: float
-    backlog_files: int  # files still waiting after this batch
+    # Files still waiting after this batch; None where the engine does not list the landing zone itself
+    # (Spark's file source does the listing).
+    backlog_files: int | None
     too_late_files: list[TooLateFile] = field(default_factory=list)
 
 

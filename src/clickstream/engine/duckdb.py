@@ -9,7 +9,7 @@ from datetime import datetime
 
 from clickstream.ingest.fx import FxRatesFile
 from clickstream.config import Settings, is_gcs
-from clickstream.engine.base import BatchCallback, BatchReport, RunSummary, commit, mostly_too_late
+from clickstream.engine.base import BatchCallback, BatchReport, RunSummary, commit, warn_too_late
 from clickstream.ingest.landing import LandingFile, check_landing, cut_batches, list_landing, reused_stand_in
 from clickstream.ingest.lines import read_lines
 from clickstream.pipeline.batch import new_transform_connection, stage_rows, transform_params
@@ -115,15 +115,7 @@ class DuckDBEngine:
             self.fx.committed()
         if self._consumed is not None:
             self._consumed.update(f.name for f in files)
-        too_late = mostly_too_late(batch.quarantine, batch.lines_per_file) if result.committed else []
-        for f in too_late:
-            # Consumed now, so a rerun will not read it again: the user has to act, and needs to know how.
-            log.warning(
-                "landing file %r: %d of %d lines quarantined as too_late (events before %s, pipeline.dedup_horizon_days "
-                "behind the warehouse's newest event): raise pipeline.dedup_horizon_days or use a new "
-                "warehouse, then `clickstream ledger forget` the file to read it again",
-                f.name, f.too_late, f.lines, params.too_late_before and params.too_late_before.isoformat(),
-            )
+        too_late = warn_too_late(batch.quarantine, batch.lines_per_file, params.too_late_before) if result.committed else []
         return BatchReport(result, len(files), raw.bytes_read, read_s, staged_rows.transform_s, 0, too_late)
 
     def _drain(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -31,7 +32,7 @@ import pyarrow.compute as pc
 from clickstream.ingest.fx import FxRatesFile
 from clickstream.config import Settings, SparkSettings, is_gcs
 from clickstream.contract import schema as C
-from clickstream.engine.base import BatchCallback, BatchReport, RunSummary, commit
+from clickstream.engine.base import BatchCallback, BatchReport, RunSummary, commit, warn_too_late
 from clickstream.errors import ConfigError, LandingError, WarehouseError
 from clickstream.ingest.adapters import adapter_for
 from clickstream.ingest.landing import (
@@ -132,7 +133,12 @@ def spark_session(cfg: SparkSettings) -> Any:
         builder = builder.master(cfg.master)
     for key, value in {**SPARK_DEFAULTS, **cfg.conf}.items():
         builder = builder.config(key, value)
+    # PySpark's SIGINT handler cancels every job and raises KeyboardInterrupt wherever the driver is,
+    # even inside a py4j call; the caller's handler stops between batches instead, so it is kept.
+    sigint = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
     spark = builder.getOrCreate()
+    if sigint is not None:
+        signal.signal(signal.SIGINT, sigint)
     spark.sparkContext.setLogLevel("WARN")
     return spark
 
@@ -214,6 +220,10 @@ def parse_files_in_executor(
     return run
 
 
+class _StoppedBeforeBatch(Exception):
+    """A micro-batch that started after the run was asked to stop: not processed, replayed next run."""
+
+
 class SparkEngine:
     name = "spark"
 
@@ -230,6 +240,8 @@ class SparkEngine:
         self._summary = RunSummary()
         self._on_batch: BatchCallback | None = None
         self._error: BaseException | None = None
+        self._stopping = threading.Event()
+        self._in_batch = threading.Lock()
 
     # --- the stream ---------------------------------------------------------------------------
 
@@ -299,32 +311,48 @@ class SparkEngine:
             self._summary.add(unlisted)
             if on_batch:
                 on_batch(unlisted)
+        self._stopping.clear()
         query = self._start(once)
+        drained = False
         try:
             while not stop.is_set():
                 if query.awaitTermination(0.5):
+                    drained = True
                     break
         finally:
+            # Let the running micro-batch commit, and refuse the next one before it does any work:
+            # stopping the query mid-batch would kill its tasks and print Spark's cancellation noise.
+            self._stopping.set()
+            with self._in_batch:
+                pass
             if query.isActive:
                 query.stop()
         if self._error is not None:
             raise self._error
         failure = query.exception()
-        if failure is not None:
+        if failure is not None and not (stop.is_set() and "_StoppedBeforeBatch" in str(failure)):
             raise RuntimeError(f"the Spark streaming query failed: {failure}")
+        if once and not drained:
+            # Stopping the query lets the running micro-batch finish; what it did not reach waits.
+            self._summary.interrupted = True
+            self._summary.files_remaining = self._files_remaining()
         self._summary.seconds = time.perf_counter() - t0
         return self._summary
 
     # --- one micro-batch ----------------------------------------------------------------------
 
     def _guarded_batch(self, df: Any, spark_batch_id: int) -> None:
-        # A clickstream error (bad landing file name, busy warehouse) is re-raised as it is from
-        # run(), rather than wrapped in Spark's Java exception text.
-        try:
-            report = self.process(df, spark_batch_id)
-        except Exception as exc:
-            self._error = exc
-            raise
+        with self._in_batch:
+            if self._stopping.is_set():
+                # Raising keeps the batch out of Spark's commit log, so the next run replays it.
+                raise _StoppedBeforeBatch(f"stopped before micro-batch {spark_batch_id}")
+            # A clickstream error (bad landing file name, busy warehouse) is re-raised as it is from
+            # run(), rather than wrapped in Spark's Java exception text.
+            try:
+                report = self.process(df, spark_batch_id)
+            except Exception as exc:
+                self._error = exc
+                raise
         self._summary.add(report)
         if self._on_batch:
             self._on_batch(report)
@@ -364,7 +392,7 @@ class SparkEngine:
                     lines_per_file[name] = lines
         if not files:
             # A replay of a batch whose commit already landed, or nothing but temporary names.
-            return BatchReport(CommitResult(self.warehouse.next_batch_id(), committed=False), 0, 0, read_s, 0.0, 0)
+            return BatchReport(CommitResult(self.warehouse.next_batch_id(), committed=False), 0, 0, read_s, 0.0, None)
         files.sort(key=lambda f: f.name)
         raw_table, parsed = self._combine(parts, params, set(lines_per_file))
         staged = finish_rows(self.con, raw_table, parsed, t1)
@@ -390,7 +418,12 @@ class SparkEngine:
             self.fx.committed()
         result.stats["spark_batch_id"] = spark_batch_id
         self._consumed.update(f.name for f in files)
-        return BatchReport(result, len(files), batch.bytes_read, read_s, staged.transform_s, 0)
+        too_late = warn_too_late(batch.quarantine, lines_per_file, params.too_late_before) if result.committed else []
+        return BatchReport(result, len(files), batch.bytes_read, read_s, staged.transform_s, None, too_late)
+
+    def _files_remaining(self) -> int:
+        consumed = self.warehouse.consumed_files()
+        return sum(1 for f in list_landing(self.settings.landing, gcp=self.settings.gcp) if f.name not in consumed)
 
     def _load_ledger(self) -> None:
         if self._consumed is None:
@@ -429,7 +462,7 @@ class SparkEngine:
         )  # fmt: skip
         result = commit(self.warehouse, batch)
         self._consumed.update(f.name for f in found)
-        return BatchReport(result, len(found), 0, 0.0, staged.transform_s, 0)
+        return BatchReport(result, len(found), 0, 0.0, staged.transform_s, None)
 
     def _combine(
         self, parts: dict[str, list[pa.Table]], params: TransformParams, keep: set[str]

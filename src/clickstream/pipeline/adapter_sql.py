@@ -75,7 +75,9 @@ def _input_sql(adapter: Adapter, source: str, paths: list[str], patterns: list[s
         )
         return cell if adapter.file_format == "csv" and not adapter.json_lines else f"CASE WHEN file_format = 'jsonl' THEN {key} ELSE {cell} END"
     if adapter.file_format == "jsonl":
-        text = f"j[{paths.index(source) + 1}]" if source.startswith("$") else f"({source})"
+        # An expression over raw_line runs only on lines that parsed: DuckDB's JSON functions raise on
+        # what json_valid rejects (a lone surrogate escape), which would stop the whole batch.
+        text = f"j[{paths.index(source) + 1}]" if source.startswith("$") else f"CASE WHEN json_kind = 'OBJECT' THEN ({source}) END"
     else:
         text = f"cells[list_position(header, {sql_str(source.lower())})]"
         if adapter.json_lines:

@@ -30,7 +30,7 @@ FROM gold_kpi_minute ORDER BY window_start DESC LIMIT 8""",
   sum(CASE WHEN NOT success THEN 1 ELSE 0 END) AS failed,
   sum(CASE WHEN NOT success AND severity = 'critical' THEN 1 ELSE 0 END) AS critical
 FROM dq_results GROUP BY window_start, layer ORDER BY window_start DESC, layer LIMIT 6""",
-    "alerts (latest)": """SELECT opened_at AS opened, severity, alert_type AS type, status, left(message, 90) AS message
+    "alerts (latest)": """SELECT opened_at AS opened, severity, alert_type AS type, status, CASE WHEN length(message) > 90 THEN left(message, 89) || '…' ELSE message END AS message
 FROM alerts ORDER BY CASE WHEN status = 'resolved' THEN 1 ELSE 0 END, opened_at DESC LIMIT 4""",
 }
 
@@ -50,6 +50,17 @@ def fresh_demo_dir(root: Path = Path("data"), now: datetime | None = None) -> Pa
             raise WarehouseError(f"cannot create {path}: {exc.strerror}; pass a writable --data-dir") from exc
         return path
     raise WarehouseError(f"{root} already holds 99 demos started at {stamp}: pass --data-dir")
+
+
+def earlier_demos(root: Path, current: Path) -> tuple[int, int]:
+    """How many demo folders besides `current` lie under `root`, and the bytes they hold."""
+    folders, size = 0, 0
+    for path in root.glob("demo-*"):
+        if path == current or not path.is_dir():
+            continue
+        folders += 1
+        size += sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+    return folders, size
 
 
 def read_live_view(reader: Reader) -> dict[str, pa.Table]:

@@ -67,9 +67,11 @@ class PipelineMetrics:
     def observe(self, report: BatchReport) -> None:
         """Count one batch report (called on the pipeline's thread, after its commit)."""
         now = time.time()
-        self.last_report, self.backlog = now, report.backlog_files
+        self.last_report = now
         self.last_batch.set(now)
-        self.pending.set(report.backlog_files)
+        if report.backlog_files is not None:
+            self.backlog = report.backlog_files
+            self.pending.set(report.backlog_files)
         r = report.result
         if not r.committed:
             return

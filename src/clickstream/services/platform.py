@@ -64,6 +64,7 @@ class Platform:
     engine: Engine | None = field(default=None, init=False)
     dashboard_server: Any = field(default=None, init=False)
     operator_server: Any = field(default=None, init=False)
+    _endpoint_file: Any = field(default=None, init=False)
     metrics: Any = field(default=None, init=False)
     threads: dict[str, threading.Thread] = field(default_factory=dict, init=False)
     errors: list[BaseException] = field(default_factory=list, init=False)
@@ -115,6 +116,7 @@ class Platform:
 
     def _start_operator(self) -> None:
         from clickstream.services.operator import OperatorServer, PipelineMetrics, pipeline_health
+        from clickstream.services.status import announce_endpoint
 
         served = self.reader()
         self.metrics = PipelineMetrics(self.reader(), served)
@@ -125,6 +127,7 @@ class Platform:
             return pipeline_health(self.metrics, running, failed, self.settings.operator.stale_s)
 
         self.operator_server = OperatorServer(self.settings.operator, self.metrics, served, health).start()
+        self._endpoint_file = announce_endpoint(self.settings, self.operator_server.url)
 
     def run_pipeline(self, once: bool, on_batch: BatchCallback | None = None) -> RunSummary:
         """Run the engine in this thread: drain the backlog (`once`), or until `stop()`."""
@@ -169,6 +172,9 @@ class Platform:
             thread.join(timeout=waits.get(name, 30))
         self.threads.clear()
         if self.operator_server is not None:
+            from clickstream.services.status import withdraw_endpoint
+
+            withdraw_endpoint(self._endpoint_file, self.operator_server.url)
             self.operator_server.stop()
             self.operator_server = None
         if self.dashboard_server is not None:

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from clickstream.config import Settings
 from clickstream.errors import WarehouseBusyError
-from clickstream.warehouse import Reader, open_reader
+from clickstream.warehouse import Reader, capabilities_of, open_reader
 
 TOTALS_SQL = """SELECT (SELECT count(*) FROM pipeline_files WHERE status IS DISTINCT FROM 'rejected') AS files,
   (SELECT count(*) FROM pipeline_files WHERE status = 'rejected') AS rejected_files,
@@ -100,21 +100,72 @@ def current_status(settings: Settings, batches: int) -> Status:
         return served
 
 
-def fetch_status(settings: Settings, batches: int, timeout_s: float = 5.0) -> Status | None:
-    """The Status served by the operator endpoint for this warehouse, or None when none answers for it."""
+def endpoint_file(settings: Settings) -> Path | None:
+    """Where a pipeline holding a warehouse file says which URL its operator endpoint answers on.
+
+    The pipeline may listen on a port other than this process's settings say (operator.port 0, or
+    another config file), so the file beside the warehouse, not the setting, is asked first.
+    """
+    if not capabilities_of(settings).lives_on_this_machine:
+        return None
+    return Path(f"{settings.warehouse.path}.operator")
+
+
+def announce_endpoint(settings: Settings, url: str) -> Path | None:
+    path = endpoint_file(settings)
+    if path is None:
+        return None
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(json.dumps({"url": url}))
+        tmp.replace(path)
+    except OSError:
+        return None  # status then falls back to operator.port
+    return path
+
+
+def withdraw_endpoint(path: Path | None, url: str) -> None:
+    if path is None:
+        return
+    try:
+        # Only our own announcement: a newer pipeline on the same file may have replaced it.
+        if json.loads(path.read_text()).get("url") == url:
+            path.unlink()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _endpoint_urls(settings: Settings) -> list[str]:
+    urls = []
+    path = endpoint_file(settings)
+    if path is not None:
+        try:
+            announced = json.loads(path.read_text()).get("url")
+        except (OSError, ValueError, AttributeError):
+            announced = None
+        if isinstance(announced, str) and announced.startswith("http://"):
+            urls.append(announced)
     op = settings.operator
     # A wildcard listen address is reached on loopback.
     host = "127.0.0.1" if op.host in ("0.0.0.0", "::", "") else op.host
-    url = f"http://{host}:{op.port}/status?batches={int(batches)}"
-    try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310 - http to a configured host
-            served = status_from_json(json.loads(response.read()))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    # Another pipeline on that port, over another file, must not be reported as this one.
-    if Path(served.label).resolve() != Path(settings.warehouse.path).resolve():
-        return None
-    return served
+    configured = f"http://{host}:{op.port}"
+    if op.port and configured not in urls:
+        urls.append(configured)
+    return urls
+
+
+def fetch_status(settings: Settings, batches: int, timeout_s: float = 5.0) -> Status | None:
+    """The Status served by the operator endpoint for this warehouse, or None when none answers for it."""
+    for base in _endpoint_urls(settings):
+        try:
+            with urllib.request.urlopen(f"{base}/status?batches={int(batches)}", timeout=timeout_s) as response:  # noqa: S310 - loopback or a configured host
+                served = status_from_json(json.loads(response.read()))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        # Another pipeline on that port, over another file, must not be reported as this one.
+        if Path(served.label).resolve() == Path(settings.warehouse.path).resolve():
+            return served
+    return None
 
 
 _TABLES = [f.name for f in fields(Status) if f.name != "label"]

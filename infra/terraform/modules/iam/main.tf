@@ -10,6 +10,7 @@ locals {
     monitor   = "Runs the detectors over gold and the ledger; writes alerts and reads channel secrets."
     looker    = "Looker's BigQuery connection: reads gold only."
     scheduler = "Identity Cloud Scheduler uses to start the quality and monitor jobs."
+    collector = "Runs the HTTP collector on Cloud Run: creates landing files, reads none."
   }
 
   viewer = "roles/bigquery.dataViewer"
@@ -30,6 +31,8 @@ locals {
     # Reads landing files, never changes them; owns its checkpoints (create, overwrite, delete).
     pipeline = { landing = "roles/storage.objectViewer", checkpoints = "roles/storage.objectUser" }
     quality  = { data_docs = "roles/storage.objectUser" }
+    # Creates new landing files only: no reads of other files, no overwrites, no deletes.
+    collector = { landing = "roles/storage.objectCreator" }
   }
 
   project_roles = {
@@ -113,6 +116,13 @@ resource "google_secret_manager_secret_iam_member" "monitor" {
   secret_id = each.value
   role      = "roles/secretmanager.secretAccessor"
   member    = google_service_account.workload["monitor"].member
+}
+
+# The collector reads the Segment write keys it accepts, and no other secret.
+resource "google_secret_manager_secret_iam_member" "collector" {
+  secret_id = var.collector_write_keys_secret
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.workload["collector"].member
 }
 
 resource "google_cloud_run_v2_job_iam_member" "scheduler" {

@@ -33,6 +33,11 @@ variable "alert_secrets" {
   type        = map(string)
 }
 
+variable "collector_write_keys_secret" {
+  description = "Secret id of the collector's Segment write keys."
+  type        = string
+}
+
 variable "data_docs_readers" {
   description = "Members allowed to read Data Docs."
   type        = list(string)

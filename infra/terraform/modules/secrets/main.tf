@@ -27,3 +27,20 @@ resource "google_secret_manager_secret" "alert" {
     }
   }
 }
+
+# The Segment write keys the collector accepts (comma-separated), added out of band like the others.
+resource "google_secret_manager_secret" "collector_write_keys" {
+  secret_id = "${var.name}-collector-write-keys"
+  labels    = { purpose = "collector" }
+  annotations = {
+    description = "Segment write keys the collector accepts, comma-separated."
+  }
+
+  replication {
+    user_managed {
+      replicas {
+        location = var.region
+      }
+    }
+  }
+}

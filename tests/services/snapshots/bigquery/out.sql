@@ -202,7 +202,7 @@ SELECT
   severity,
   alert_type AS type,
   status,
-  LEFT(message, 90) AS message
+  CASE WHEN LENGTH(message) > 90 THEN LEFT(message, 89) || '…' ELSE message END AS message
 FROM `my-project`.`clickstream_ops`.`alerts`
 ORDER BY
   CASE WHEN status = 'resolved' THEN 1 ELSE 0 END NULLS LAST,

@@ -54,6 +54,6 @@ SELECT window_start AS window_utc, layer, count(*) AS checks,
 FROM dq_results GROUP BY window_start, layer ORDER BY window_start DESC, layer LIMIT 6;
 
 -- demo.alerts (latest)
-SELECT opened_at AS opened, severity, alert_type AS type, status, left(message, 90) AS message
+SELECT opened_at AS opened, severity, alert_type AS type, status, CASE WHEN length(message) > 90 THEN left(message, 89) || '…' ELSE message END AS message
 FROM alerts ORDER BY CASE WHEN status = 'resolved' THEN 1 ELSE 0 END, opened_at DESC LIMIT 4;
 

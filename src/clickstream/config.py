@@ -295,6 +295,23 @@ class PipelineSettings(_Section):
         datetime(2000, 1, 1),
         description="Events before this instant (naive UTC) are bad_timestamp: a clock at zero, not a late event.",
     )
+    reporting_currency: str = Field(
+        "USD",
+        description="ISO 4217 code gold revenue is reported in; other currencies are converted with pipeline.fx_rates_file.",
+    )
+    fx_rates_file: Path | None = Field(
+        None,
+        description="CSV of exchange rates (currency,date,rate: one unit of currency in the reporting currency); "
+        "loaded into the fx_rates table whenever it changes. Without it only the reporting currency has revenue in gold.",
+    )
+
+    @field_validator("reporting_currency")
+    @classmethod
+    def _currency_code(cls, value: str) -> str:
+        code = value.strip().upper()
+        if not re.fullmatch(r"[A-Z]{3}", code):
+            raise ValueError(f"{value!r} is not an ISO 4217 code: use three letters such as USD or EUR")
+        return code
 
     @field_validator("min_event_ts")
     @classmethod
@@ -575,6 +592,17 @@ class RejectedFilesSettings(_Section):
     severity: Severity = "warning"
 
 
+class UnconvertedRevenueSettings(_Section):
+    enabled: bool = True
+    window_s: float = Field(
+        3600.0,
+        gt=0,
+        description="Purchases and refunds without an exchange rate (pipeline_batches.unconverted_revenue_events) in batches "
+        "committed this recently open an alert: gold revenue leaves them out until pipeline.fx_rates_file has their rate.",
+    )
+    severity: Severity = "warning"
+
+
 class DataQualityAlertSettings(_Section):
     enabled: bool = True
     lookback_s: float = Field(86400.0, gt=0, description="Only windows validated this recently are considered.")
@@ -658,6 +686,7 @@ class MonitoringSettings(_Section):
     schema_drift: SchemaDriftSettings = SchemaDriftSettings()
     quarantine: QuarantineSettings = QuarantineSettings()
     rejected_files: RejectedFilesSettings = RejectedFilesSettings()
+    unconverted_revenue: UnconvertedRevenueSettings = UnconvertedRevenueSettings()
     data_quality: DataQualityAlertSettings = DataQualityAlertSettings()
     channels: list[ChannelSettings] = Field(
         [ChannelSettings(name="log", type="log")], description="Where notifications go; the log channel by default."

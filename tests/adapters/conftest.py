@@ -67,10 +67,16 @@ def silver_summary(warehouse: Path) -> dict[str, Any]:
     }
 
 
-def expected_summary(events: list[dict[str, Any]]) -> dict[str, Any]:
-    """The same numbers from plain Python over events {ts, type, user, session, revenue}."""
+def expected_summary(events: list[dict[str, Any]], reporting_currency: str = "USD") -> dict[str, Any]:
+    """The same numbers from plain Python over events {ts, type, user, session, revenue[, currency]}.
+
+    Gold revenue adds only the reporting currency (no fx_rates here): other currencies stay out.
+    """
     per_type = Counter(e["type"] for e in events)
     revenue = sum((e["revenue"] for e in events if e["type"] == "purchase"), Decimal(0))
+    reported = sum(
+        (e["revenue"] for e in events if e["type"] == "purchase" and e.get("currency") in (None, reporting_currency)), Decimal(0)
+    )
     hourly = Counter(e["ts"].replace(minute=0, second=0, microsecond=0) for e in events)
     by_session: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for e in events:
@@ -94,6 +100,6 @@ def expected_summary(events: list[dict[str, Any]]) -> dict[str, Any]:
         "revenue": revenue,
         "hourly": dict(hourly),
         "gold_purchases": per_type["purchase"],
-        "gold_revenue": revenue,
+        "gold_revenue": reported,
         "funnel": {h: tuple(v) for h, v in funnel.items()},
     }

@@ -39,6 +39,40 @@ def test_csv_mapping_with_and_without_header(landing: Path, warehouse: Path, tmp
     assert query(warehouse, "SELECT reason FROM quarantine_events") == [("unknown_event_type",)]
 
 
+def test_records_differing_only_in_an_unmapped_column_stay_two_events(landing: Path, warehouse: Path, tmp_path: Path) -> None:
+    # The shape of the IBM clickstream sample: two purchases by one customer in the same second, told
+    # apart only by the basket total, a column the mapping does not use.
+    spec = tmp_path / "mapping.yaml"
+    spec.write_text(
+        "file_format: csv\n"
+        "columns: [customer, visit, at, action, basket_total]\n"
+        "fields: {event_ts: at, event_type: action, user_id: customer, session_id: visit}\n"
+        "event_types: {buy: purchase}\n"
+    )
+    header, rows = "customer,visit,at,action,basket_total", ["c7,v1,2024-05-01 10:00:00,buy,323.81", "c7,v1,2024-05-01 10:00:00,buy,318.81"]
+    (landing / "a.csv").write_text("\n".join([header, *rows]) + "\n")
+    first = run_format(landing, warehouse, "mapping", mapping_file=spec)
+    assert (first.silver_inserted, first.duplicates) == (2, 0)
+    # The same file re-saved by another tool (CRLF, no header, blanks around cells) adds nothing.
+    (landing / "b.csv").write_bytes(("\r\n".join(r.replace(",", " , ") for r in rows) + "\r\n").encode())
+    again = run_format(landing, warehouse, "mapping", mapping_file=spec)
+    assert (again.input_lines, again.silver_inserted, again.duplicates) == (2, 0, 2)
+    assert query(warehouse, "SELECT count(DISTINCT event_id) FROM silver_events") == [(2,)]
+
+
+def test_json_objects_differing_only_in_an_unmapped_key_stay_two_events(landing: Path, warehouse: Path, tmp_path: Path) -> None:
+    spec = tmp_path / "mapping.yaml"
+    spec.write_text("file_format: jsonl\nfields: {event_ts: $.t, event_type: $.kind, user_id: $.u, session_id: $.s}\n")
+    lines = [
+        '{"t": "2024-05-01T10:00:00Z", "kind": "click", "u": "u1", "s": "s1", "x": 1}',
+        '{"t": "2024-05-01T10:00:00Z", "kind": "click", "u": "u1", "s": "s1", "x": 2}',
+        '{"t":"2024-05-01T10:00:00Z","kind":"click","u":"u1","s":"s1","x":1}',  # the first, minified: a true duplicate
+    ]
+    (landing / "e.jsonl").write_text("\n".join(lines) + "\n")
+    summary = run_format(landing, warehouse, "mapping", mapping_file=spec)
+    assert (summary.silver_inserted, summary.duplicates) == (2, 1)
+
+
 def test_jsonl_mapping_with_epoch_milliseconds(landing: Path, warehouse: Path, tmp_path: Path) -> None:
     spec = tmp_path / "mapping.yaml"
     spec.write_text(

@@ -82,19 +82,40 @@ def test_truncated_last_line_is_quarantined_not_half_loaded(landing: Path, wareh
     assert summary.silver_inserted == len(ROWS) - 2
 
 
-def test_spreadsheet_mangled_ids_are_quarantined(landing: Path, warehouse: Path) -> None:
+def test_spreadsheet_mangled_ids_are_quarantined_but_a_mangled_category_is_only_nulled(landing: Path, warehouse: Path) -> None:
     rows = [r.split(",") for r in ROWS[:10]]
     rows[0][7] = "5.41312E+08"  # user_id
     rows[1][2] = "4.46E+07"  # product_id
-    rows[2][3] = "2.10381E+18"  # category_id
+    rows[2][3] = "2.10381E+18"  # category_id: an attribute, not the event's identity
     (landing / "excel.csv").write_text("\n".join([HEADER, *(",".join(r) for r in rows)]) + "\n")
     summary = run_format(landing, warehouse, "rees46")
     assert dict(query(warehouse, "SELECT reason, line_number FROM quarantine_events")) == {
         "mangled_id:user_id": 2,
         "mangled_id:product_id": 3,
-        "mangled_id:category_id": 4,
     }
-    assert summary.silver_inserted == 7
+    assert summary.silver_inserted == 8
+    assert query(warehouse, "SELECT properties->>'category_id', properties->>'brand' FROM silver_events WHERE line_number = 4") == [
+        (None, rows[2][5] or None)
+    ]
+    assert query(warehouse, "SELECT damaged_values::VARCHAR FROM pipeline_batches") == [('{"mangled_number:category_id":1}',)]
+
+
+def test_a_file_saved_by_a_spreadsheet_keeps_all_its_traffic(landing: Path, warehouse: Path) -> None:
+    # Every category_id in scientific notation, everything else intact: the traffic must all reach gold.
+    clean = read_csv(REES46_SAMPLE)
+    damaged = []
+    for r in ROWS:
+        cells = r.split(",")
+        cells[3] = f"{float(cells[3]):.5E}"  # 2103807459595387724 -> 2.10381E+18
+        damaged.append(",".join(cells))
+    (landing / "excel.csv").write_text("\n".join([HEADER, *damaged]) + "\n")
+    summary = run_format(landing, warehouse, "rees46")
+    assert (summary.silver_inserted, summary.quarantined) == (len(ROWS), 0)
+    assert silver_summary(warehouse) == _expected(clean)
+    assert query(warehouse, "SELECT count(*) FROM silver_events WHERE properties->>'category_id' IS NOT NULL") == [(0,)]
+    assert query(warehouse, "SELECT damaged_values->>'mangled_number:category_id' FROM pipeline_batches") == [(str(len(ROWS)),)]
+    # The raw line, with its damaged value, stays in bronze.
+    assert query(warehouse, "SELECT count(*) FROM bronze_events WHERE raw_line LIKE '%E+18%'") == [(len(ROWS),)]
 
 
 def test_line_level_faults_keep_their_reasons_through_the_adapter(landing: Path, warehouse: Path) -> None:

@@ -46,7 +46,8 @@ def test_segment_messages_map_to_contract_events(landing: Path, warehouse: Path)
         props = m.get("properties", {})
         session = m.get("context", {}).get("sessionId") or f"{m['anonymousId']}:{ts.date()}"
         events.append({"id": m["messageId"], "ts": ts, "type": etype, "user": m.get("userId") or m["anonymousId"],
-                       "session": session, "revenue": Decimal(str(props.get("revenue", props.get("total", 0))))})  # fmt: skip
+                       "session": session, "revenue": Decimal(str(props.get("revenue", props.get("total", 0)))),
+                       "currency": props.get("currency")})  # fmt: skip
     kept = _first_per_id(events)
     assert dict(query(warehouse, "SELECT reason, count(*) FROM quarantine_events GROUP BY 1")) == rejected
     assert summary.duplicates == len(events) - len(kept)
@@ -82,7 +83,8 @@ def test_ga4_export_rows_map_to_contract_events(landing: Path, warehouse: Path) 
         revenue = Decimal(str(row.get("ecommerce", {}).get("purchase_revenue", 0)))
         # Two users in the fixture share a ga_session_id value: sessions must still be two.
         events.append({"ts": ts, "type": row["event_name"], "user": row["user_pseudo_id"],
-                       "session": f"{row['user_pseudo_id']}:{params['ga_session_id']}", "revenue": revenue})  # fmt: skip
+                       "session": f"{row['user_pseudo_id']}:{params['ga_session_id']}", "revenue": revenue,
+                       "currency": params.get("currency")})  # fmt: skip
     assert dict(query(warehouse, "SELECT reason, count(*) FROM quarantine_events GROUP BY 1")) == rejected
     assert summary.duplicates == 1
     assert silver_summary(warehouse) == expected_summary(events)

@@ -61,6 +61,10 @@ def test_each_demo_starts_in_a_fresh_folder(tmp_path: Path) -> None:
     batches = [query(run / "warehouse.duckdb", "SELECT min(committed_at), max(committed_at) FROM pipeline_batches")[0] for run in runs]
     # The second warehouse holds only the second demo's batches: none from before it started.
     assert batches[1][0] > batches[0][1]
+    # The generated shop sells in 15 currencies; the demo brings its rates, so all of its revenue converts.
+    assert (second / "fx_rates.csv").exists()
+    assert query(second / "warehouse.duckdb", "SELECT coalesce(sum(unconverted_revenue_events), 0), count(*) > 0 FROM pipeline_batches") == [(0, True)]
+    assert query(second / "warehouse.duckdb", "SELECT count(DISTINCT currency) > 1 FROM fx_rates") == [(True,)]
 
 
 def _readme_block_after(marker: str) -> list[str]:

@@ -57,7 +57,14 @@ def clickstream_cli(*args: str, cwd: Path, width: int = 200, env: dict[str, str]
 
 
 def test_monitor_once_shows_an_alert_once_and_wraps_its_message(tmp_path: Path) -> None:
-    flags = ("--landing", "landing", "--warehouse", "wh.duckdb")
+    from clickstream.clock import utc_now
+    from clickstream.generator.catalogue import fx_rates_csv
+
+    # The generated shop sells in 15 currencies: a user keeps their rates, so its revenue converts.
+    today = utc_now().date()
+    (tmp_path / "fx.csv").write_text(fx_rates_csv([today + timedelta(days=d) for d in range(-2, 2)]))
+    (tmp_path / "cfg.yaml").write_text("pipeline:\n  fx_rates_file: fx.csv\n")
+    flags = ("--landing", "landing", "--warehouse", "wh.duckdb", "--config", "cfg.yaml")
     gen = clickstream_cli("generate", "--out", "landing", "-n", "20000", "-f", "8", "--span", "2h",
                           "--incident", "malformed_surge", cwd=tmp_path)  # fmt: skip
     assert gen.returncode == 0, gen.stderr

@@ -184,3 +184,21 @@ def test_default_datasets_are_the_ones_terraform_creates() -> None:
     assert bigquery.resource("google_bigquery_dataset", "layer")["dataset_id"] == "${var.dataset_prefix}_${each.key}"
     terraform = {layer: f"{prefix}_{layer}" for layer in bigquery.locals["layers"]}
     assert terraform == DatasetSettings().model_dump()
+
+
+def test_money_is_labelled_with_the_reporting_currency_code(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from clickstream.cli.main import app
+
+    config = tmp_path / "cfg.yaml"
+    config.write_text("pipeline:\n  reporting_currency: eur\n")
+    out = tmp_path / "looker"
+    result = CliRunner().invoke(app, ["lookml", "--out", str(out), "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    kpi = (out / "views" / "gold_kpi_minute.view.lkml").read_text()
+    daily = (out / "views" / "gold_revenue_daily.view.lkml").read_text()
+    board = (out / "dashboards" / "clickstream_live.dashboard.lookml").read_text()
+    assert 'label: "Total revenue (EUR)"' in kpi and "Revenue (EUR)" in board and "USD" not in board
+    # Per-currency totals are in their own row's currency: not labelled with the reporting one.
+    assert 'label: "Total reporting net revenue (EUR)"' in daily and "Total net revenue (EUR)" not in daily

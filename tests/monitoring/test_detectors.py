@@ -156,3 +156,15 @@ def test_neighbouring_windows_are_rescaled_to_the_same_time_of_day():
     series.values["events"][-15:] *= 0.65
     (drop,) = detect_volume(series, S.volume)
     assert drop.expected == pytest.approx(events[-15:].sum(), rel=0.02)
+
+
+def test_unconverted_revenue_opens_one_alert_naming_the_currencies() -> None:
+    from clickstream.config import UnconvertedRevenueSettings
+    from clickstream.monitoring.detectors import detect_unconverted_revenue
+    from clickstream.monitoring.snapshot import UnconvertedRevenue
+
+    cfg = UnconvertedRevenueSettings()
+    assert detect_unconverted_revenue(UnconvertedRevenue(0, []), cfg) == []
+    (alert,) = detect_unconverted_revenue(UnconvertedRevenue(3, ["GBP", "SEK\n*boom*"]), cfg)
+    assert (alert.key, alert.severity, alert.observed) == ("unconverted_revenue", "warning", 3.0)
+    assert "GBP" in alert.message and "\n" not in alert.message and "pipeline.fx_rates_file" in alert.message

@@ -28,6 +28,10 @@ def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.
                           timeout=120, cwd=cwd, env={**os.environ, "COLUMNS": "200", **(env or {})})  # fmt: skip
 
 
+# Generated traffic is in 15 currencies and these runs have no rates file: that alert is not under test here.
+NO_RATES = {"unconverted_revenue": {"enabled": False}}
+
+
 def write_config(path: Path, monitoring: str) -> Path:
     path.write_text("monitoring:\n" + textwrap.indent(textwrap.dedent(monitoring), "  "), encoding="utf-8")
     return path
@@ -36,7 +40,9 @@ def write_config(path: Path, monitoring: str) -> Path:
 def test_cli_generate_run_monitor_records_and_sends_the_alert(tmp_path, httpserver):
     incident, alert_type, words = "malformed_surge", "quarantine", "quarantine jump"
     httpserver.expect_request("/alerts", method="POST").respond_with_data("")
+    # The generated shop sells in 15 currencies and this run has no rates file: that alert is not under test.
     config = write_config(tmp_path / "cfg.yaml", """
+        unconverted_revenue: {enabled: false}
         channels:
           - {name: log, type: log}
           - {name: hook, type: webhook, url_env: ALERT_HOOK_URL, secret_env: ALERT_HOOK_KEY}
@@ -70,7 +76,7 @@ def test_traffic_drop_in_gold_is_seen_by_the_warehouse_monitor(tmp_path):
     generate_batch(landing, events=80_000, files=4, seed=4, start=start, span=timedelta(days=4),
                    faults=Faults(incident="traffic_drop", incident_span=(0.98, 1.0)))  # fmt: skip
     run_once(landing, warehouse)
-    settings = pipeline_settings(landing, warehouse, monitoring={"volume": {"window_min": 60}})
+    settings = pipeline_settings(landing, warehouse, monitoring={"volume": {"window_min": 60}, **NO_RATES})
     wh = DuckDBWarehouse(warehouse)
     try:
         gold_events = wh.con.execute("SELECT sum(events) FROM gold_kpi_minute WHERE window_start >= TIMESTAMP '2026-01-05 20:00' AND window_start < TIMESTAMP '2026-01-05 21:00'").fetchall()[0][0]
@@ -90,7 +96,7 @@ def test_run_monitors_in_process_while_ingesting_even_with_a_broken_channel(tmp_
     channels = [{"name": "log", "type": "log"},
                 {"name": "hook", "type": "webhook", "url": httpserver.url_for("/hook"), "retries": 2, "backoff_s": 0.05}]
     settings = pipeline_settings(landing, warehouse, engine={"poll_interval_s": 0.2}, quality={"enabled": False},
-                                 monitoring={"interval_s": 0.3, "channels": channels})  # fmt: skip
+                                 monitoring={"interval_s": 0.3, "channels": channels, **NO_RATES})  # fmt: skip
     platform = Platform(settings, channels=build_channels(settings.monitoring)).start()
     assert "monitor" in platform.threads
     platform.start_pipeline()

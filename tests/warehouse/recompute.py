@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import duckdb
 
-REVENUE = "CASE WHEN event_type = 'purchase' THEN price * coalesce(quantity, 1) END"
+# Gold adds only money converted into the reporting currency (silver.reporting_revenue).
+REVENUE = "CASE WHEN event_type = 'purchase' THEN reporting_revenue END"
 
 EXPECTED = {
     "gold_kpi_minute": f"""
@@ -87,9 +88,36 @@ SELECT time_bucket(INTERVAL 1 HOUR, session_start) AS hour, count(*) AS sessions
 FROM ({EXPECTED['gold_sessions']}) GROUP BY ALL"""
 
 
-def gold_differences(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int, int]]:
+def expected_revenue_daily(reporting_currency: str) -> str:
+    return f"""
+SELECT event_date AS day, coalesce(currency, '{reporting_currency}') AS currency,
+  count_if(event_type = 'purchase') AS purchases, count_if(event_type = 'refund') AS refunds,
+  coalesce(sum(price * coalesce(quantity, 1)) FILTER (WHERE event_type = 'purchase'), 0)::DECIMAL(18, 4) AS revenue,
+  coalesce(sum(price * coalesce(quantity, 1)) FILTER (WHERE event_type = 'refund'), 0)::DECIMAL(18, 4) AS refunded,
+  (coalesce(sum(price * coalesce(quantity, 1)) FILTER (WHERE event_type = 'purchase'), 0)
+   - coalesce(sum(price * coalesce(quantity, 1)) FILTER (WHERE event_type = 'refund'), 0))::DECIMAL(18, 4) AS net_revenue,
+  sum(reporting_revenue)::DECIMAL(18, 4) AS reporting_net_revenue,
+  count_if(reporting_revenue IS NULL) AS unconverted_events
+FROM silver_events WHERE event_type IN ('purchase', 'refund') GROUP BY ALL"""
+
+
+def converted_differences(con: duckdb.DuckDBPyConnection, reporting_currency: str) -> int:
+    """Silver rows whose reporting_revenue is not revenue at the fx_rates rate of their currency and date."""
+    return con.execute(
+        f"""SELECT count(*) FROM silver_events s
+LEFT JOIN fx_rates f ON f.currency = s.currency AND f.rate_date = CAST(s.event_ts AS DATE)
+WHERE s.reporting_revenue IS DISTINCT FROM CASE
+  WHEN s.event_type NOT IN ('purchase', 'refund') THEN NULL
+  WHEN s.currency IS NULL OR s.currency = '{reporting_currency}' THEN s.revenue
+  ELSE round(s.revenue * f.rate, 4) END
+  OR s.revenue IS DISTINCT FROM CASE WHEN s.event_type = 'purchase' THEN s.price * coalesce(s.quantity, 1)
+  WHEN s.event_type = 'refund' THEN -(s.price * coalesce(s.quantity, 1)) END"""
+    ).fetchall()[0][0]
+
+
+def gold_differences(con: duckdb.DuckDBPyConnection, reporting_currency: str = "USD") -> dict[str, tuple[int, int, int]]:
     """Per gold table: (rows, rows only in gold, rows only in the recompute); all zero diffs is correct."""
-    queries = dict(EXPECTED, gold_funnel_hourly=expected_funnel(con))
+    queries = dict(EXPECTED, gold_funnel_hourly=expected_funnel(con), gold_revenue_daily=expected_revenue_daily(reporting_currency))
     out = {}
     for table, sql in queries.items():
         rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
@@ -99,13 +127,15 @@ def gold_differences(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int
     return out
 
 
-def assert_gold_matches_silver(warehouse_path) -> dict[str, int]:
+def assert_gold_matches_silver(warehouse_path, reporting_currency: str = "USD") -> dict[str, int]:
     con = duckdb.connect(str(warehouse_path), read_only=True)
     try:
         con.execute("SET TimeZone = 'UTC'")
-        diffs = gold_differences(con)
+        diffs = gold_differences(con, reporting_currency)
+        unconverted = converted_differences(con, reporting_currency)
     finally:
         con.close()
+    assert unconverted == 0, f"{unconverted} silver rows whose reporting_revenue is not revenue at their date's rate"
     wrong = {t: d for t, d in diffs.items() if d[1] or d[2]}
     assert not wrong, f"gold differs from a recompute over silver (rows, only in gold, only in recompute): {wrong}"
     return {t: d[0] for t, d in diffs.items()}

@@ -29,8 +29,9 @@ LAYERS = (
     "gold_funnel_hourly",
     "gold_top_pages_hourly",
     "gold_top_products_daily",
+    "gold_revenue_daily",
 )
-COMPARED = (*LAYERS, "pipeline_files", "pipeline_batches")
+COMPARED = (*LAYERS, "pipeline_files", "pipeline_batches", "fx_rates")
 
 
 def _is_json(table: str, column: str) -> bool:

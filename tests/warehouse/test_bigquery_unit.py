@@ -87,7 +87,9 @@ def test_the_commit_is_one_transaction_guarded_by_the_ledger() -> None:
     writes = [m.start() for m in re.finditer(r"\b(INSERT INTO|DELETE FROM|MERGE)\b", script)]
     # Every write is inside the ledger guard, inside the one transaction.
     assert writes and begin < script.index("SET skipped") < guard < min(writes) and max(writes) < commit
-    assert script.rstrip().endswith("SELECT skipped, inserted, bronze_rows, quarantined, candidates;")
+    assert script.rstrip().endswith("SELECT skipped, inserted, bronze_rows, quarantined, candidates, unconverted;")
+    # No rates file changed: fx_rates is left alone; silver revenue is converted through it.
+    assert "clickstream_ops.fx_rates` WHERE TRUE" not in script and "LEFT JOIN `my-project.clickstream_ops.fx_rates` f" in script
     assert "`my-project.clickstream_ops.pipeline_files` WHERE source_file IN UNNEST(['a.jsonl', 'it\\'s.jsonl'])" in script
     for table in ("bronze_events", "quarantine_events", "silver_events", "gold_kpi_minute", "pipeline_batches"):
         assert f"clickstream_" in script and table in script

@@ -29,6 +29,7 @@ def duckdb_statements() -> list[str]:
         *gold.funnel_hourly_sql(),
         *gold.top_pages_hourly_sql(hour),
         *gold.top_products_daily_sql(day),
+        *gold.revenue_daily_sql(day, "USD"),
     ]
 
 
@@ -48,7 +49,7 @@ def test_gold_sql_matches_the_snapshot(dialect: str) -> None:
 
 def test_bigquery_gold_names_only_qualified_tables_and_bigquery_types() -> None:
     text = "\n".join(bigquery_statements())
-    for table in ("silver_events", "gold_kpi_minute", "gold_sessions", "gold_funnel_hourly", "gold_top_pages_hourly"):
+    for table in ("silver_events", "gold_kpi_minute", "gold_sessions", "gold_funnel_hourly", "gold_top_pages_hourly", "gold_revenue_daily"):
         assert f"`{table}`" in text
     assert "FROM silver_events" not in text and "INTO gold_" not in text
     # DuckDB's TIMESTAMP is BigQuery's DATETIME by default; ours are UTC instants, i.e. TIMESTAMP.

@@ -423,7 +423,7 @@ def status(
     batches: int = typer.Option(10, "--batches", help="How many recent batches to list."),
     warehouse_kind: Optional[str] = WarehouseKindOption,
 ) -> None:
-    """Show the ledger: files, batches, row counts per layer, quarantine reasons and lag (read-only)."""
+    """Show the ledger: files, batches, row counts per layer, quarantine reasons, damaged values and lag (read-only)."""
     from clickstream.cli.render import arrow_table
     from clickstream.services.status import current_status
 
@@ -431,6 +431,8 @@ def status(
     status = current_status(settings, batches)
     console.print(arrow_table(f"clickstream status: {status.label}", status.totals))
     console.print(arrow_table("quarantine by reason", status.quarantine_reasons))
+    if status.damaged_values.num_rows:
+        console.print(arrow_table("damaged values set to NULL, events kept (see README, 'Bad input')", status.damaged_values))
     console.print(arrow_table(f"last {batches} batches", status.recent_batches))
     if status.rejected_files.num_rows:
         console.print(arrow_table("rejected files (see README, 'Bad input')", status.rejected_files))
@@ -635,7 +637,10 @@ def lookml(
     settings = _load(config, dashboard={"definition": definition})
     try:
         written = write_project(
-            load_definition(settings.dashboard.definition), out, datasets=settings.gcp.datasets, project=settings.gcp.project
+            load_definition(settings.dashboard.definition, settings.pipeline.reporting_currency),
+            out,
+            datasets=settings.gcp.datasets,
+            project=settings.gcp.project,
         )
     except OSError as exc:
         raise ConfigError(f"cannot write LookML into {out}: {exc.strerror}; choose a writable --out") from exc

@@ -52,6 +52,8 @@ DEFAULT_EVENT_TYPES: tuple[str, ...] = (
     "remove_from_cart",
     "checkout",
     "purchase",
+    # Money given back for an earlier purchase; its revenue is negative, so sums of revenue are net.
+    "refund",
 )
 
 EVENT_FIELDS: tuple[EventField, ...] = (
@@ -129,6 +131,11 @@ REASON_TOO_LATE = "too_late"
 # Adapter reasons: a foreign row that parsed but cannot be trusted.
 REASON_MANGLED_ID = "mangled_id"  # ":<field>"; an id a spreadsheet turned into 2.10381E+18
 REASON_NOT_AN_EVENT = "not_an_event"  # a record that describes a user, not something that happened
+REASON_REPEATED_TRANSACTION = "repeated_transaction"  # a transaction sent again in its session (a page reload)
+
+# Damage reasons, counted in pipeline_batches.damaged_values: an attribute outside the event's
+# identity and measures was unreadable, so it was set to NULL and the event kept.
+DAMAGED_MANGLED_NUMBER = "mangled_number"  # ":<attribute>"; a spreadsheet wrote it as 2.10381E+18
 
 # File-level reasons, written to pipeline_files.reason of a `rejected` row: the file was not read.
 FILE_NAME_NOT_UTF8 = "name_not_utf8"
@@ -142,3 +149,9 @@ FILE_NAME_REUSED = "name_reused"  # a consumed name came back with another size 
 def revenue_sql(price: str = "price", quantity: str = "quantity") -> str:
     """Revenue of one event as SQL: price times quantity, a missing quantity counting as one."""
     return f"({price} * coalesce({quantity}, 1))"
+
+
+def signed_revenue_sql(event_type: str = "event_type", price: str = "price", quantity: str = "quantity") -> str:
+    """Silver's revenue: positive for a purchase, negative for a refund, NULL for anything else."""
+    amount = revenue_sql(price, quantity)
+    return f"(CASE WHEN {event_type} = 'purchase' THEN {amount} WHEN {event_type} = 'refund' THEN -{amount} END)"

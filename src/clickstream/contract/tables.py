@@ -16,6 +16,8 @@ class Column:
     # Long raw text: DuckDB stores it zstd-compressed, about 3x faster to write than its default
     # string compression and about 3x smaller (measured on 150k raw event lines).
     long_text: bool = False
+    # Money in pipeline.reporting_currency: dashboards and LookML label it with the currency's code.
+    reporting_money: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,18 @@ QUARANTINE = Table(
 SILVER_DERIVED = (
     Column("event_date", D, "UTC date of event_ts; the partition key.", False),
     Column("channel", S, "Acquisition channel from UTM and referrer: paid, email, social, organic_search, referral, direct.", False),
-    Column("revenue", DEC, "price x coalesce(quantity, 1) for purchases, else null."),
+    Column("revenue", DEC, "price x coalesce(quantity, 1) in `currency`: positive for purchases, negative for refunds, else null."),
+)
+
+# Written by the warehouse commit, not the row-level transform: it needs the fx_rates table.
+SILVER_CONVERTED = (
+    Column(
+        "reporting_revenue",
+        DEC,
+        "revenue in pipeline.reporting_currency at the event date's fx_rates rate; null without a rate "
+        "(counted in pipeline_batches.unconverted_revenue_events).",
+        reporting_money=True,
+    ),
 )
 
 SILVER = Table(
@@ -96,6 +109,7 @@ SILVER = Table(
     (
         *(Column(f.name, f.type, f.description, not f.required) for f in EVENT_FIELDS),
         *SILVER_DERIVED,
+        *SILVER_CONVERTED,
         *_LINEAGE,
     ),
     partition_by="event_date",
@@ -114,7 +128,7 @@ GOLD_KPI_MINUTE = Table(
         Column("purchases", INT, "purchase events.", False),
         Column("unique_users", INT, "Exact distinct users.", False),
         Column("unique_sessions", INT, "Exact distinct sessions.", False),
-        Column("revenue", DEC, "Purchase revenue.", False),
+        Column("revenue", DEC, "Purchase revenue in the reporting currency (events without a rate left out).", False, reporting_money=True),
     ),
     partition_by="window_start",
 )
@@ -134,7 +148,7 @@ GOLD_SESSIONS = Table(
         Column("is_engaged", B, "At least 2 page views or any purchase.", False),
         Column("bounced", B, "Not engaged.", False),
         Column("converted", B, "Has a purchase.", False),
-        Column("revenue", DEC, "Purchase revenue.", False),
+        Column("revenue", DEC, "Purchase revenue in the reporting currency (events without a rate left out).", False, reporting_money=True),
         Column("landing_page", S, "page_url of the first page view."),
         Column("exit_page", S, "page_url of the last page view."),
         Column("device", S, "First known device."),
@@ -185,10 +199,41 @@ GOLD_TOP_PRODUCTS_DAILY = Table(
         Column("add_to_carts", INT, "add_to_cart events.", False),
         Column("purchases", INT, "purchase events.", False),
         Column("units", INT, "Units purchased.", False),
-        Column("revenue", DEC, "Purchase revenue.", False),
+        Column("revenue", DEC, "Purchase revenue in the reporting currency (events without a rate left out).", False, reporting_money=True),
         Column("rank", INT, "1 = highest revenue of the day (ties by purchases, views, product_id).", False),
     ),
     partition_by="day",
+)
+
+GOLD_REVENUE_DAILY = Table(
+    "gold_revenue_daily",
+    "gold",
+    "Money per UTC day and currency: gross, refunded and net, in the currency and in the reporting currency.",
+    (
+        Column("day", D, "UTC date.", False),
+        Column("currency", S, "ISO 4217 code the events were in (a missing code counts as the reporting currency).", False),
+        Column("purchases", INT, "purchase events.", False),
+        Column("refunds", INT, "refund events.", False),
+        Column("revenue", DEC, "Purchase revenue in `currency`.", False),
+        Column("refunded", DEC, "Refunded amount in `currency` (positive).", False),
+        Column("net_revenue", DEC, "revenue - refunded, in `currency`.", False),
+        Column(
+            "reporting_net_revenue", DEC, "net_revenue in the reporting currency; null when no event of the day had a rate.", reporting_money=True
+        ),
+        Column("unconverted_events", INT, "Purchases and refunds without a rate for their date.", False),
+    ),
+    partition_by="day",
+)
+
+FX_RATES = Table(
+    "fx_rates",
+    "ops",
+    "Exchange rates from pipeline.fx_rates_file: one unit of `currency` is worth `rate` units of the reporting currency.",
+    (
+        Column("currency", S, "ISO 4217 code.", False),
+        Column("rate_date", D, "UTC date the rate applies to (gaps in the file are filled with the previous rate).", False),
+        Column("rate", DEC, "Units of the reporting currency per unit of `currency`.", False),
+    ),
 )
 
 PIPELINE_FILES = Table(
@@ -229,6 +274,8 @@ PIPELINE_BATCHES = Table(
         Column("transform_s", DBL, "Seconds parsing and validating.", False),
         Column("commit_s", DBL, "Seconds in the warehouse transaction.", False),
         Column("max_event_lag_s", DBL, "committed_at - oldest event time inserted."),
+        Column("unconverted_revenue_events", INT, "Inserted purchases and refunds whose currency had no rate for their date."),
+        Column("damaged_values", J, "Attributes set to NULL because they were damaged, by reason, e.g. {\"mangled_number:category_id\": 3}."),
     ),
 )
 
@@ -264,7 +311,7 @@ ALERTS = Table(
     (
         Column("alert_id", S, "Episode id.", False),
         Column("dedup_key", S, "What the alert is about, e.g. volume:events:drop; one open episode per key.", False),
-        Column("alert_type", S, "volume, freshness, metric, schema_drift, quarantine or data_quality.", False),
+        Column("alert_type", S, "volume, freshness, metric, schema_drift, quarantine, rejected_files, unconverted_revenue or data_quality.", False),
         Column("severity", S, "critical, warning or info.", False),
         Column("status", S, "open, renotified (still open, notified again) or resolved.", False),
         Column("subject", S, "What was measured, e.g. events, revenue, price, malformed_json."),
@@ -285,7 +332,7 @@ ALERTS = Table(
 )
 
 BRONZE_TABLES = (BRONZE, QUARANTINE)
-GOLD_TABLES = (GOLD_KPI_MINUTE, GOLD_SESSIONS, GOLD_FUNNEL_HOURLY, GOLD_TOP_PAGES_HOURLY, GOLD_TOP_PRODUCTS_DAILY)
-OPS_TABLES = (PIPELINE_FILES, PIPELINE_BATCHES, DQ_RESULTS, ALERTS)
+GOLD_TABLES = (GOLD_KPI_MINUTE, GOLD_SESSIONS, GOLD_FUNNEL_HOURLY, GOLD_TOP_PAGES_HOURLY, GOLD_TOP_PRODUCTS_DAILY, GOLD_REVENUE_DAILY)
+OPS_TABLES = (PIPELINE_FILES, PIPELINE_BATCHES, DQ_RESULTS, ALERTS, FX_RATES)
 ALL_TABLES: tuple[Table, ...] = (*BRONZE_TABLES, SILVER, *GOLD_TABLES, *OPS_TABLES)
 TABLES_BY_NAME = {t.name: t for t in ALL_TABLES}

@@ -107,8 +107,8 @@ class Definition:
         return view, found
 
 
-def generic_view(table: Table) -> View:
-    """Dimensions from the table's columns and measures from their types."""
+def generic_view(table: Table, reporting_currency: str = "USD") -> View:
+    """Dimensions from the table's columns and measures from their types; reporting money is labelled with its currency."""
     view = View(table)
     view.measures["count"] = Measure("count", "count", None, "Rows")
     for col in table.columns:
@@ -124,7 +124,8 @@ def generic_view(table: Table) -> View:
             continue
         if col.type in (FieldType.INTEGER, FieldType.DECIMAL):
             fmt = "decimal_2" if col.type == FieldType.DECIMAL else None
-            view.measures[f"total_{col.name}"] = Measure(f"total_{col.name}", "sum", f"${{{col.name}}}", None, fmt)
+            label = f"Total {col.name.replace('_', ' ')} ({reporting_currency})" if col.reporting_money else None
+            view.measures[f"total_{col.name}"] = Measure(f"total_{col.name}", "sum", f"${{{col.name}}}", label, fmt)
         elif col.type == FieldType.DOUBLE:
             for kind in ("average", "max"):
                 view.measures[f"{kind}_{col.name}"] = Measure(f"{kind}_{col.name}", kind, f"${{{col.name}}}", None, "decimal_2")
@@ -140,8 +141,10 @@ def _need(data: dict[str, Any], key: str, where: str) -> Any:
     return data[key]
 
 
-def load_definition(path: Path | None = None) -> Definition:
-    """The shipped definition, or the YAML file at `path`, validated against the contract."""
+def load_definition(path: Path | None = None, reporting_currency: str = "USD") -> Definition:
+    """The shipped definition, or the YAML file at `path`, validated against the contract.
+
+    `{currency}` in a title or label is the reporting currency's code (money is shown in it)."""
     if path is None:
         text = resources.files("clickstream.dashboards").joinpath("definition.yaml").read_text(encoding="utf-8")
         origin = "the shipped definition.yaml"
@@ -155,13 +158,17 @@ def load_definition(path: Path | None = None) -> Definition:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise DashboardError(f"dashboard definition {origin} is not valid YAML: fix its syntax") from exc
-    return parse_definition(data, origin)
+    return parse_definition(data, origin, reporting_currency)
 
 
-def parse_definition(data: Any, origin: str = "definition") -> Definition:
+def _with_currency(text: str | None, code: str) -> str | None:
+    return text.replace("{currency}", code) if text else text
+
+
+def parse_definition(data: Any, origin: str = "definition", reporting_currency: str = "USD") -> Definition:
     if not isinstance(data, dict):
         raise DashboardError(f"dashboard definition {origin} must be a mapping with dashboard, filters and tiles")
-    views = {t.name: generic_view(t) for t in VIEW_TABLES}
+    views = {t.name: generic_view(t, reporting_currency) for t in VIEW_TABLES}
     for view_name, measures in (data.get("measures") or {}).items():
         if view_name not in views:
             raise DashboardError(f"{origin}: measures for unknown view {view_name!r}; views are {sorted(views)}")
@@ -169,7 +176,8 @@ def parse_definition(data: Any, origin: str = "definition") -> Definition:
             mtype = _need(m, "type", f"measure {m.get('name')}")
             if mtype not in MEASURE_TYPES:
                 raise DashboardError(f"{origin}: measure {m.get('name')} has type {mtype!r}; use one of {MEASURE_TYPES}")
-            measure = Measure(_need(m, "name", view_name), mtype, m.get("sql"), m.get("label"), m.get("value_format_name"))
+            label = _with_currency(m.get("label"), reporting_currency)
+            measure = Measure(_need(m, "name", view_name), mtype, m.get("sql"), label, m.get("value_format_name"))
             views[view_name].measures[measure.name] = measure
     filters = []
     for f in _need(data, "filters", origin):
@@ -189,7 +197,7 @@ def parse_definition(data: Any, origin: str = "definition") -> Definition:
     for t in _need(data, "tiles", origin):
         tile = Tile(
             name=_need(t, "name", "a tile"),
-            title=t.get("title", t["name"]),
+            title=_with_currency(t.get("title", t["name"]), reporting_currency),
             type=_need(t, "type", f"tile {t['name']}"),
             view=_need(t, "view", f"tile {t['name']}"),
             fields=tuple(_need(t, "fields", f"tile {t['name']}")),

@@ -7,6 +7,7 @@ import threading
 import time
 from datetime import datetime
 
+from clickstream.ingest.fx import FxRatesFile
 from clickstream.config import Settings, is_gcs
 from clickstream.engine.base import BatchCallback, BatchReport, RunSummary, commit, warn_too_late
 from clickstream.ingest.landing import LandingFile, check_landing, cut_batches, list_landing, reused_stand_in
@@ -47,6 +48,7 @@ class DuckDBEngine:
         self.settings = settings
         self.warehouse = warehouse
         self.con = new_transform_connection(settings.engine.threads, settings.engine.memory_limit)
+        self.fx = FxRatesFile(settings.pipeline.fx_rates_file)
         self._consumed: set[str] | None = None
         self._read_as: dict[str, tuple[int, datetime]] = {}
 
@@ -104,8 +106,13 @@ class DuckDBEngine:
             started_at=started_at,
             read_s=read_s,
             transform_s=staged_rows.transform_s,
+            damaged_values=staged_rows.damaged_values,
+            reporting_currency=self.settings.pipeline.reporting_currency,
+            fx_rates=self.fx.pending(),
         )
         result = commit(self.warehouse, batch)
+        if result.committed:
+            self.fx.committed()
         if self._consumed is not None:
             self._consumed.update(f.name for f in files)
         too_late = warn_too_late(batch.quarantine, batch.lines_per_file, params.too_late_before) if result.committed else []

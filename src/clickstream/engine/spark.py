@@ -29,6 +29,7 @@ from urllib.parse import unquote, urlsplit
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from clickstream.ingest.fx import FxRatesFile
 from clickstream.config import Settings, SparkSettings, is_gcs
 from clickstream.contract import schema as C
 from clickstream.engine.base import BatchCallback, BatchReport, RunSummary, commit, warn_too_late
@@ -233,6 +234,7 @@ class SparkEngine:
         self.root_uri = landing_root_uri(settings)
         self.adapter = adapter_for(settings.landing)
         self.con = new_transform_connection(settings.engine.threads, settings.engine.memory_limit)
+        self.fx = FxRatesFile(settings.pipeline.fx_rates_file)
         self._consumed: set[str] | None = None
         self._read_as: dict[str, tuple[int, Any]] = {}
         self._summary = RunSummary()
@@ -407,8 +409,13 @@ class SparkEngine:
             started_at=started_at,
             read_s=read_s,
             transform_s=staged.transform_s,
+            damaged_values=staged.damaged_values,
+            reporting_currency=self.settings.pipeline.reporting_currency,
+            fx_rates=self.fx.pending(),
         )
         result = commit(self.warehouse, batch)
+        if result.committed:
+            self.fx.committed()
         result.stats["spark_batch_id"] = spark_batch_id
         self._consumed.update(f.name for f in files)
         too_late = warn_too_late(batch.quarantine, lines_per_file, params.too_late_before) if result.committed else []
@@ -451,6 +458,7 @@ class SparkEngine:
             batch_id=self.warehouse.next_batch_id(), engine=self.name, files=found, lines_per_file={}, bytes_read=0,
             raw_lines=raw_table, quarantine=staged.quarantine, silver_candidates=staged.silver_candidates,
             duplicates_in_batch=staged.duplicates_in_batch, started_at=started_at, read_s=0.0, transform_s=staged.transform_s,
+            reporting_currency=self.settings.pipeline.reporting_currency,
         )  # fmt: skip
         result = commit(self.warehouse, batch)
         self._consumed.update(f.name for f in found)

@@ -206,3 +206,15 @@ def build_catalogue() -> Catalogue:
         ),
         query_pages=tuple(f"/search?q={quote_plus(q)}" for q in queries),
     )
+
+
+def fx_rates_csv(days: list, reporting_currency: str = "USD") -> str:
+    """The simulated shop's exchange rates for `days` (dates) as a pipeline.fx_rates_file CSV."""
+    per_usd = {cur: fx for _, cur, _, fx in COUNTRIES}
+    base = per_usd.get(reporting_currency)
+    lines = ["currency,date,rate"]
+    if base is None:
+        return lines[0] + "\n"  # a reporting currency the shop never sells in: nothing converts
+    for cur in sorted(per_usd):
+        lines += [f"{cur},{day.isoformat()},{base / per_usd[cur]:.6f}" for day in days]
+    return "\n".join(lines) + "\n"

@@ -21,7 +21,8 @@ from clickstream.contract.schema import DEFAULT_EVENT_TYPES
 from clickstream.generator import catalogue as cat_mod
 from clickstream.generator.catalogue import Catalogue
 
-EVENT_TYPES = DEFAULT_EVENT_TYPES
+# The simulated shop never refunds: refunds come from back-office systems, not browsing sessions.
+EVENT_TYPES = tuple(t for t in DEFAULT_EVENT_TYPES if t != "refund")
 PAGE_VIEW, CLICK, SEARCH, ADD_TO_CART, REMOVE_FROM_CART, CHECKOUT, PURCHASE = (
     EVENT_TYPES.index(t)
     for t in ("page_view", "click", "search", "add_to_cart", "remove_from_cart", "checkout", "purchase")

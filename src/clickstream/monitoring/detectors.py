@@ -17,12 +17,15 @@ from clickstream.config import (
     RejectedFilesSettings,
     SchemaDriftSettings,
     SeasonalSettings,
+    UnconvertedRevenueSettings,
     VolumeSettings,
 )
 from clickstream.contract.schema import EVENT_FIELDS, FieldType
 from clickstream.monitoring.alert import Alert, field_label, one_line
 from clickstream.monitoring.seasonal import MAD_TO_SIGMA, PERIOD_MINUTES, Baseline, Verdict, judge, robust_baseline, sample_ends
-from clickstream.monitoring.snapshot import FieldStats, FreshnessFacts, MinuteSeries, QuarantineStats, RejectedFiles, Snapshot
+from clickstream.monitoring.snapshot import (
+    FieldStats, FreshnessFacts, MinuteSeries, QuarantineStats, RejectedFiles, Snapshot, UnconvertedRevenue,
+)
 
 # JSON types (DuckDB's json_type names) a contract field may arrive as; JSON fields take anything.
 _JSON_TYPES = {
@@ -58,6 +61,8 @@ def run_detectors(snap: Snapshot, settings: MonitoringSettings) -> list[Alert]:
         alerts += detect_quarantine_jump(snap.quarantine, settings.quarantine)
     if snap.rejected_files is not None and settings.rejected_files.enabled:
         alerts += detect_rejected_files(snap.rejected_files, settings.rejected_files)
+    if snap.unconverted_revenue is not None and settings.unconverted_revenue.enabled:
+        alerts += detect_unconverted_revenue(snap.unconverted_revenue, settings.unconverted_revenue)
     if settings.data_quality.enabled:
         alerts += detect_dq_failures(snap.dq_failures, settings.data_quality)
     return alerts
@@ -397,6 +402,29 @@ def detect_rejected_files(facts: RejectedFiles, cfg: RejectedFilesSettings) -> l
             )
         )
     return alerts
+
+
+def detect_unconverted_revenue(facts: UnconvertedRevenue, cfg: UnconvertedRevenueSettings) -> list[Alert]:
+    """One alert while recently committed purchases or refunds have no rate, so gold revenue leaves them out."""
+    if facts.events <= 0:
+        return []
+    currencies = [one_line(c, 8) for c in facts.currencies]
+    return [
+        Alert(
+            key="unconverted_revenue",
+            type="unconverted_revenue",
+            severity=cfg.severity,
+            subject="revenue",
+            message=(
+                f"unconverted revenue: {facts.events:,} purchase/refund event{'s' if facts.events != 1 else ''} in the last "
+                f"{cfg.window_s / 60:g} min had no exchange rate ({', '.join(currencies) or 'unknown currency'}) and are left "
+                "out of gold revenue: add their rates to pipeline.fx_rates_file"
+            ),
+            observed=float(facts.events),
+            expected=0.0,
+            details={"events": facts.events, "currencies": currencies},
+        )
+    ]
 
 
 def detect_dq_failures(rows: list[dict], cfg: DataQualityAlertSettings) -> list[Alert]:

@@ -68,6 +68,14 @@ class RejectedFiles:
     names: dict[str, list[str]]  # reason -> the first few file names, by name
 
 
+@dataclass(frozen=True)
+class UnconvertedRevenue:
+    """Purchases and refunds committed recently whose currency had no rate for their date."""
+
+    events: int
+    currencies: list[str]  # the first few currencies lacking a rate
+
+
 @dataclass
 class Snapshot:
     now: datetime
@@ -76,5 +84,6 @@ class Snapshot:
     fields: FieldStats | None = None
     quarantine: QuarantineStats | None = None
     rejected_files: RejectedFiles | None = None
+    unconverted_revenue: UnconvertedRevenue | None = None
     dq_failures: list[dict[str, Any]] = field(default_factory=list)
     contract_format: bool = True  # raw lines follow the event contract (not a foreign format)

@@ -17,7 +17,7 @@ import numpy as np
 from clickstream.config import Settings
 from clickstream.errors import LandingError
 from clickstream.monitoring.seasonal import PERIOD_MINUTES
-from clickstream.monitoring.snapshot import KPI_METRICS, FieldStats, FreshnessFacts, MinuteSeries, QuarantineStats, RejectedFiles, Snapshot
+from clickstream.monitoring.snapshot import KPI_METRICS, FieldStats, FreshnessFacts, MinuteSeries, QuarantineStats, RejectedFiles, Snapshot, UnconvertedRevenue
 from clickstream.warehouse.base import Reader
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,11 @@ SQL = {
          FROM pipeline_files f JOIN pipeline_batches b USING (batch_id)
          WHERE f.status = 'rejected' AND b.committed_at >= ?)
        SELECT reason, c, source_file FROM r WHERE n <= {limit} ORDER BY reason, source_file""",
+    "unconverted_revenue": "SELECT coalesce(sum(unconverted_revenue_events), 0) FROM pipeline_batches WHERE committed_at >= ?",
+    # Which currencies: silver of those batches only, so the scan stays as small as the window.
+    "unconverted_currencies": """SELECT DISTINCT s.currency FROM silver_events s JOIN pipeline_batches b USING (batch_id)
+       WHERE b.committed_at >= ? AND b.unconverted_revenue_events > 0 AND s.revenue IS NOT NULL
+         AND s.reporting_revenue IS NULL ORDER BY 1 LIMIT 10""",
     # The latest run of each layer: newest window first, then the newest validation of it.
     "dq_failures": """WITH runs AS (
          SELECT layer, run_id, max(window_start) AS w, max(validated_at) AS v FROM dq_results
@@ -181,6 +186,7 @@ class WarehouseSource:
             fields=self.fields(now) if m.schema_drift.enabled else None,
             quarantine=self.quarantine(now) if m.quarantine.enabled else None,
             rejected_files=self.rejected_files(now) if m.rejected_files.enabled else None,
+            unconverted_revenue=self.unconverted_revenue(now) if m.unconverted_revenue.enabled else None,
             dq_failures=self.dq_failures(now) if m.data_quality.enabled else [],
             contract_format=self.settings.landing.format in _CONTRACT_FORMATS,
         )
@@ -260,6 +266,12 @@ class WarehouseSource:
             counts[reason] = int(count)
             names.setdefault(reason, []).append(name)
         return RejectedFiles(counts, names)
+
+    def unconverted_revenue(self, now: datetime) -> UnconvertedRevenue:
+        since = now - timedelta(seconds=self.settings.monitoring.unconverted_revenue.window_s)
+        events = int(self._rows("unconverted_revenue", [since])[0][0] or 0)
+        currencies = [c or "none" for (c,) in self._rows("unconverted_currencies", [since])] if events else []
+        return UnconvertedRevenue(events, currencies)
 
     def dq_failures(self, now: datetime) -> list[dict]:
         since = now - timedelta(seconds=self.settings.monitoring.data_quality.lookback_s)

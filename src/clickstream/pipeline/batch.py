@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import duckdb
@@ -31,6 +31,8 @@ class StagedRows:
     silver_candidates: pa.Table
     duplicates_in_batch: int
     transform_s: float
+    # Attributes set to NULL as damaged, by reason, over the batch's valid lines.
+    damaged_values: dict[str, int] = field(default_factory=dict)
 
 
 def transform_params(settings: PipelineSettings, ingested_at: datetime, watermark: datetime | None) -> TransformParams:
@@ -105,10 +107,15 @@ def finish_rows(con: duckdb.DuckDBPyConnection, raw_lines: pa.Table, parsed: pa.
         quarantine = con.sql(quarantine_sql()).to_arrow_table()
         candidates = con.sql(silver_candidates_sql()).to_arrow_table()
         valid = con.execute("SELECT count(*) FROM parsed WHERE reason IS NULL").fetchall()[0][0]
+        damaged = dict(
+            con.execute(
+                "SELECT d, count(*) FROM (SELECT unnest(damaged) AS d FROM parsed WHERE reason IS NULL) GROUP BY d ORDER BY d"
+            ).fetchall()
+        )
     finally:
         con.unregister("raw_lines")
         con.unregister("parsed")
-    return StagedRows(quarantine, candidates, valid - candidates.num_rows, time.perf_counter() - started)
+    return StagedRows(quarantine, candidates, valid - candidates.num_rows, time.perf_counter() - started, damaged)
 
 
 def stage_rows(con: duckdb.DuckDBPyConnection, raw: RawLines, params: TransformParams) -> StagedRows:

@@ -14,7 +14,7 @@ from datetime import datetime
 from clickstream.contract import schema as C
 from clickstream.contract.render import DUCKDB_TYPES, duckdb_type
 from clickstream.contract.schema import EVENT_FIELDS, EventField, FieldType, Normalise
-from clickstream.contract.tables import SILVER
+from clickstream.contract.tables import SILVER, SILVER_CONVERTED
 from clickstream.sql import sql_str, sql_ts
 
 _CSV_CELL = "(\"(?:[^\"]|\"\")*\"|[^,\"]*),"
@@ -238,7 +238,8 @@ def type_sql(extracted: str = "extracted", adapter: bool = False) -> str:
         if adapter
         else f"CASE WHEN json_kind = 'OBJECT' AND ({looks_nested}) THEN json_type(raw_line, [{paths}]) END"
     )
-    carried = " adapter_reason," if adapter else ""
+    # An adapter also says which attributes it set to NULL as damaged (counted per batch).
+    carried = " adapter_reason, damaged," if adapter else ""
     return f"""
 WITH texts AS (
   SELECT source_file, line_number, invalid_utf8, is_blank, too_long, file_format, json_kind,
@@ -256,18 +257,20 @@ FROM texts
 def judge_sql(p: TransformParams, typed: str = "typed", adapter: bool = False) -> str:
     """SELECT over the typed lines yielding the reject reason (NULL when valid) and silver's fields."""
     out_cols = ",\n  ".join(f"v_{f.name} AS {f.name}" for f in EVENT_FIELDS)
-    revenue = C.revenue_sql("v_price", "v_quantity")
+    revenue = C.signed_revenue_sql("v_event_type", "v_price", "v_quantity")
     return f"""
 SELECT source_file, line_number, {_reason_expr(p, adapter)} AS reason,
   {out_cols},
   CAST(v_event_ts AS DATE) AS event_date,
   {channel_sql("v_utm_medium", "v_utm_source", "v_referrer")} AS channel,
-  CASE WHEN v_event_type = 'purchase' THEN CAST({revenue} AS {DUCKDB_TYPES[FieldType.DECIMAL]}) END AS revenue
+  CAST({revenue} AS {DUCKDB_TYPES[FieldType.DECIMAL]}) AS revenue,
+  {"damaged" if adapter else "CAST(NULL AS VARCHAR[])"} AS damaged
 FROM {typed}
 """
 
 
-SILVER_CANDIDATE_COLUMNS = tuple(c.name for c in SILVER.columns if c.name != "batch_id")
+# The commit adds the batch id and the converted revenue (it needs the warehouse's fx_rates).
+SILVER_CANDIDATE_COLUMNS = tuple(c.name for c in SILVER.columns if c.name != "batch_id" and c not in SILVER_CONVERTED)
 
 
 def silver_candidates_sql(parsed: str = "parsed") -> str:

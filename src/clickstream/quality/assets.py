@@ -73,7 +73,7 @@ def _reconciliation_sql(lo: datetime, hi: datetime) -> str:
         "purchases": count_if("event_type = 'purchase'"),
         "unique_users": "count(DISTINCT user_id)",
         "unique_sessions": "count(DISTINCT session_id)",
-        "revenue": "coalesce(sum(revenue), 0)",
+        "revenue": "coalesce(sum(reporting_revenue) FILTER (WHERE event_type = 'purchase'), 0)",
     }
     missing = set(KPI_MEASURES) ^ set(silver)
     if missing:  # a new gold measure needs its silver recompute here

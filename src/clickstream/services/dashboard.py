@@ -38,7 +38,7 @@ def start_dashboard(settings: Settings, reader: Reader):
             import_module(name)
         from clickstream.dashboards.web import DashboardServer, dashboard_app
 
-    definition = load_definition(settings.dashboard.definition)
+    definition = load_definition(settings.dashboard.definition, settings.pipeline.reporting_currency)
     definition.refresh_s = settings.dashboard.refresh_s
     app = dashboard_app(definition, reader, settings)
     return DashboardServer(app, settings.dashboard.host, settings.dashboard.port).start()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pyarrow as pa
@@ -68,6 +68,19 @@ def read_live_view(reader: Reader) -> dict[str, pa.Table]:
     return dict(zip(LIVE_VIEW, reader.read([(sql, []) for sql in LIVE_VIEW.values()])))
 
 
+def _with_shop_rates(settings: Settings) -> Settings:
+    """The generated shop sells in 15 currencies: without rates of its own, the demo uses the shop's."""
+    if settings.pipeline.fx_rates_file is not None:
+        return settings
+    from clickstream.clock import utc_now
+    from clickstream.generator.catalogue import fx_rates_csv
+
+    today = utc_now().date()
+    path = settings.landing.path.parent / "fx_rates.csv"
+    path.write_text(fx_rates_csv([today + timedelta(days=d) for d in range(-2, 8)], settings.pipeline.reporting_currency))
+    return settings.model_copy(update={"pipeline": settings.pipeline.model_copy(update={"fx_rates_file": path})})
+
+
 def start_demo(settings: Settings, rate: float, seconds: float | None, channels=None) -> Platform:
     """The platform with the dashboard, a pipeline thread and a generator thread writing live traffic
     with a malformed surge partway through (so the monitor has something to raise and resolve)."""
@@ -79,6 +92,7 @@ def start_demo(settings: Settings, rate: float, seconds: float | None, channels=
     except OSError as exc:
         raise WarehouseError(f"cannot create {landing}: {exc.strerror}; pass a writable --data-dir") from exc
     faults = Faults(duplicates=0.01, malformed=0.005, late=0.01, incident="malformed_surge", incident_span=(0.25, 0.45))
+    settings = _with_shop_rates(settings)
     platform = Platform(settings, dashboard=True, operator=True, channels=channels).start()
     try:
         platform.threads["generator"] = platform.background(

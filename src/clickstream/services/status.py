@@ -25,6 +25,7 @@ TOTALS_SQL = """SELECT (SELECT count(*) FROM pipeline_files WHERE status IS DIST
   (SELECT count(*) FROM silver_events) AS silver,
   (SELECT count(*) FROM quarantine_events) AS quarantine,
   (SELECT coalesce(sum(duplicates), 0) FROM pipeline_batches) AS duplicates,
+  (SELECT coalesce(sum(unconverted_revenue_events), 0) FROM pipeline_batches) AS unconverted_revenue_events,
   (SELECT max(max_event_ts) FROM pipeline_batches) AS watermark,
   (SELECT max(committed_at) FROM pipeline_batches) AS last_commit"""
 
@@ -34,6 +35,10 @@ QUARANTINE_REASONS_SQL = "SELECT reason, count(*) AS rows FROM quarantine_events
 REJECTED_FILES_SQL = """SELECT f.reason, f.source_file, f.size_bytes, f.modified_at, f.batch_id, b.committed_at
 FROM pipeline_files f LEFT JOIN pipeline_batches b ON b.batch_id = f.batch_id
 WHERE f.status = 'rejected' ORDER BY f.batch_id DESC, f.source_file LIMIT ?"""
+
+# Per batch: attributes set to NULL as damaged, by reason (a JSON object); summed here in Python,
+# since the two warehouses spell JSON aggregation differently.
+DAMAGED_VALUES_SQL = "SELECT damaged_values FROM pipeline_batches WHERE damaged_values IS NOT NULL"
 
 RECENT_BATCHES_SQL = """SELECT batch_id, array_length(files) AS files, input_lines, silver_inserted, quarantined, duplicates,
   round(read_s + transform_s + commit_s, 3) AS seconds, round(max_event_lag_s, 1) AS max_lag_s, committed_at
@@ -47,19 +52,31 @@ class Status:
     quarantine_reasons: pa.Table
     recent_batches: pa.Table
     rejected_files: pa.Table
+    damaged_values: pa.Table
+
+
+def _damaged_by_reason(per_batch: pa.Table) -> pa.Table:
+    totals: dict[str, int] = {}
+    for value in per_batch.column(0).to_pylist() if per_batch.num_rows else []:
+        counts = json.loads(value) if isinstance(value, str) else value
+        for reason, n in (counts or {}).items():
+            totals[str(reason)] = totals.get(str(reason), 0) + int(n)
+    ordered = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
+    return pa.table({"reason": [r for r, _ in ordered], "values": [n for _, n in ordered]}, schema=pa.schema([("reason", pa.string()), ("values", pa.int64())]))
 
 
 def status_from_reader(reader: Reader, batches: int) -> Status:
     """The status tables read through `reader`, on one snapshot."""
-    totals, reasons, recent, rejected = reader.read(
+    totals, reasons, recent, rejected, damaged = reader.read(
         [
             (TOTALS_SQL, []),
             (QUARANTINE_REASONS_SQL, []),
             (RECENT_BATCHES_SQL, [int(batches)]),
             (REJECTED_FILES_SQL, [int(batches)]),
+            (DAMAGED_VALUES_SQL, []),
         ]
     )
-    return Status(reader.label, totals, reasons, recent, rejected)
+    return Status(reader.label, totals, reasons, recent, rejected, _damaged_by_reason(damaged))
 
 
 def read_status(settings: Settings, batches: int) -> Status:

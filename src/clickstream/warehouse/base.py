@@ -53,6 +53,12 @@ class StagedBatch:
     started_at: datetime
     read_s: float = 0.0
     transform_s: float = 0.0
+    # Attributes the transform set to NULL as damaged, by reason (pipeline_batches.damaged_values).
+    damaged_values: dict[str, int] = field(default_factory=dict)
+    # Money is converted into this currency at commit, with the warehouse's fx_rates.
+    reporting_currency: str = "USD"
+    # Set: the fx_rates table is replaced by these rows (currency, rate_date, rate) in the same transaction.
+    fx_rates: pa.Table | None = None
 
 
 @dataclass
@@ -65,6 +71,7 @@ class CommitResult:
     silver_inserted: int = 0
     duplicates: int = 0
     commit_s: float = 0.0
+    unconverted_revenue_events: int = 0
     quarantine_reasons: dict[str, int] = field(default_factory=dict)  # quarantined lines by reason code
     stats: dict[str, Any] = field(default_factory=dict)
 

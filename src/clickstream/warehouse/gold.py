@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from clickstream.contract.render import DECIMAL_SUM_TYPE
-from clickstream.sql import sql_ts
+from clickstream.sql import sql_str, sql_ts
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,11 @@ def touched_ranges(min_ts: datetime, max_ts: datetime) -> tuple[TouchedRange, To
     )
 
 
+# The silver anti-join reads back this far before a batch's oldest candidate: an id sent again later,
+# with a later time (Snowplow's transaction on a reloaded confirmation page), is still found.
+REPEAT_LOOKBACK = timedelta(hours=6)
+
+
 def _bound(value: datetime | str) -> str:
     # A datetime is a literal; a string is an SQL expression (a BigQuery script variable).
     return value if isinstance(value, str) else sql_ts(value)
@@ -45,6 +50,33 @@ def _between(col: str, r: TouchedRange) -> str:
 
 def _count_if(cond: str) -> str:
     return f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END)"
+
+
+# Gold sums only converted money: amounts in different currencies are never added together.
+_PURCHASE_REVENUE = f"coalesce(sum(CASE WHEN event_type = 'purchase' THEN reporting_revenue END), CAST(0 AS {DECIMAL_SUM_TYPE}))"
+
+
+def converted_sql(reporting_currency: str, event: str = "c", rate: str = "f") -> str:
+    """`reporting_revenue` of a candidate row joined to its fx_rates row (`rate`, NULL when none).
+
+    A missing currency is taken to be the reporting currency, which needs no rate.
+    """
+    rc = sql_str(reporting_currency)
+    return (
+        f"CASE WHEN {event}.revenue IS NULL THEN NULL "
+        f"WHEN {event}.currency IS NULL OR {event}.currency = {rc} THEN {event}.revenue "
+        f"ELSE round({event}.revenue * {rate}.rate, 4) END"
+    )
+
+
+def fx_join_sql(event: str = "c", rate: str = "f", fx_table: str = "fx_rates") -> str:
+    """The LEFT JOIN that finds a candidate's rate: its currency on its event date."""
+    return f"LEFT JOIN {fx_table} {rate} ON {rate}.currency = {event}.currency AND {rate}.rate_date = {event}.event_date"
+
+
+def unconverted_sql(new_silver: str = "new_silver") -> str:
+    """Inserted purchases and refunds that have no converted revenue."""
+    return f"SELECT count(*) FROM {new_silver} WHERE revenue IS NOT NULL AND reporting_revenue IS NULL"
 
 
 def kpi_minute_sql(r: TouchedRange) -> list[str]:
@@ -59,7 +91,7 @@ SELECT date_trunc('minute', event_ts) AS window_start,
   {_count_if("event_type = 'purchase'")} AS purchases,
   count(DISTINCT user_id) AS unique_users,
   count(DISTINCT session_id) AS unique_sessions,
-  coalesce(sum(revenue), CAST(0 AS {DECIMAL_SUM_TYPE})) AS revenue
+  {_PURCHASE_REVENUE} AS revenue
 FROM silver_events
 WHERE {_between("event_ts", r)} AND date_trunc('minute', event_ts) IN ({touched})
 GROUP BY 1""",
@@ -117,7 +149,7 @@ agg AS (
     {_count_if("event_type = 'page_view'")} AS page_views,
     count(*) AS events,
     {_count_if("event_type = 'purchase'")} AS purchases,
-    coalesce(sum(revenue), CAST(0 AS {DECIMAL_SUM_TYPE})) AS revenue,
+    {_PURCHASE_REVENUE} AS revenue,
     max(CASE WHEN nth = first_view_nth THEN page_url END) AS landing_page,
     max(CASE WHEN nth = last_view_nth THEN page_url END) AS exit_page,
     max(CASE WHEN nth = first_device_nth THEN device END) AS device,
@@ -199,9 +231,30 @@ FROM (
     {_count_if("event_type = 'add_to_cart'")} AS add_to_carts,
     {_count_if("event_type = 'purchase'")} AS purchases,
     coalesce(sum(CASE WHEN event_type = 'purchase' THEN coalesce(quantity, 1) END), 0) AS units,
-    coalesce(sum(revenue), CAST(0 AS {DECIMAL_SUM_TYPE})) AS revenue
+    {_PURCHASE_REVENUE} AS revenue
   FROM silver_events
   WHERE {_between("event_ts", r)} AND product_id IS NOT NULL AND event_date IN ({touched})
   GROUP BY 1, 2
 )""",
+    ]
+
+
+def revenue_daily_sql(r: TouchedRange, reporting_currency: str) -> list[str]:
+    """Money per day and currency, for the days whose purchases or refunds the batch touched."""
+    touched = "SELECT DISTINCT event_date FROM new_silver WHERE revenue IS NOT NULL"
+    zero = f"CAST(0 AS {DECIMAL_SUM_TYPE})"
+    return [
+        f"DELETE FROM gold_revenue_daily WHERE day IN ({touched})",
+        f"""INSERT INTO gold_revenue_daily
+SELECT event_date AS day, coalesce(currency, {sql_str(reporting_currency)}) AS currency,
+  {_count_if("event_type = 'purchase'")} AS purchases,
+  {_count_if("event_type = 'refund'")} AS refunds,
+  coalesce(sum(CASE WHEN event_type = 'purchase' THEN revenue END), {zero}) AS revenue,
+  coalesce(sum(CASE WHEN event_type = 'refund' THEN -revenue END), {zero}) AS refunded,
+  coalesce(sum(revenue), {zero}) AS net_revenue,
+  sum(reporting_revenue) AS reporting_net_revenue,
+  {_count_if("reporting_revenue IS NULL")} AS unconverted_events
+FROM silver_events
+WHERE {_between("event_ts", r)} AND revenue IS NOT NULL AND event_date IN ({touched})
+GROUP BY 1, 2""",
     ]

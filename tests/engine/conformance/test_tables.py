@@ -20,6 +20,7 @@ from tests.adapters.test_mapping import CSV_MAPPING
 from tests.conftest import assert_identical, query, run_once, run_spark_once
 from tests.engine.conformance.conftest import ENGINES, land_in_name_order
 from tests.warehouse.recompute import assert_gold_matches_silver
+from tests.warehouse.tables import LAYERS
 
 FAULTS = Faults(duplicates=0.02, malformed=0.01, late=0.03, schema_drift=True)
 # Two files a batch: 5 batches over the 10 files.
@@ -106,28 +107,65 @@ MAPPED_ROWS = "When,What,Who,Visit,Sku,Amount\n02/03/2024 13:45,seen,u1,s1,,\n02
     "02/03/2024 13:50,bought,u1,s1,A,9.50\n02/03/2024 13:50,bought,u1,s1,A,9.50\n02/03/2024 14:00,wished,u2,s2,,\n"
 
 
+ECOMMERCE = FIXTURES / "snowplow_ecommerce"
+# Every adapter path: the real samples, our fixtures, Snowplow e-commerce in its three shapes (with
+# money converted through fx_rates), a spreadsheet-damaged REES46 file and a generic mapping.
+CASES = {
+    "rees46": (REES46_SAMPLE, {}),
+    "snowplow": (SNOWPLOW_SAMPLE, {}),
+    "segment": (FIXTURES / "segment.jsonl", {}),
+    "ga4": (FIXTURES / "ga4.jsonl", {}),
+    "mapping": (None, {}),
+    "snowplow-bigquery-csv": (ECOMMERCE / "bigquery_export.csv", {"fx_rates_file": ECOMMERCE / "fx_rates.csv"}),
+    "snowplow-snowflake-jsonl": (ECOMMERCE / "snowflake_export.jsonl", {"fx_rates_file": ECOMMERCE / "fx_rates.csv"}),
+    "snowplow-enriched-tsv": (ECOMMERCE / "enriched.tsv", {"fx_rates_file": ECOMMERCE / "fx_rates.csv", "reporting_currency": "EUR"}),
+    "rees46-spreadsheet": (None, {}),
+}
+
+
+def _spreadsheet_damaged(landing: Path) -> None:
+    lines = REES46_SAMPLE.read_text(encoding="utf-8").splitlines()
+    rows = [line.split(",") for line in lines[1:]]
+    for r in rows:
+        r[3] = f"{float(r[3]):.5E}"
+    (landing / "excel.csv").write_text("\n".join([lines[0], *(",".join(r) for r in rows)]) + "\n")
+
+
 @pytest.mark.spark
-@pytest.mark.parametrize("fmt", ["rees46", "snowplow", "segment", "ga4", "mapping"])
-def test_every_adapter_gives_identical_tables_on_both_engines(fmt: str, spark, tmp_path: Path) -> None:
-    """The real REES46 and Snowplow samples, our Segment and GA4 fixtures and a generic mapping."""
+@pytest.mark.parametrize("case", list(CASES))
+def test_every_adapter_gives_identical_tables_on_both_engines(case: str, spark, tmp_path: Path) -> None:
+    """The same landing files through each adapter path: identical tables on both engines."""
     landing = tmp_path / "landing"
     landing.mkdir()
+    fmt = case.split("-")[0]
+    sample, money = CASES[case]
     section = {"format": fmt, "patterns": ["*.csv", "*.tsv", "*.jsonl"]}
-    if fmt == "mapping":
+    if case == "mapping":
         spec = tmp_path / "mapping.yaml"
         spec.write_text(CSV_MAPPING)
         (landing / "mapped.csv").write_text(MAPPED_ROWS)
         section["mapping_file"] = spec
+    elif case == "rees46-spreadsheet":
+        _spreadsheet_damaged(landing)
     else:
-        sample = {"rees46": REES46_SAMPLE, "snowplow": SNOWPLOW_SAMPLE}.get(fmt, FIXTURES / f"{fmt}.jsonl")
         shutil.copy(sample, landing)
-    run_once(landing, tmp_path / "duckdb.duckdb", landing=section)
-    run_spark_once(spark, landing, tmp_path / "spark.duckdb", landing=section)
-    rows = assert_identical(tmp_path / "duckdb.duckdb", tmp_path / "spark.duckdb")
+    extra = {"pipeline": money} if money else {}
+    run_once(landing, tmp_path / "duckdb.duckdb", landing=section, **extra)
+    run_spark_once(spark, landing, tmp_path / "spark.duckdb", landing=section, **extra)
+    rows = assert_identical(tmp_path / "duckdb.duckdb", tmp_path / "spark.duckdb", (*LAYERS, "fx_rates"))
     assert rows["silver_events"] > 0 and rows["bronze_events"] > 0
-    if fmt == "mapping":
+    if case == "mapping":
         # The unknown action is quarantined and the repeated row deduplicated, on both engines.
         assert rows["quarantine_events"] == 1 and rows["silver_events"] == 3
+    if case.startswith("snowplow-"):
+        # The reloaded transaction is a duplicate and money reached gold per currency, on both engines.
+        assert rows["gold_revenue_daily"] == 4 and rows["fx_rates"] == 5
+        unconverted = 2 if money.get("reporting_currency") == "EUR" else 1  # no GBP rate (nor USD, reporting in EUR)
+        got = query(tmp_path / "spark.duckdb", "SELECT sum(duplicates), sum(unconverted_revenue_events) FROM pipeline_batches")
+        assert got == [(1, unconverted)]
+    if case == "rees46-spreadsheet":
+        assert rows["quarantine_events"] == 0
+        assert query(tmp_path / "spark.duckdb", "SELECT damaged_values->>'mangled_number:category_id' FROM pipeline_batches") == [("1000",)]
 
 
 @pytest.mark.spark

@@ -114,7 +114,8 @@ def test_snowplow_js_tracker_in_chromium_reaches_gold(landing: Path, warehouse: 
     assert requests_seen and all(u.startswith((origin, collector_url)) for u in requests_seen), requests_seen
     assert running.collector.counters.events == 4
 
-    run_pipeline(landing, warehouse, "snowplow")
+    # The page sells in EUR: gold reports in it (another currency would need pipeline.fx_rates_file).
+    run_pipeline(landing, warehouse, "snowplow", pipeline={"reporting_currency": "EUR"})
     # The transaction's item event has no contract counterpart (quarantined); the rest is silver.
     assert dict(query(warehouse, "SELECT reason, count(*) FROM quarantine_events GROUP BY 1")) == {"unknown_event_type": 1}
     rows = query(warehouse, "SELECT event_type, user_id, session_id, page_url, utm_source, utm_campaign, revenue, user_agent "
@@ -154,7 +155,7 @@ def test_segment_analytics_js_in_chromium_reaches_gold(landing: Path, warehouse:
     assert all(u.startswith((origin, collector_url)) for u in requests_seen), requests_seen
     assert running.collector.counters.events == 3
 
-    run_pipeline(landing, warehouse, "segment")
+    run_pipeline(landing, warehouse, "segment", pipeline={"reporting_currency": "EUR"})
     rows = query(warehouse, "SELECT event_type, user_id, session_id, revenue, user_agent FROM silver_events ORDER BY event_ts")
     assert [r[0] for r in rows] == ["page_view", "add_to_cart", "purchase"]
     # analytics.js gives the browser an anonymousId: one user, and the session the page set.

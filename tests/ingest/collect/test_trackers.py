@@ -50,7 +50,8 @@ def test_segment_library_events_reach_silver_and_gold(landing: Path, warehouse: 
         running.stop()
     assert landed(landing, ".jsonl") and not list((landing / ".spool" / "segment").iterdir())
 
-    summary = run_pipeline(landing, warehouse, "segment")
+    # The shop sells in EUR: gold reports in it (another currency would need pipeline.fx_rates_file).
+    summary = run_pipeline(landing, warehouse, "segment", pipeline={"reporting_currency": "EUR"})
     assert summary.silver_inserted == len(SEGMENT_EVENTS)
     assert dict(query(warehouse, "SELECT reason, count(*) FROM quarantine_events GROUP BY 1")) == {"not_an_event": 1}
     types = dict(query(warehouse, "SELECT event_type, count(*) FROM silver_events GROUP BY 1"))
@@ -107,7 +108,7 @@ def test_snowplow_tracker_events_reach_silver_and_gold(landing: Path, warehouse:
             time.sleep(0.05)
     finally:
         running.stop()
-    summary = run_pipeline(landing, warehouse, "snowplow")
+    summary = run_pipeline(landing, warehouse, "snowplow", pipeline={"reporting_currency": "EUR"})
     # The transaction's item event has no contract counterpart and is quarantined as Snowplow data would be.
     assert dict(query(warehouse, "SELECT reason, count(*) FROM quarantine_events GROUP BY 1")) == {"unknown_event_type": 1}
     assert summary.silver_inserted == 4

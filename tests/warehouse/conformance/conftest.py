@@ -66,14 +66,14 @@ def conformance_input(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, M
     return landing, manifest
 
 
-def settings_for(kind: str, landing: Path, tmp_path: Path, request: pytest.FixtureRequest, **sections: Any) -> Settings:
+def settings_for(kind: str, landing_path: Path, tmp_path: Path, request: pytest.FixtureRequest, **sections: Any) -> Settings:
     """Settings of a fresh, empty warehouse of `kind` (BigQuery: new datasets on the emulator)."""
     if kind == "bigquery":
         endpoint = request.getfixturevalue("bigquery_emulator").endpoint
         base = bigquery_settings(endpoint)
     else:
         base = {"warehouse": {"path": tmp_path / "warehouse.duckdb"}}
-    overrides = {"landing": {"path": landing}, "engine": BATCH, **base}
+    overrides = {"landing": {"path": landing_path}, "engine": BATCH, **base}
     for name, values in sections.items():
         overrides[name] = {**overrides.get(name, {}), **values}
     return load_settings(overrides=overrides)

@@ -8,11 +8,12 @@ every gold table and the ledger must hold the same rows.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from clickstream.engine.duckdb import DuckDBEngine
 from clickstream.warehouse import open_warehouse
-from tests.conftest import run_once
+from tests.conftest import query, run_once
 from tests.warehouse.conformance.conftest import BATCH, settings_for
 from tests.warehouse.recompute import assert_gold_matches_silver
 from tests.warehouse.tables import COMPARED, bigquery_rows, duckdb_rows, first_difference
@@ -63,3 +64,72 @@ def test_a_replayed_batch_is_skipped_by_the_ledger(warehouse_kind, conformance_i
         assert (wh.watermark(), wh.next_batch_id()) == (watermark, next_id)
     finally:
         wh.close()
+
+
+ECOMMERCE = Path(__file__).resolve().parents[2] / "adapters" / "fixtures" / "snowplow_ecommerce"
+
+
+def test_snowplow_ecommerce_money_and_damage_are_the_same_on_every_warehouse(warehouse_kind, tmp_path: Path, request) -> None:
+    """The new adapter paths on each warehouse: Snowplow e-commerce from two export shapes (one batch
+    each), converted through fx_rates, and a spreadsheet-damaged REES46 row, against the DuckDB file."""
+    from tests.adapters.conftest import REES46_SAMPLE
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    shutil.copy(ECOMMERCE / "bigquery_export.csv", landing / "a.csv")
+    shutil.copy(ECOMMERCE / "snowflake_export.jsonl", landing / "b.jsonl")
+    sections = {
+        "landing": {"format": "snowplow", "patterns": ["*.csv", "*.jsonl"]},
+        "pipeline": {"fx_rates_file": ECOMMERCE / "fx_rates.csv"},
+        "engine": {"max_files_per_batch": 1},
+    }
+    rees_landing = tmp_path / "rees"
+    rees_landing.mkdir()
+    lines = REES46_SAMPLE.read_text(encoding="utf-8").splitlines()[:30]
+    rows = [line.split(",") for line in lines[1:]]
+    rows[0][3] = f"{float(rows[0][3]):.5E}"
+    (rees_landing / "excel.csv").write_text("\n".join([lines[0], *(",".join(r) for r in rows)]) + "\n")
+    for name, land, extra in (("shop", landing, sections), ("rees", rees_landing, {"landing": {"format": "rees46"}})):
+        duck = tmp_path / f"{name}-reference.duckdb"
+        run_once(land, duck, **extra)
+        assert_gold_matches_silver(duck)
+        settings = settings_for(warehouse_kind, land, tmp_path / name, request, **extra)
+        wh = open_warehouse(settings, "write")
+        try:
+            DuckDBEngine(settings, wh).run(once=True)
+        finally:
+            wh.close()
+        wh = open_warehouse(settings, "read")
+        try:
+            for table in (*COMPARED, "fx_rates"):
+                expected = duckdb_rows(duck, table)
+                got = bigquery_rows(wh, table) if warehouse_kind == "bigquery" else duckdb_rows(settings.warehouse.path, table)
+                assert got == expected, f"{name} {table}: {first_difference(expected, got)}"
+        finally:
+            wh.close()
+        # `status` reads the same numbers back through each warehouse's reader.
+        from clickstream.services.status import read_status
+
+        status = read_status(settings, 5)
+        if name == "shop":
+            assert status.totals.column("unconverted_revenue_events").to_pylist() == [1]
+            # The monitor's facts for the unconverted-revenue alert, read through this warehouse.
+            from clickstream.clock import utc_now
+            from clickstream.monitoring.detectors import detect_unconverted_revenue
+            from clickstream.monitoring.source import WarehouseSource
+            from clickstream.warehouse import open_reader
+
+            rwh, reader = open_reader(settings)
+            try:
+                facts = WarehouseSource(reader, settings).unconverted_revenue(utc_now())
+            finally:
+                reader.close()
+                rwh.close()
+            assert (facts.events, facts.currencies) == (1, ["GBP"])
+            assert [a.key for a in detect_unconverted_revenue(facts, settings.monitoring.unconverted_revenue)] == ["unconverted_revenue"]
+            assert duckdb_rows(duck, "gold_revenue_daily") and len(duckdb_rows(duck, "fx_rates")) == 5
+            # The two shapes carry the same events: the second batch is all duplicates.
+            assert [r[-2] for r in query(duck, "SELECT batch_id, unconverted_revenue_events, duplicates FROM pipeline_batches ORDER BY 1")] == [1, 0]
+        else:
+            assert query(duck, "SELECT damaged_values->>'mangled_number:category_id' FROM pipeline_batches") == [("1",)]
+            assert status.damaged_values.to_pylist() == [{"reason": "mangled_number:category_id", "values": 1}]

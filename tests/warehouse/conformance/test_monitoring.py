@@ -37,6 +37,9 @@ TICKS = [
     SURGE_INGESTED + timedelta(minutes=48),  # out of the recent window for longer than clear_s: resolved
 ]
 MONITORING = {
+    # The generated shop sells in 15 currencies without a rates file; that alert has its own scenario
+    # (test_commit.py, Snowplow e-commerce) and would only add one more episode to every tick here.
+    "unconverted_revenue": {"enabled": False},
     "renotify_s": 300,
     "clear_s": 600,
     "suppress_s": 60,

@@ -12,10 +12,12 @@ locals {
     gold_funnel_hourly      = { layer = "gold", partition_field = "hour", clustering = [] }
     gold_top_pages_hourly   = { layer = "gold", partition_field = "hour", clustering = [] }
     gold_top_products_daily = { layer = "gold", partition_field = "day", clustering = [] }
+    gold_revenue_daily      = { layer = "gold", partition_field = "day", clustering = [] }
     pipeline_files          = { layer = "ops", partition_field = null, clustering = [] }
     pipeline_batches        = { layer = "ops", partition_field = null, clustering = [] }
     dq_results              = { layer = "ops", partition_field = "window_start", clustering = ["layer", "severity"] }
     alerts                  = { layer = "ops", partition_field = "opened_at", clustering = ["status", "alert_type"] }
+    fx_rates                = { layer = "ops", partition_field = null, clustering = [] }
   }
 
   # Written by `clickstream schema export` and committed; the path is relative to this module.

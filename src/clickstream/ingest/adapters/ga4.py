@@ -1,12 +1,12 @@
 """Google Analytics 4 BigQuery export, as newline-delimited JSON (one exported row per line).
 
-The export has no event id: it is a hash of the event's identity (user, microsecond timestamp,
-name, parameters), so a re-exported day dedupes. GA4 session ids are unique per user only, so the
+The export has no event id: it is a hash of the whole exported row (the JSON object, minified), so
+a re-exported day dedupes and two events that differ in any field stay two. GA4 session ids are unique per user only, so the
 session is `user_pseudo_id:ga_session_id`. Parameters live in the repeated `event_params`
 key/value record and are looked up by key.
 """
 
-from clickstream.ingest.adapters.base import Adapter, content_hash, utc_text, value_map
+from clickstream.ingest.adapters.base import Adapter, record_hash, utc_text, value_map
 
 EVENT_NAMES = {
     "page_view": "page_view",
@@ -58,10 +58,9 @@ ADAPTER = Adapter(
     inputs=(
         *_PATHS.items(),
         *((alias, event_param(key)) for alias, key in _PARAMS.items()),
-        ("params", "CAST(json_extract(raw_line, '$.event_params') AS VARCHAR)"),
     ),
     fields=(
-        ("event_id", content_hash("{user_pseudo_id}", "{event_timestamp}", "{event_name}", "{params}", "{transaction_id}")),
+        ("event_id", record_hash()),
         # Microseconds since the epoch, UTC.
         ("event_ts", utc_text("make_timestamp(try_cast({event_timestamp} AS BIGINT))")),
         ("event_type", value_map("{event_name}", EVENT_NAMES, "{event_name}")),

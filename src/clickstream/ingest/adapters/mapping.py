@@ -12,7 +12,8 @@ timestamp_format: "%d/%m/%Y %H:%M:%S"   # iso (default) | epoch_s | epoch_ms | e
 event_types: {view: page_view, buy: purchase}   # foreign value -> contract event type
 ```
 
-Without an `event_id` column the id is a hash of the mapped values, so exact duplicates dedupe.
+Without an `event_id` column the id is a hash of the whole source record (every column, or the
+whole JSON object), so exact duplicates dedupe and records differing in any column stay apart.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from clickstream.config import describe_validation_error
 from clickstream.contract.schema import FIELD_NAMES
 from clickstream.errors import ConfigError
-from clickstream.ingest.adapters.base import Adapter, content_hash, utc_text, value_map
+from clickstream.ingest.adapters.base import Adapter, record_hash, utc_text, value_map
 from clickstream.sql import sql_str
 
 _EPOCH_DIVISORS = {"epoch_s": 1, "epoch_ms": 1_000, "epoch_us": 1_000_000}
@@ -73,7 +74,9 @@ def build(m: Mapping, name: str = "mapping") -> Adapter:
     if m.event_types:
         fields["event_type"] = value_map(ref["event_type"], m.event_types, ref["event_type"])
     if "event_id" not in fields:
-        fields["event_id"] = content_hash(*(ref[f] for f in sorted(ref)))
+        # Not the mapped values alone: two purchases in one second differing only in an unmapped
+        # column (a basket total) are two events.
+        fields["event_id"] = record_hash()
     return Adapter(
         name=name,
         file_format=m.file_format,

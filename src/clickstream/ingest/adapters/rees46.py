@@ -1,8 +1,10 @@
 """REES46 eCommerce behaviour exports (the Kaggle "multi category store" files).
 
 No event id in the source: it is a hash of the row's values, so an exact duplicate row dedupes
-and reloading a file changes nothing. Ids that went through a spreadsheet (`2.10381E+18`) have
-lost digits and are quarantined rather than merged into someone else's history.
+and reloading a file changes nothing. User and product ids that went through a spreadsheet
+(`2.10381E+18`) have lost digits and are quarantined rather than merged into someone else's
+history; a category id damaged that way is only an attribute, so it is set to NULL and counted
+(pipeline_batches.damaged_values) and the event is kept.
 """
 
 from clickstream.contract import schema as C
@@ -28,10 +30,10 @@ ADAPTER = Adapter(
         ("price", "{price}"),
         ("properties", "json_object('category_id', {category_id}, 'category_code', {category_code}, 'brand', {brand})"),
     ),
+    damage=((f"{C.DAMAGED_MANGLED_NUMBER}:category_id", "category_id", mangled_number("{category_id}")),),
     checks=(
         (f"{C.REASON_MANGLED_ID}:user_id", mangled_number("{user_id}")),
         (f"{C.REASON_MANGLED_ID}:product_id", mangled_number("{product_id}")),
-        (f"{C.REASON_MANGLED_ID}:category_id", mangled_number("{category_id}")),
         # Sessions are UUIDs; a shorter one is a row cut off mid-write (a truncated last line).
         (
             f"{C.REASON_INVALID_VALUE}:session_id",

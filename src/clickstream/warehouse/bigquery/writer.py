@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import logging
 import time
 import uuid
@@ -29,7 +30,16 @@ import pyarrow.parquet as pq
 from clickstream.clock import utc_now
 from clickstream.contract.render import BIGQUERY_TYPES, bigquery_schema
 from clickstream.contract.schema import FieldType
-from clickstream.contract.tables import ALL_TABLES, BRONZE, PIPELINE_BATCHES, PIPELINE_FILES, QUARANTINE, SILVER, Table
+from clickstream.contract.tables import (
+    ALL_TABLES,
+    BRONZE,
+    FX_RATES,
+    PIPELINE_BATCHES,
+    PIPELINE_FILES,
+    QUARANTINE,
+    SILVER,
+    Table,
+)
 from clickstream.errors import WarehouseError
 from clickstream.pipeline.transform import SILVER_CANDIDATE_COLUMNS
 from clickstream.warehouse import gold
@@ -54,6 +64,7 @@ _RAW_COLUMNS = (("raw_line", FieldType.STRING), ("source_file", FieldType.STRING
 _QUARANTINE_COLUMNS = (("raw_line", FieldType.STRING), ("reason", FieldType.STRING), ("source_file", FieldType.STRING), ("line_number", FieldType.INTEGER))
 _SILVER_TYPES = {c.name: c.type for c in SILVER.columns}
 _CANDIDATE_COLUMNS = tuple((name, _SILVER_TYPES[name]) for name in SILVER_CANDIDATE_COLUMNS)
+_FX_COLUMNS = tuple((c.name, c.type) for c in FX_RATES.columns)
 
 
 def staging_schema(columns: tuple[tuple[str, FieldType], ...]) -> list[dict[str, str]]:
@@ -100,7 +111,7 @@ def bounds_statements(candidates: str) -> list[str]:
     return out
 
 
-def gold_statements(locations: dict[str, tuple[str, str]]) -> list[str]:
+def gold_statements(locations: dict[str, tuple[str, str]], reporting_currency: str = "USD") -> list[str]:
     """The gold recompute of a batch as BigQuery script statements: the shared gold SQL, transpiled.
 
     It reads the temp table new_silver (the rows just inserted) and the bound variables above.
@@ -119,6 +130,7 @@ def gold_statements(locations: dict[str, tuple[str, str]]) -> list[str]:
         *gold.funnel_hourly_sql(),
         *gold.top_pages_hourly_sql(range_of["hour"]),
         *gold.top_products_daily_sql(range_of["day"]),
+        *gold.revenue_daily_sql(range_of["day"], reporting_currency),
     ):
         out.append(to_bigquery(s, locations))
     return out
@@ -189,15 +201,16 @@ class BigQueryWarehouse:
         self._migrate()
 
     def _migrate(self) -> None:
-        """Add the ledger columns newer versions write to a table an older version created."""
+        """Add the columns newer versions write to a table an older version created."""
         from google.cloud import bigquery
 
-        table = self.client.get_table(self.table_id(PIPELINE_FILES.name))
-        have = {f.name for f in table.schema}
-        added = [bigquery.SchemaField.from_api_repr(f) for f in bigquery_schema(PIPELINE_FILES) if f["name"] not in have]
-        if added:
-            table.schema = [*table.schema, *added]  # NULLABLE columns only: existing rows read as null
-            self.client.update_table(table, ["schema"])
+        for t in (PIPELINE_FILES, PIPELINE_BATCHES, SILVER):
+            table = self.client.get_table(self.table_id(t.name))
+            have = {f.name for f in table.schema}
+            added = [bigquery.SchemaField.from_api_repr(f) for f in bigquery_schema(t) if f["name"] not in have]
+            if added:
+                table.schema = [*table.schema, *added]  # NULLABLE columns only: existing rows read as null
+                self.client.update_table(table, ["schema"])
 
     def _table_definition(self, t: Table) -> "bigquery.Table":
         from google.cloud import bigquery
@@ -334,18 +347,23 @@ class BigQueryWarehouse:
     def staging_ids(self, batch: StagedBatch) -> dict[str, str]:
         token = uuid.uuid4().hex[:8]
         base = f"{self.project}.{self.gcp.datasets.staging}.{STAGING_PREFIX}{int(batch.batch_id)}_{token}"
-        return {"raw": f"{base}_raw", "quarantine": f"{base}_quarantine", "candidates": f"{base}_candidates"}
+        return {"raw": f"{base}_raw", "quarantine": f"{base}_quarantine", "candidates": f"{base}_candidates", "fx": f"{base}_fx"}
 
     def load_staging(self, batch: StagedBatch) -> dict[str, str]:
         """Load the batch's three row sets into fresh staging tables (Parquet load jobs)."""
         from google.cloud import bigquery
 
         ids = self.staging_ids(batch)
-        for key, table, columns in (
+        row_sets = [
             ("raw", batch.raw_lines, _RAW_COLUMNS),
             ("quarantine", batch.quarantine, _QUARANTINE_COLUMNS),
             ("candidates", batch.silver_candidates, _CANDIDATE_COLUMNS),
-        ):
+        ]
+        if batch.fx_rates is not None:
+            row_sets.append(("fx", batch.fx_rates, _FX_COLUMNS))
+        else:
+            del ids["fx"]
+        for key, table, columns in row_sets:
             config = bigquery.LoadJobConfig(
                 source_format=bigquery.SourceFormat.PARQUET,
                 schema=[bigquery.SchemaField.from_api_repr(f) for f in staging_schema(columns)],
@@ -368,35 +386,46 @@ class BigQueryWarehouse:
         raw, quarantine, candidates = (f"`{staging[k]}`" for k in ("raw", "quarantine", "candidates"))
         silver_cols = ", ".join(c.name for c in SILVER.columns)
         silver_values = ", ".join(
-            f"PARSE_JSON({name})" if t is FieldType.JSON else name for name, t in _CANDIDATE_COLUMNS
+            f"PARSE_JSON({c.name})" if c.type is FieldType.JSON else c.name for c in SILVER.columns if c.name != "batch_id"
         )
+        fx_statements = (
+            [f"DELETE FROM {self.ref(FX_RATES.name)} WHERE TRUE",
+             f"INSERT INTO {self.ref(FX_RATES.name)} ({', '.join(FX_RATES.column_names)}) "
+             f"SELECT {', '.join(FX_RATES.column_names)} FROM `{staging['fx']}`"]
+            if batch.fx_rates is not None and "fx" in staging else []
+        )  # fmt: skip
+        converted = gold.converted_sql(batch.reporting_currency)
+        lookback = f"TIMESTAMP_SUB(c_lo, INTERVAL {int(gold.REPEAT_LOOKBACK.total_seconds())} SECOND)"
         body = [
             f"SET bronze_rows = (SELECT count(*) FROM {raw})",
             f"SET quarantined = (SELECT count(*) FROM {quarantine})",
             f"SET candidates = (SELECT count(*) FROM {candidates})",
             *bounds_statements(candidates),
+            *fx_statements,
             f"INSERT INTO {self.ref(BRONZE.name)} ({', '.join(BRONZE.column_names)}) "
             f"SELECT raw_line, source_file, line_number, {bid}, {ingested} FROM {raw}",
             f"INSERT INTO {self.ref(QUARANTINE.name)} ({', '.join(QUARANTINE.column_names)}) "
             f"SELECT raw_line, reason, source_file, line_number, {bid}, {ingested} FROM {quarantine}",
             # The anti-join reads only silver partitions from the oldest candidate on (the dedup horizon
             # already quarantined anything older).
-            f"CREATE OR REPLACE TEMP TABLE new_silver AS SELECT c.* FROM {candidates} c WHERE c.event_id NOT IN "
-            f"(SELECT event_id FROM {self.ref(SILVER.name)} WHERE event_date >= DATE(c_lo) AND event_ts >= c_lo)",
+            f"CREATE OR REPLACE TEMP TABLE new_silver AS SELECT c.*, {converted} AS reporting_revenue "
+            f"FROM {candidates} c {gold.fx_join_sql(fx_table=self.ref(FX_RATES.name))} WHERE c.event_id NOT IN "
+            f"(SELECT event_id FROM {self.ref(SILVER.name)} WHERE event_date >= DATE({lookback}) AND event_ts >= {lookback})",
             f"INSERT INTO {self.ref(SILVER.name)} ({silver_cols}) SELECT {silver_values}, {bid} FROM new_silver",
             "SET inserted = (SELECT count(*) FROM new_silver)",
-            "IF inserted > 0 THEN\n" + ";\n".join(gold_statements(self.locations)) + ";\nEND IF",
+            f"SET unconverted = ({gold.unconverted_sql()})",
+            "IF inserted > 0 THEN\n" + ";\n".join(gold_statements(self.locations, batch.reporting_currency)) + ";\nEND IF",
             *self.ledger_statements(batch, committed_at),
         ]
         script = [
             "DECLARE skipped BOOL DEFAULT FALSE",
-            "DECLARE inserted, bronze_rows, quarantined, candidates INT64 DEFAULT 0",
+            "DECLARE inserted, bronze_rows, quarantined, candidates, unconverted INT64 DEFAULT 0",
             f"DECLARE {', '.join(_BOUND_VARIABLES)} TIMESTAMP",
             "BEGIN TRANSACTION",
             f"SET skipped = ({self._ledger_has(batch)})",
             "IF NOT skipped THEN\n" + ";\n".join(body) + ";\nEND IF",
             "COMMIT TRANSACTION",
-            "SELECT skipped, inserted, bronze_rows, quarantined, candidates",
+            "SELECT skipped, inserted, bronze_rows, quarantined, candidates, unconverted",
         ]
         return ";\n".join(script) + ";\n"
 
@@ -411,6 +440,8 @@ class BigQueryWarehouse:
         input_lines = sum(batch.lines_per_file.values())
         names = ", ".join(bq_str(f.name) for f in batch.files)
         commit_s = (committed_at - batch.started_at).total_seconds() - batch.read_s - batch.transform_s
+        damaged_text = json.dumps(batch.damaged_values, sort_keys=True, separators=(",", ":"))
+        damaged = f"PARSE_JSON({bq_str(damaged_text)})" if batch.damaged_values else "CAST(NULL AS JSON)"
         return [
             f"INSERT INTO {self.ref(PIPELINE_FILES.name)} ({', '.join(PIPELINE_FILES.column_names)}) "
             + " UNION ALL ".join(files),
@@ -419,7 +450,8 @@ class BigQueryWarehouse:
             f"bronze_rows, quarantined, inserted, {int(batch.duplicates_in_batch)} + candidates - inserted, "
             f"min(event_ts), max(event_ts), {bq_ts(batch.started_at)}, {bq_ts(committed_at)}, "
             f"{float(batch.read_s)!r}, {float(batch.transform_s)!r}, {float(commit_s)!r}, "
-            f"TIMESTAMP_DIFF({bq_ts(committed_at)}, min(event_ts), MICROSECOND) / 1000000.0 "
+            f"TIMESTAMP_DIFF({bq_ts(committed_at)}, min(event_ts), MICROSECOND) / 1000000.0, "
+            f"unconverted, {damaged} "
             "FROM new_silver",
         ]
 
@@ -431,7 +463,7 @@ class BigQueryWarehouse:
         )
         row = list(job.result())[0]
         skipped = bool(row[0])
-        inserted, bronze_rows, quarantined, candidates = (int(v or 0) for v in row[1:])
+        inserted, bronze_rows, quarantined, candidates, unconverted = (int(v or 0) for v in row[1:])
         if skipped:
             self._forget_cached_state()
             return CommitResult(batch.batch_id, committed=False)
@@ -446,4 +478,5 @@ class BigQueryWarehouse:
             quarantined=quarantined,
             silver_inserted=inserted,
             duplicates=batch.duplicates_in_batch + candidates - inserted,
+            unconverted_revenue_events=unconverted,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from datetime import datetime, timedelta
@@ -10,11 +11,10 @@ from pathlib import Path
 import duckdb
 
 from clickstream.clock import utc_now
-from clickstream.contract.render import duckdb_schema_ddl
-from clickstream.contract.tables import PIPELINE_FILES, SILVER
+from clickstream.contract.render import duckdb_schema_ddl, duckdb_type
+from clickstream.contract.tables import PIPELINE_BATCHES, PIPELINE_FILES, SILVER, SILVER_CONVERTED
 from clickstream.errors import WarehouseBusyError, WarehouseError
 from clickstream.pipeline.batch import configure_duckdb
-from clickstream.pipeline.transform import SILVER_CANDIDATE_COLUMNS
 from clickstream.sql import sql_str, sql_ts
 from clickstream.warehouse import gold
 from clickstream.warehouse.base import CommitResult, StagedBatch
@@ -93,6 +93,10 @@ class DuckDBWarehouse:
         # CREATE TABLE IF NOT EXISTS leaves a table from an older version as it was.
         for column in ("status", "reason"):
             self.con.execute(f"ALTER TABLE {PIPELINE_FILES.name} ADD COLUMN IF NOT EXISTS {column} VARCHAR")
+        added = [(SILVER.name, c) for c in SILVER_CONVERTED]
+        added += [(PIPELINE_BATCHES.name, c) for c in PIPELINE_BATCHES.columns if c.name in ("unconverted_revenue_events", "damaged_values")]
+        for table, c in added:
+            self.con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {c.name} {duckdb_type(c.type)}")
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for a reader thread; it sees committed data only."""
@@ -141,6 +145,8 @@ class DuckDBWarehouse:
         con.register("batch_raw", batch.raw_lines)
         con.register("batch_quarantine", batch.quarantine)
         con.register("batch_candidates", batch.silver_candidates)
+        if batch.fx_rates is not None:
+            con.register("batch_fx", batch.fx_rates)
         try:
             con.execute("BEGIN TRANSACTION")
             if self._already_committed(batch):
@@ -155,7 +161,7 @@ class DuckDBWarehouse:
                 pass
             raise
         finally:
-            for name in ("batch_raw", "batch_quarantine", "batch_candidates", "new_silver"):
+            for name in ("batch_raw", "batch_quarantine", "batch_candidates", "new_silver", "batch_fx"):
                 con.unregister(name)
         result.commit_s = time.perf_counter() - t0
         return result
@@ -171,12 +177,16 @@ class DuckDBWarehouse:
             f"INSERT INTO quarantine_events SELECT raw_line, reason, source_file, line_number, {bid}, {ingested} "
             "FROM batch_quarantine"
         )
+        if batch.fx_rates is not None:
+            con.execute("DELETE FROM fx_rates")
+            con.execute("INSERT INTO fx_rates SELECT currency, rate_date, rate FROM batch_fx")
         # The dedup horizon bounds the anti-join: candidates older than it were already quarantined.
         lo = con.execute("SELECT min(event_ts) FROM batch_candidates").fetchall()[0][0]
-        horizon_filter = f"WHERE event_ts >= {sql_ts(lo)}" if lo is not None else ""
-        cols = ", ".join(SILVER_CANDIDATE_COLUMNS)
+        horizon_filter = f"WHERE event_ts >= {sql_ts(lo - gold.REPEAT_LOOKBACK)}" if lo is not None else ""
+        cols = ", ".join(c.name for c in SILVER.columns if c.name != "batch_id")
         new_silver = con.sql(
-            f"SELECT c.* FROM batch_candidates c "
+            f"SELECT c.*, {gold.converted_sql(batch.reporting_currency)} AS reporting_revenue "
+            f"FROM batch_candidates c {gold.fx_join_sql()} "
             f"WHERE c.event_id NOT IN (SELECT event_id FROM silver_events {horizon_filter})"
         ).to_arrow_table()
         con.register("new_silver", new_silver)
@@ -187,8 +197,9 @@ class DuckDBWarehouse:
         inserted, min_ts, max_ts = con.execute(
             "SELECT count(*), min(event_ts), max(event_ts) FROM new_silver"
         ).fetchall()[0]
+        unconverted = con.execute(gold.unconverted_sql()).fetchall()[0][0]
         if inserted:
-            self._recompute_gold(min_ts, max_ts)
+            self._recompute_gold(min_ts, max_ts, batch.reporting_currency)
         committed_at = utc_now()
         input_lines = sum(batch.lines_per_file.values())
         quarantined = batch.quarantine.num_rows
@@ -200,7 +211,8 @@ class DuckDBWarehouse:
             )
         lag = (committed_at - min_ts).total_seconds() if min_ts else None
         con.execute(
-            "INSERT INTO pipeline_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO pipeline_batches ({', '.join(PIPELINE_BATCHES.column_names)}) "
+            f"VALUES ({', '.join('?' * len(PIPELINE_BATCHES.columns))})",
             [
                 bid,
                 batch.engine,
@@ -219,6 +231,8 @@ class DuckDBWarehouse:
                 batch.transform_s,
                 (committed_at - batch.started_at).total_seconds() - batch.read_s - batch.transform_s,
                 lag,
+                unconverted,
+                json.dumps(batch.damaged_values, sort_keys=True, separators=(",", ":")) if batch.damaged_values else None,
             ],
         )
         return CommitResult(
@@ -229,9 +243,10 @@ class DuckDBWarehouse:
             quarantined=quarantined,
             silver_inserted=inserted,
             duplicates=duplicates,
+            unconverted_revenue_events=unconverted,
         )
 
-    def _recompute_gold(self, min_ts: datetime, max_ts: datetime) -> None:
+    def _recompute_gold(self, min_ts: datetime, max_ts: datetime, reporting_currency: str) -> None:
         con = self.con
 
         minute, hour, day = gold.touched_ranges(min_ts, max_ts)
@@ -247,6 +262,8 @@ class DuckDBWarehouse:
         for stmt in gold.top_pages_hourly_sql(hour):
             con.execute(stmt)
         for stmt in gold.top_products_daily_sql(day):
+            con.execute(stmt)
+        for stmt in gold.revenue_daily_sql(day, reporting_currency):
             con.execute(stmt)
 
 

@@ -46,6 +46,11 @@ SELECT
   ) AS duplicates,
   (
     SELECT
+      COALESCE(SUM(unconverted_revenue_events), 0)
+    FROM `my-project`.`clickstream_ops`.`pipeline_batches`
+  ) AS unconverted_revenue_events,
+  (
+    SELECT
       MAX(max_event_ts)
     FROM `my-project`.`clickstream_ops`.`pipeline_batches`
   ) AS watermark,

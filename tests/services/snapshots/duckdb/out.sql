@@ -7,6 +7,7 @@ SELECT (SELECT count(*) FROM pipeline_files WHERE status IS DISTINCT FROM 'rejec
   (SELECT count(*) FROM silver_events) AS silver,
   (SELECT count(*) FROM quarantine_events) AS quarantine,
   (SELECT coalesce(sum(duplicates), 0) FROM pipeline_batches) AS duplicates,
+  (SELECT coalesce(sum(unconverted_revenue_events), 0) FROM pipeline_batches) AS unconverted_revenue_events,
   (SELECT max(max_event_ts) FROM pipeline_batches) AS watermark,
   (SELECT max(committed_at) FROM pipeline_batches) AS last_commit;
 

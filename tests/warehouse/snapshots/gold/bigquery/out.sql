@@ -15,7 +15,10 @@ SELECT
   SUM(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
   COUNT(DISTINCT user_id) AS unique_users,
   COUNT(DISTINCT session_id) AS unique_sessions,
-  COALESCE(SUM(revenue), CAST(0 AS NUMERIC)) AS revenue
+  COALESCE(
+    SUM(CASE WHEN event_type = 'purchase' THEN reporting_revenue END),
+    CAST(0 AS NUMERIC)
+  ) AS revenue
 FROM `my-project`.`clickstream_silver`.`silver_events`
 WHERE
   event_ts >= minute_lo
@@ -100,7 +103,10 @@ WITH scope AS (
     SUM(CASE WHEN event_type = 'page_view' THEN 1 ELSE 0 END) AS page_views,
     COUNT(*) AS events,
     SUM(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
-    COALESCE(SUM(revenue), CAST(0 AS NUMERIC)) AS revenue,
+    COALESCE(
+      SUM(CASE WHEN event_type = 'purchase' THEN reporting_revenue END),
+      CAST(0 AS NUMERIC)
+    ) AS revenue,
     MAX(CASE WHEN nth = first_view_nth THEN page_url END) AS landing_page,
     MAX(CASE WHEN nth = last_view_nth THEN page_url END) AS exit_page,
     MAX(CASE WHEN nth = first_device_nth THEN device END) AS device,
@@ -267,7 +273,10 @@ FROM (
     SUM(CASE WHEN event_type = 'add_to_cart' THEN 1 ELSE 0 END) AS add_to_carts,
     SUM(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
     COALESCE(SUM(CASE WHEN event_type = 'purchase' THEN COALESCE(quantity, 1) END), 0) AS units,
-    COALESCE(SUM(revenue), CAST(0 AS NUMERIC)) AS revenue
+    COALESCE(
+      SUM(CASE WHEN event_type = 'purchase' THEN reporting_revenue END),
+      CAST(0 AS NUMERIC)
+    ) AS revenue
   FROM `my-project`.`clickstream_silver`.`silver_events`
   WHERE
     event_ts >= day_lo
@@ -284,3 +293,40 @@ FROM (
     1,
     2
 );
+
+DELETE FROM `my-project`.`clickstream_gold`.`gold_revenue_daily`
+WHERE
+  day IN (
+    SELECT DISTINCT
+      event_date
+    FROM new_silver
+    WHERE
+      NOT revenue IS NULL
+  );
+
+INSERT INTO `my-project`.`clickstream_gold`.`gold_revenue_daily`
+SELECT
+  event_date AS day,
+  COALESCE(currency, 'USD') AS currency,
+  SUM(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
+  SUM(CASE WHEN event_type = 'refund' THEN 1 ELSE 0 END) AS refunds,
+  COALESCE(SUM(CASE WHEN event_type = 'purchase' THEN revenue END), CAST(0 AS NUMERIC)) AS revenue,
+  COALESCE(SUM(CASE WHEN event_type = 'refund' THEN -revenue END), CAST(0 AS NUMERIC)) AS refunded,
+  COALESCE(SUM(revenue), CAST(0 AS NUMERIC)) AS net_revenue,
+  SUM(reporting_revenue) AS reporting_net_revenue,
+  SUM(CASE WHEN reporting_revenue IS NULL THEN 1 ELSE 0 END) AS unconverted_events
+FROM `my-project`.`clickstream_silver`.`silver_events`
+WHERE
+  event_ts >= day_lo
+  AND event_ts < day_hi
+  AND NOT revenue IS NULL
+  AND event_date IN (
+    SELECT DISTINCT
+      event_date
+    FROM new_silver
+    WHERE
+      NOT revenue IS NULL
+  )
+GROUP BY
+  1,
+  2;

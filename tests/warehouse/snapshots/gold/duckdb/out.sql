@@ -8,7 +8,7 @@ SELECT date_trunc('minute', event_ts) AS window_start,
   sum(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
   count(DISTINCT user_id) AS unique_users,
   count(DISTINCT session_id) AS unique_sessions,
-  coalesce(sum(revenue), CAST(0 AS DECIMAL(38, 4))) AS revenue
+  coalesce(sum(CASE WHEN event_type = 'purchase' THEN reporting_revenue END), CAST(0 AS DECIMAL(38, 4))) AS revenue
 FROM silver_events
 WHERE event_ts >= TIMESTAMP '2026-11-25 10:17:00.000000' AND event_ts < TIMESTAMP '2026-11-25 12:03:00.000000' AND date_trunc('minute', event_ts) IN (SELECT DISTINCT date_trunc('minute', event_ts) FROM new_silver)
 GROUP BY 1;
@@ -46,7 +46,7 @@ agg AS (
     sum(CASE WHEN event_type = 'page_view' THEN 1 ELSE 0 END) AS page_views,
     count(*) AS events,
     sum(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
-    coalesce(sum(revenue), CAST(0 AS DECIMAL(38, 4))) AS revenue,
+    coalesce(sum(CASE WHEN event_type = 'purchase' THEN reporting_revenue END), CAST(0 AS DECIMAL(38, 4))) AS revenue,
     max(CASE WHEN nth = first_view_nth THEN page_url END) AS landing_page,
     max(CASE WHEN nth = last_view_nth THEN page_url END) AS exit_page,
     max(CASE WHEN nth = first_device_nth THEN device END) AS device,
@@ -109,8 +109,23 @@ FROM (
     sum(CASE WHEN event_type = 'add_to_cart' THEN 1 ELSE 0 END) AS add_to_carts,
     sum(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
     coalesce(sum(CASE WHEN event_type = 'purchase' THEN coalesce(quantity, 1) END), 0) AS units,
-    coalesce(sum(revenue), CAST(0 AS DECIMAL(38, 4))) AS revenue
+    coalesce(sum(CASE WHEN event_type = 'purchase' THEN reporting_revenue END), CAST(0 AS DECIMAL(38, 4))) AS revenue
   FROM silver_events
   WHERE event_ts >= TIMESTAMP '2026-11-25 00:00:00.000000' AND event_ts < TIMESTAMP '2026-11-26 00:00:00.000000' AND product_id IS NOT NULL AND event_date IN (SELECT DISTINCT event_date FROM new_silver WHERE product_id IS NOT NULL)
   GROUP BY 1, 2
 );
+
+DELETE FROM gold_revenue_daily WHERE day IN (SELECT DISTINCT event_date FROM new_silver WHERE revenue IS NOT NULL);
+
+INSERT INTO gold_revenue_daily
+SELECT event_date AS day, coalesce(currency, 'USD') AS currency,
+  sum(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
+  sum(CASE WHEN event_type = 'refund' THEN 1 ELSE 0 END) AS refunds,
+  coalesce(sum(CASE WHEN event_type = 'purchase' THEN revenue END), CAST(0 AS DECIMAL(38, 4))) AS revenue,
+  coalesce(sum(CASE WHEN event_type = 'refund' THEN -revenue END), CAST(0 AS DECIMAL(38, 4))) AS refunded,
+  coalesce(sum(revenue), CAST(0 AS DECIMAL(38, 4))) AS net_revenue,
+  sum(reporting_revenue) AS reporting_net_revenue,
+  sum(CASE WHEN reporting_revenue IS NULL THEN 1 ELSE 0 END) AS unconverted_events
+FROM silver_events
+WHERE event_ts >= TIMESTAMP '2026-11-25 00:00:00.000000' AND event_ts < TIMESTAMP '2026-11-26 00:00:00.000000' AND revenue IS NOT NULL AND event_date IN (SELECT DISTINCT event_date FROM new_silver WHERE revenue IS NOT NULL)
+GROUP BY 1, 2;

@@ -121,6 +121,28 @@ ORDER BY
   reason NULLS LAST,
   source_file NULLS LAST;
 
+-- source.unconverted_revenue
+SELECT
+  COALESCE(SUM(unconverted_revenue_events), 0)
+FROM `my-project`.`clickstream_ops`.`pipeline_batches`
+WHERE
+  committed_at >= ?;
+
+-- source.unconverted_currencies
+SELECT DISTINCT
+  s.currency
+FROM `my-project`.`clickstream_silver`.`silver_events` AS s
+JOIN `my-project`.`clickstream_ops`.`pipeline_batches` AS b
+  USING (batch_id)
+WHERE
+  b.committed_at >= ?
+  AND b.unconverted_revenue_events > 0
+  AND NOT s.revenue IS NULL
+  AND s.reporting_revenue IS NULL
+ORDER BY
+  1 NULLS LAST
+LIMIT 10;
+
 -- source.dq_failures
 WITH runs AS (
   SELECT

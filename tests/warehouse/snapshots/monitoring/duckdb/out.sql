@@ -36,6 +36,14 @@ WITH r AS (
          WHERE f.status = 'rejected' AND b.committed_at >= ?)
        SELECT reason, c, source_file FROM r WHERE n <= 20000 ORDER BY reason, source_file;
 
+-- source.unconverted_revenue
+SELECT coalesce(sum(unconverted_revenue_events), 0) FROM pipeline_batches WHERE committed_at >= ?;
+
+-- source.unconverted_currencies
+SELECT DISTINCT s.currency FROM silver_events s JOIN pipeline_batches b USING (batch_id)
+       WHERE b.committed_at >= ? AND b.unconverted_revenue_events > 0 AND s.revenue IS NOT NULL
+         AND s.reporting_revenue IS NULL ORDER BY 1 LIMIT 10;
+
 -- source.dq_failures
 WITH runs AS (
          SELECT layer, run_id, max(window_start) AS w, max(validated_at) AS v FROM dq_results

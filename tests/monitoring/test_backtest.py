@@ -55,6 +55,9 @@ MONITORING = {
     "renotify_s": 1800,
     "data_quality": {"enabled": False},
     "rejected_files": {"enabled": False},
+    # Not replayed by the backtest (like data quality and rejected files); the generated shop sells in
+    # currencies this test gives no rates for, so the live monitor would raise it.
+    "unconverted_revenue": {"enabled": False},
     "channels": [],
 }
 

@@ -164,7 +164,17 @@ def _from_ipc(data: bytes) -> pa.Table:
 def staging_area(settings: Settings) -> StagingArea:
     """Where executors stage batches: below the checkpoint, which every node already sees and which
     outlives the driver (gs:// on a cluster)."""
-    return StagingArea.at(checkpoint_location(settings).rstrip("/") + "/staging")
+    uri = checkpoint_location(settings).rstrip("/") + "/staging"
+    if uri.startswith("dbfs:/"):
+        # pyarrow has no dbfs: filesystem; Databricks mounts DBFS at /dbfs on the driver and every worker.
+        uri = "/dbfs/" + uri[len("dbfs:/") :].lstrip("/")
+    try:
+        return StagingArea.at(uri)
+    except (pa.ArrowException, ValueError, OSError) as exc:
+        raise ConfigError(
+            f"cannot stage batches below the Spark checkpoint ({uri}): {str(exc).splitlines()[0]}; put "
+            "engine.spark.checkpoint on gs://, dbfs:/, /Volumes/ or a folder every node mounts"
+        ) from exc
 
 
 # Per file, what the driver needs to know about the rows an executor staged for it.

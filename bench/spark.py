@@ -6,6 +6,8 @@ Not a timed test: it prints events/s of each and the ratios, on the same generat
   (c) our DuckDB engine end to end on the same files.
 (a) and (b) share one SparkSession, whose start-up is reported apart and counted in neither; both
 first run once over a small warm-up folder, so neither pays the JVM's first-query warm-up alone.
+For (b) it also prints what reached the driver: the task results per batch (only file metadata,
+since executors stage the rows) and the JVM heap's peak (in local mode the executors share it).
     python bench/spark.py [--events 1000000] [--files 100] [--master local[*]]
 """
 
@@ -40,13 +42,23 @@ def bare_spark_seconds(spark, landing: Path, checkpoint: Path) -> float:
     return time.perf_counter() - t0
 
 
-def engine_seconds(kind: str, landing: Path, warehouse: Path, spark=None) -> tuple[float, int]:
+def heap_pools(spark) -> list:
+    jvm = spark.sparkContext._jvm
+    return [p for p in jvm.java.lang.management.ManagementFactory.getMemoryPoolMXBeans() if p.getType().toString() == "Heap memory"]
+
+
+def engine_seconds(kind: str, landing: Path, warehouse: Path, spark=None, result_bytes: list[int] | None = None) -> tuple[float, int]:
     settings = load_settings(overrides={"landing": {"path": landing}, "warehouse": {"path": warehouse}, "engine": {"name": kind}})
     wh = DuckDBWarehouse(warehouse)
+
+    def on_batch(report) -> None:
+        if result_bytes is not None and "driver_result_bytes" in report.result.stats:
+            result_bytes.append(report.result.stats["driver_result_bytes"])
+
     try:
         engine = SparkEngine(settings, wh, spark) if kind == "spark" else DuckDBEngine(settings, wh)
         t0 = time.perf_counter()
-        summary = engine.run(once=True)
+        summary = engine.run(once=True, on_batch=on_batch)
         seconds = time.perf_counter() - t0
     finally:
         wh.close()
@@ -78,7 +90,11 @@ def main() -> None:
         print("running (a) bare Spark ...", flush=True)
         bare_s = bare_spark_seconds(spark, landing, root / "noop-checkpoint")
         print("running (b) the Spark engine ...", flush=True)
-        spark_s, spark_silver = engine_seconds("spark", landing, root / "spark.duckdb", spark)
+        for pool in heap_pools(spark):
+            pool.resetPeakUsage()
+        result_bytes: list[int] = []
+        spark_s, spark_silver = engine_seconds("spark", landing, root / "spark.duckdb", spark, result_bytes)
+        heap_peak = sum(pool.getPeakUsage().getUsed() for pool in heap_pools(spark))
         spark.stop()
         print("running (c) the DuckDB engine ...", flush=True)
         duck_s, duck_silver = engine_seconds("duckdb", landing, root / "duckdb.duckdb")
@@ -89,6 +105,8 @@ def main() -> None:
     print(f"(a) bare Spark file source -> noop        : {bare_s:7.2f} s  {rate['bare']:>10,.0f} events/s")
     print(f"(b) clickstream Spark engine, end to end  : {spark_s:7.2f} s  {rate['spark']:>10,.0f} events/s")
     print(f"(c) clickstream DuckDB engine, end to end : {duck_s:7.2f} s  {rate['duckdb']:>10,.0f} events/s")
+    print(f"(b) driver: {len(result_bytes)} batches, task results per batch max {max(result_bytes, default=0) / 2**10:,.1f} KiB, "
+          f"total {sum(result_bytes) / 2**10:,.1f} KiB; JVM heap peak {heap_peak / 2**20:,.0f} MiB")
     print(f"Spark engine / bare Spark   : {rate['spark'] / rate['bare']:.2f}x  (target >= 0.6x)")
     print(f"DuckDB engine / Spark engine: {rate['duckdb'] / rate['spark']:.2f}x  (target >= 10x)")
 

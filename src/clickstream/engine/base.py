@@ -9,12 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Protocol
 
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from clickstream.contract.schema import REASON_TOO_LATE
 from clickstream.errors import WarehouseError
-from clickstream.warehouse.base import CommitResult, StagedBatch, Warehouse
+from clickstream.warehouse.base import CommitResult, RowSet, StagedBatch, Warehouse, columns_of, row_count
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +46,9 @@ def commit(warehouse: Warehouse, batch: StagedBatch) -> CommitResult:
             f"no space left on device for warehouse {warehouse.label}: batch {batch.batch_id} was rolled back and its "
             "files will be read again; free space (or move the warehouse to a larger disk) and rerun"
         ) from exc
-    if result.committed and batch.quarantine.num_rows:
+    if result.committed and row_count(batch.quarantine):
         # Counted from the staged rows the batch just wrote: no read of the quarantine table afterwards.
-        counts = pc.value_counts(batch.quarantine["reason"]).to_pylist()
+        counts = pc.value_counts(columns_of(batch.quarantine, ["reason"])["reason"]).to_pylist()
         result.quarantine_reasons = {c["values"]: c["counts"] for c in counts}
     return result
 
@@ -63,10 +62,11 @@ class TooLateFile:
     lines: int
 
 
-def mostly_too_late(quarantine: pa.Table, lines_per_file: dict[str, int]) -> list[TooLateFile]:
+def mostly_too_late(quarantine: RowSet, lines_per_file: dict[str, int]) -> list[TooLateFile]:
     """Files of a staged batch with more than half their lines quarantined as too_late."""
-    if quarantine.num_rows == 0:
+    if row_count(quarantine) == 0:
         return []
+    quarantine = columns_of(quarantine, ["reason", "source_file"])
     late = quarantine.filter(pc.equal(quarantine["reason"], REASON_TOO_LATE))
     if late.num_rows == 0:
         return []
@@ -80,7 +80,7 @@ def mostly_too_late(quarantine: pa.Table, lines_per_file: dict[str, int]) -> lis
     return sorted(found, key=lambda f: f.name)
 
 
-def warn_too_late(quarantine: pa.Table, lines_per_file: dict[str, int], too_late_before: datetime | None) -> list[TooLateFile]:
+def warn_too_late(quarantine: RowSet, lines_per_file: dict[str, int], too_late_before: datetime | None) -> list[TooLateFile]:
     """Log each mostly-too_late file of a committed batch, and return them for the run's summary."""
     found = mostly_too_late(quarantine, lines_per_file)
     for f in found:

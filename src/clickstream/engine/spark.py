@@ -3,13 +3,19 @@
 Spark's file source (or Auto Loader's `cloudFiles` on Databricks) hands each micro-batch over as
 whole files (`binaryFile`). Executors cut them into lines and run the contract's row-level SQL
 with an embedded DuckDB (`mapInArrow`), the very text the DuckDB engine runs, so the two engines
-cannot drift apart. The driver then deduplicates inside the batch and commits through the same
-warehouse transaction. Exactly once: Spark's checkpoint records which files each batch id holds,
-and the warehouse ledger, written in the batch's transaction, turns a replayed batch into a no-op.
+cannot drift apart. Executors stage the raw lines and parsed rows as Parquet below the checkpoint
+and send the driver only each file's metadata. The driver's DuckDB then deduplicates inside the
+batch over the staged files (streaming its results to staged Parquet too) and commits them through
+the same warehouse transaction, which scans them lazily: no row of the batch is held by the driver.
+Exactly once: Spark's checkpoint records which files each batch id holds, and the warehouse ledger,
+written in the batch's transaction, turns a replayed batch into a no-op. Staged files go only after
+the commit; a replay rewrites its batch's folder, and a folder from a committed batch is removed
+when the next batch starts.
 
-Paths: executors read the landing zone themselves, so on a cluster it must be storage every node
-sees (gs://, dbfs:/, hdfs://, or a shared mount). Only the driver touches the warehouse and the
-checkpoint's commit log; the checkpoint must survive the driver (gs:// on a cluster).
+Paths: executors read the landing zone and write the staging folder themselves, so on a cluster both
+must be storage every node sees (gs://, dbfs:/, hdfs://, or a shared mount). Only the driver touches
+the warehouse and the checkpoint's commit log; the checkpoint must survive the driver (gs:// on a
+cluster). Staging goes through pyarrow's filesystems, so it takes a local path, file:// or gs://.
 """
 
 from __future__ import annotations
@@ -46,13 +52,14 @@ from clickstream.ingest.landing import (
     reused_stand_in,
 )
 from clickstream.pipeline.batch import finish_rows, new_transform_connection, parse_lines, transform_params
+from clickstream.pipeline.staging import StagingArea
 from clickstream.pipeline.transform import TransformParams
 from clickstream.clock import utc_now
 from clickstream.warehouse.base import CommitResult, LedgerFile, StagedBatch, Warehouse
 
 log = logging.getLogger(__name__)
 
-# What an executor sends back per chunk of files: Arrow IPC streams, so DuckDB's exact column
+# What an executor sends back per chunk of files: its metadata as an Arrow IPC stream, so the
 # types reach the driver unchanged (no round trip through Spark's type system).
 PAYLOAD_SCHEMA = "kind string, payload binary"
 # The binaryFile format's fixed schema; a streaming source wants it spelled out.
@@ -60,7 +67,8 @@ BINARY_FILE_SCHEMA = "path string, modificationTime timestamp, length long, cont
 _RAW, _PARSED, _FILES = "raw", "parsed", "files"
 _FILES_SCHEMA = pa.schema(
     [("name", pa.string()), ("size", pa.int64()), ("modified_at", pa.timestamp("us")), ("lines", pa.int64()),
-     ("reason", pa.string())]  # fmt: skip
+     ("reason", pa.string()), ("valid", pa.int64()), ("min_event_ts", pa.timestamp("us")),
+     ("max_event_ts", pa.timestamp("us")), ("raw_path", pa.string()), ("parsed_path", pa.string())]  # fmt: skip
 )
 # Rejections Spark's file source never hands over (Hadoop drops names it cannot decode and links that
 # do not resolve; a file it may not read fails the query): the driver lists the local folder for them.
@@ -154,20 +162,50 @@ def _from_ipc(data: bytes) -> pa.Table:
     return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
 
 
+def staging_area(settings: Settings) -> StagingArea:
+    """Where executors stage batches: below the checkpoint, which every node already sees and which
+    outlives the driver (gs:// on a cluster)."""
+    uri = checkpoint_location(settings).rstrip("/") + "/staging"
+    if uri.startswith("dbfs:/"):
+        # pyarrow has no dbfs: filesystem; Databricks mounts DBFS at /dbfs on the driver and every worker.
+        uri = "/dbfs/" + uri[len("dbfs:/") :].lstrip("/")
+    try:
+        return StagingArea.at(uri)
+    except (pa.ArrowException, ValueError, OSError) as exc:
+        raise ConfigError(
+            f"cannot stage batches below the Spark checkpoint ({uri}): {str(exc).splitlines()[0]}; put "
+            "engine.spark.checkpoint on gs://, dbfs:/, /Volumes/ or a folder every node mounts"
+        ) from exc
+
+
+# Per file, what the driver needs to know about the rows an executor staged for it.
+_STAGED_SQL = """SELECT source_file, count(*) FILTER (WHERE reason IS NULL) AS valid,
+  min(event_ts) FILTER (WHERE reason IS NULL)::TIMESTAMP AS min_event_ts,
+  max(event_ts) FILTER (WHERE reason IS NULL)::TIMESTAMP AS max_event_ts
+FROM parsed GROUP BY source_file"""
+
+
 def parse_files_in_executor(
     root_uri: str, landing_format: str, adapter: Any, params: TransformParams, memory_limit: str,
-    follow_symlinks: bool = False,
+    follow_symlinks: bool = False, staging: StagingArea | None = None, batch_id: int = 0,
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """The `mapInArrow` function: binaryFile rows in, raw lines and parsed rows (as Arrow IPC) out;
-    a local file the landing rules reject (a symlink, unless followed) comes back with its reason, unread."""
+    """The `mapInArrow` function: binaryFile rows in, the files' metadata (as Arrow IPC) out. The raw
+    lines and parsed rows go to Parquet in the batch's staging folder, never back to the driver; a
+    local file the landing rules reject (a symlink, unless followed) comes back with its reason, unread."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from pyspark import TaskContext
+
         from clickstream.ingest.lines import lines_of, split_file
 
+        task = TaskContext.get()
+        # Named by partition and chunk, not by attempt: a retried task or a replayed batch (the same
+        # files in the same order) writes the same names.
+        part = task.partitionId() if task is not None else 0
         # One thread per task: Spark already runs a task per core.
         con = new_transform_connection(1, memory_limit)
         try:
-            for rb in batches:
+            for chunk, rb in enumerate(batches):
                 files, contents, rejected = [], {}, []
                 for path, length, modified, content in zip(
                     rb.column("path").to_pylist(),
@@ -196,7 +234,19 @@ def parse_files_in_executor(
                     continue
                 raw = lines_of(files, lambda f: split_file(f, contents[f.name], params.max_line_bytes))
                 parsed = parse_lines(con, raw, params)
+                raw_path = parsed_path = None
+                if raw.table.num_rows:
+                    stem = f"part-{part:05d}-{chunk:05d}.parquet"
+                    raw_path, parsed_path = (f"{staging.batch_dir(batch_id)}/{kind}/{stem}" for kind in (_RAW, _PARSED))
+                    staging.write(raw_path, raw.table)
+                    staging.write(parsed_path, parsed)
+                con.register("parsed", parsed)
+                try:
+                    per_file = {r[0]: r[1:] for r in con.sql(_STAGED_SQL).fetchall()}
+                finally:
+                    con.unregister("parsed")
                 listed = files + rejected
+                none = (0, None, None)
                 counts = pa.table(
                     [
                         pa.array([f.name for f in listed], pa.string()),
@@ -204,15 +254,16 @@ def parse_files_in_executor(
                         pa.array([f.modified_at for f in listed], pa.timestamp("us")),
                         pa.array([raw.lines_per_file.get(f.name, 0) for f in listed], pa.int64()),
                         pa.array([f.rejected for f in listed], pa.string()),
+                        pa.array([per_file.get(f.name, none)[0] for f in listed], pa.int64()),
+                        pa.array([per_file.get(f.name, none)[1] for f in listed], pa.timestamp("us")),
+                        pa.array([per_file.get(f.name, none)[2] for f in listed], pa.timestamp("us")),
+                        pa.array([raw_path if f.name in raw.lines_per_file else None for f in listed], pa.string()),
+                        pa.array([parsed_path if f.name in raw.lines_per_file else None for f in listed], pa.string()),
                     ],
                     schema=_FILES_SCHEMA,
                 )
                 yield pa.record_batch(
-                    [
-                        pa.array([_FILES, _RAW, _PARSED], pa.string()),
-                        pa.array([_ipc(counts), _ipc(raw.table), _ipc(parsed)], pa.binary()),
-                    ],
-                    names=["kind", "payload"],
+                    [pa.array([_FILES], pa.string()), pa.array([_ipc(counts)], pa.binary())], names=["kind", "payload"]
                 )
         finally:
             con.close()
@@ -235,6 +286,7 @@ class SparkEngine:
         self.adapter = adapter_for(settings.landing)
         self.con = new_transform_connection(settings.engine.threads, settings.engine.memory_limit)
         self.fx = FxRatesFile(settings.pipeline.fx_rates_file)
+        self.staging = staging_area(settings)
         self._consumed: set[str] | None = None
         self._read_as: dict[str, tuple[int, Any]] = {}
         self._summary = RunSummary()
@@ -358,51 +410,61 @@ class SparkEngine:
             self._on_batch(report)
 
     def process(self, df: Any, spark_batch_id: int) -> BatchReport:
-        """Parse the batch's files in the executors, then dedupe and commit on the driver."""
+        """Parse and stage the batch's files in the executors, then dedupe and commit from the staged files."""
         started_at = utc_now()
         t0 = time.perf_counter()
         self._load_ledger()
+        # Spark starts a batch only once the one before it returned, so every staging folder is a
+        # committed batch's leftover (a crash before its cleanup) or this batch's own, from a run
+        # killed before its commit: this batch writes it again.
+        self.staging.remove_all()
         params = transform_params(self.settings.pipeline, started_at, self.warehouse.watermark())
         parse = parse_files_in_executor(
             self.root_uri, self.settings.landing.format, self.adapter, params, self.settings.engine.memory_limit,
-            self.settings.landing.follow_symlinks,
+            self.settings.landing.follow_symlinks, self.staging, spark_batch_id,
         )
         # One Spark job a batch: listing the files first would cost a second one. The ledger check
         # comes after parsing, which wastes work only when a batch is replayed after a crash.
         payloads = df.mapInArrow(parse, PAYLOAD_SCHEMA).toArrow()
         read_s = time.perf_counter() - t0
         t1 = time.perf_counter()
-        parts: dict[str, list[pa.Table]] = {_FILES: [], _RAW: [], _PARSED: []}
-        for kind, payload in zip(payloads.column("kind").to_pylist(), payloads.column("payload").to_pylist()):
-            parts[kind].append(_from_ipc(payload))
+        listed = [_from_ipc(payload) for payload in payloads.column("payload").to_pylist()]
+        metadata = pa.concat_tables(listed) if listed else _FILES_SCHEMA.empty_table()
         files, lines_per_file = [], {}
-        for t in parts[_FILES]:
-            for name, size, modified, lines, reason in zip(*(t.column(c).to_pylist() for c in _FILES_SCHEMA.names)):
-                if name in self._consumed:
-                    # Spark lists a consumed name again once its checkpoint forgets it (maxFileAge, a new
-                    # checkpoint): changed since, it is a name_reused row, as in the DuckDB engine.
-                    stand_in = reused_stand_in(LandingFile(name, Path(name), size, modified, ""), self._read_as.get(name))
-                    if stand_in is None or stand_in.name in self._consumed:
-                        continue
-                    name, reason = stand_in.name, stand_in.rejected
-                if reason is not None:
-                    log.warning("landing file %r is not read (%s); recorded as rejected", name, reason)
-                files.append(LedgerFile(name, size, modified, reason))
-                if reason is None:
-                    lines_per_file[name] = lines
+        for name, size, modified, lines, reason in zip(*(metadata.column(c).to_pylist() for c in _FILES_SCHEMA.names[:5])):
+            if name in self._consumed:
+                # Spark lists a consumed name again once its checkpoint forgets it (maxFileAge, a new
+                # checkpoint): changed since, it is a name_reused row, as in the DuckDB engine.
+                stand_in = reused_stand_in(LandingFile(name, Path(name), size, modified, ""), self._read_as.get(name))
+                if stand_in is None or stand_in.name in self._consumed:
+                    continue
+                name, reason = stand_in.name, stand_in.rejected
+            if reason is not None:
+                log.warning("landing file %r is not read (%s); recorded as rejected", name, reason)
+            files.append(LedgerFile(name, size, modified, reason))
+            if reason is None:
+                lines_per_file[name] = lines
         if not files:
             # A replay of a batch whose commit already landed, or nothing but temporary names.
+            self.staging.remove_batch(spark_batch_id)
             return BatchReport(CommitResult(self.warehouse.next_batch_id(), committed=False), 0, 0, read_s, 0.0, None)
         files.sort(key=lambda f: f.name)
-        raw_table, parsed = self._combine(parts, params, set(lines_per_file))
-        staged = finish_rows(self.con, raw_table, parsed, t1)
+        raw_rows, parsed = self._staged(metadata, params, set(lines_per_file))
+        batch_dir = self.staging.batch_dir(spark_batch_id)
+
+        def stage(kind: str, reader: pa.RecordBatchReader) -> Any:
+            path = f"{batch_dir}/{kind}.parquet"
+            self.staging.write_stream(path, reader)
+            return self.staging.dataset([path])
+
+        staged = finish_rows(self.con, raw_rows, parsed, t1, stage)
         batch = StagedBatch(
             batch_id=self.warehouse.next_batch_id(),
             engine=self.name,
             files=files,
             lines_per_file=lines_per_file,
             bytes_read=sum(f.size for f in files if f.reason is None),
-            raw_lines=raw_table,
+            raw_lines=raw_rows,
             quarantine=staged.quarantine,
             silver_candidates=staged.silver_candidates,
             duplicates_in_batch=staged.duplicates_in_batch,
@@ -417,9 +479,33 @@ class SparkEngine:
         if result.committed:
             self.fx.committed()
         result.stats["spark_batch_id"] = spark_batch_id
+        result.stats["driver_result_bytes"] = payloads.nbytes
         self._consumed.update(f.name for f in files)
         too_late = warn_too_late(batch.quarantine, lines_per_file, params.too_late_before) if result.committed else []
+        # Only now: until the commit, a crash must find the staged rows (or rewrite them on replay).
+        self.staging.remove_batch(spark_batch_id)
         return BatchReport(result, len(files), batch.bytes_read, read_s, staged.transform_s, None, too_late)
+
+    def _staged(self, metadata: pa.Table, params: TransformParams, keep: set[str]) -> tuple[Any, Any]:
+        """The batch's staged raw lines and parsed rows as lazily scanned datasets, only of the files in `keep`."""
+        import pyarrow.dataset as ds
+
+        from clickstream.ingest.lines import RAW_LINES_SCHEMA, RawLines
+
+        kept = metadata.filter(pc.is_in(metadata.column("name"), value_set=pa.array(sorted(keep), pa.string())))
+        raw_paths = sorted({p for p in kept.column("raw_path").to_pylist() if p})
+        parsed_paths = sorted({p for p in kept.column("parsed_path").to_pylist() if p})
+        if not raw_paths:
+            # Only empty files: an empty parse on the driver gives the parsed table its columns.
+            empty = RawLines(table=RAW_LINES_SCHEMA.empty_table(), adapter=self.adapter)
+            return RAW_LINES_SCHEMA.empty_table(), parse_lines(self.con, empty, params)
+        only_kept = ds.field("source_file").isin(sorted(keep))
+        raw = self.staging.dataset(raw_paths, RAW_LINES_SCHEMA)
+        parsed = self.staging.dataset(parsed_paths)
+        if len(kept) < len(metadata):
+            # A staged chunk can also hold files the ledger already has (a checkpoint that forgot them).
+            raw, parsed = raw.filter(only_kept), parsed.filter(only_kept)
+        return raw, parsed
 
     def _files_remaining(self) -> int:
         consumed = self.warehouse.consumed_files()
@@ -452,7 +538,7 @@ class SparkEngine:
             return None
         started_at, t1 = utc_now(), time.perf_counter()
         params = transform_params(self.settings.pipeline, started_at, self.warehouse.watermark())
-        raw_table, parsed = self._combine({_RAW: [], _PARSED: []}, params, set())
+        raw_table, parsed = self._staged(_FILES_SCHEMA.empty_table(), params, set())
         staged = finish_rows(self.con, raw_table, parsed, t1)
         batch = StagedBatch(
             batch_id=self.warehouse.next_batch_id(), engine=self.name, files=found, lines_per_file={}, bytes_read=0,
@@ -463,25 +549,6 @@ class SparkEngine:
         result = commit(self.warehouse, batch)
         self._consumed.update(f.name for f in found)
         return BatchReport(result, len(found), 0, 0.0, staged.transform_s, None)
-
-    def _combine(
-        self, parts: dict[str, list[pa.Table]], params: TransformParams, keep: set[str]
-    ) -> tuple[pa.Table, pa.Table]:
-        """The batch's raw lines and parsed rows, only from the files in `keep`."""
-        from clickstream.ingest.lines import RAW_LINES_SCHEMA, RawLines
-
-        def kept(tables: list[pa.Table]) -> list[pa.Table]:
-            keep_set = pa.array(sorted(keep), pa.string())
-            out = [t.filter(pc.is_in(t.column("source_file"), value_set=keep_set)) for t in tables if t.num_rows]
-            return [t for t in out if t.num_rows]
-
-        raw = kept(parts[_RAW])
-        raw_table = pa.concat_tables(raw) if raw else RAW_LINES_SCHEMA.empty_table()
-        parsed = kept(parts[_PARSED])
-        if parsed:
-            return raw_table, pa.concat_tables(parsed, promote_options="default")
-        # Only empty files: an empty parse on the driver gives the parsed table its columns.
-        return raw_table, parse_lines(self.con, RawLines(table=RAW_LINES_SCHEMA.empty_table(), adapter=self.adapter), params)
 
     def close(self) -> None:
         self.con.close()

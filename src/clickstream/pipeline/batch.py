@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, Callable
 
 import duckdb
 import pyarrow as pa
@@ -27,8 +28,8 @@ CSV_HEADERS_SCHEMA = pa.schema([("source_file", pa.string()), ("header", pa.list
 
 @dataclass
 class StagedRows:
-    quarantine: pa.Table
-    silver_candidates: pa.Table
+    quarantine: Any  # pa.Table, or a pyarrow dataset of staged Parquet
+    silver_candidates: Any
     duplicates_in_batch: int
     transform_s: float
     # Attributes set to NULL as damaged, by reason, over the batch's valid lines.
@@ -99,13 +100,29 @@ def parse_lines(con: duckdb.DuckDBPyConnection, raw: RawLines, params: Transform
             con.unregister(name)
 
 
-def finish_rows(con: duckdb.DuckDBPyConnection, raw_lines: pa.Table, parsed: pa.Table, started: float) -> StagedRows:
-    """The batch-wide part: quarantine rows with their raw line, and silver candidates deduplicated."""
+def finish_rows(
+    con: duckdb.DuckDBPyConnection,
+    raw_lines: Any,
+    parsed: Any,
+    started: float,
+    stage: Callable[[str, pa.RecordBatchReader], Any] | None = None,
+) -> StagedRows:
+    """The batch-wide part: quarantine rows with their raw line, and silver candidates deduplicated.
+
+    The inputs are Arrow tables or datasets. With `stage`, each result streams into it ("quarantine",
+    "silver_candidates") and what it returns stands for the rows, so none of them is held in memory.
+    """
     con.register("raw_lines", raw_lines)
     con.register("parsed", parsed)
     try:
-        quarantine = con.sql(quarantine_sql()).to_arrow_table()
-        candidates = con.sql(silver_candidates_sql()).to_arrow_table()
+        if stage is None:
+            quarantine = con.sql(quarantine_sql()).to_arrow_table()
+            candidates = con.sql(silver_candidates_sql()).to_arrow_table()
+            unique = candidates.num_rows
+        else:
+            quarantine = stage("quarantine", con.sql(quarantine_sql()).to_arrow_reader())
+            candidates = stage("silver_candidates", con.sql(silver_candidates_sql()).to_arrow_reader())
+            unique = candidates.count_rows()
         valid = con.execute("SELECT count(*) FROM parsed WHERE reason IS NULL").fetchall()[0][0]
         damaged = dict(
             con.execute(
@@ -115,7 +132,7 @@ def finish_rows(con: duckdb.DuckDBPyConnection, raw_lines: pa.Table, parsed: pa.
     finally:
         con.unregister("raw_lines")
         con.unregister("parsed")
-    return StagedRows(quarantine, candidates, valid - candidates.num_rows, time.perf_counter() - started, damaged)
+    return StagedRows(quarantine, candidates, valid - unique, time.perf_counter() - started, damaged)
 
 
 def stage_rows(con: duckdb.DuckDBPyConnection, raw: RawLines, params: TransformParams) -> StagedRows:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol, Sequence
+from typing import Any, Literal, Protocol, Sequence, Union
 
 import pyarrow as pa
 
@@ -37,6 +37,22 @@ class LedgerFile:
         return "rejected" if self.reason else "consumed"
 
 
+# A batch's rows: in memory, or a pyarrow dataset over staged Parquet that a writer scans lazily
+# (the Spark engine's executors staged them; they never passed through the driver). Scanned more
+# than once, so never a one-shot RecordBatchReader.
+RowSet = Union[pa.Table, Any]
+
+
+def row_count(rows: RowSet) -> int:
+    """Rows in a row set; for staged Parquet, read from the files' footers."""
+    return rows.num_rows if isinstance(rows, pa.Table) else rows.count_rows()
+
+
+def columns_of(rows: RowSet, columns: list[str]) -> pa.Table:
+    """Some columns of a row set as a table (only for narrow columns: a staged set is read for them)."""
+    return rows.select(columns) if isinstance(rows, pa.Table) else rows.to_table(columns=columns)
+
+
 @dataclass
 class StagedBatch:
     """One micro-batch after the row-level transform, ready to commit."""
@@ -46,9 +62,9 @@ class StagedBatch:
     files: list[LedgerFile]
     lines_per_file: dict[str, int]
     bytes_read: int
-    raw_lines: pa.Table  # source_file, line_number, raw_line, ...
-    quarantine: pa.Table  # raw_line, reason, source_file, line_number
-    silver_candidates: pa.Table  # silver columns without batch_id, unique event_id
+    raw_lines: RowSet  # source_file, line_number, raw_line, ...
+    quarantine: RowSet  # raw_line, reason, source_file, line_number
+    silver_candidates: RowSet  # silver columns without batch_id, unique event_id
     duplicates_in_batch: int
     started_at: datetime
     read_s: float = 0.0

@@ -1,9 +1,10 @@
 """Exactly once on every engine: SIGKILL `clickstream run` (and, for Spark, its JVM) at random
 moments, restart, and the warehouse ends identical to an uninterrupted run of the DuckDB engine.
 
-Kills land before, inside and after warehouse commits; the restarted run reuses the engine's own
-record of progress (the DuckDB engine's file ledger, Spark's checkpoint). Every warehouse is
-crash-tested with the DuckDB engine in tests/warehouse/conformance/test_crash.py.
+Kills land before, inside and after warehouse commits (for Spark, one between staging and commit);
+the restarted run reuses the engine's own record of progress (the DuckDB engine's file ledger,
+Spark's checkpoint) and leaves no staged file behind. Every warehouse is crash-tested with the
+DuckDB engine in tests/warehouse/conformance/test_crash.py.
 """
 
 from __future__ import annotations
@@ -40,6 +41,11 @@ def progress(engine: str, warehouse: Path) -> int:
     return sum(1 for d in ("offsets", "commits") if (root / d).is_dir() for p in (root / d).iterdir() if p.name.isdigit())
 
 
+def staged_files(warehouse: Path) -> list[Path]:
+    """Parquet the Spark engine's executors staged below its checkpoint and no commit has cleaned up yet."""
+    return sorted(Path(f"{warehouse}.spark-checkpoint", "staging").glob("batch-*/**/*.parquet"))
+
+
 @pytest.mark.slow
 def test_sigkill_at_random_moments_then_restart_matches_an_uninterrupted_run(engine_name: str, tmp_path: Path) -> None:
     landing = tmp_path / "landing"
@@ -65,7 +71,14 @@ def test_sigkill_at_random_moments_then_restart_matches_an_uninterrupted_run(eng
         # Own process group: the kill takes Spark's JVM down with the driver, as a lost machine would.
         proc = subprocess.Popen(run_args(engine_name, landing, crashed), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, env=env, start_new_session=True)  # fmt: skip
-        if engine_name == "spark":
+        if engine_name == "spark" and kills == 0:
+            # The first kill lands between staging and commit: executors have written the batch's
+            # rows, the warehouse has not committed them.
+            deadline = time.monotonic() + 120
+            while proc.poll() is None and not staged_files(crashed) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            staged_at_kill = staged_files(crashed)
+        elif engine_name == "spark":
             deadline = time.monotonic() + 120
             while proc.poll() is None and progress(engine_name, crashed) <= before and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -84,6 +97,8 @@ def test_sigkill_at_random_moments_then_restart_matches_an_uninterrupted_run(eng
             crashed.unlink()
             Path(f"{crashed}.wal").unlink(missing_ok=True)
     assert kills >= 2, f"only {kills} kills hit a running process in {attempts} attempts"
+    if engine_name == "spark":
+        assert staged_at_kill, "the first kill did not land while a batch was staged"
 
     final = subprocess.run(run_args(engine_name, landing, crashed), capture_output=True, text=True, timeout=300, env=env)
     assert final.returncode == 0, final.stderr[-3000:]
@@ -94,3 +109,5 @@ def test_sigkill_at_random_moments_then_restart_matches_an_uninterrupted_run(eng
     ledger = "SELECT files, input_lines, silver_inserted, quarantined, duplicates FROM pipeline_batches ORDER BY batch_id"
     assert query(reference, ledger) == query(crashed, ledger)
     assert_gold_matches_silver(crashed)
+    if engine_name == "spark":
+        assert staged_files(crashed) == [], "staged Parquet outlived the batches that committed it"

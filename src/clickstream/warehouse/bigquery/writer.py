@@ -43,7 +43,7 @@ from clickstream.contract.tables import (
 from clickstream.errors import WarehouseError
 from clickstream.pipeline.transform import SILVER_CANDIDATE_COLUMNS
 from clickstream.warehouse import gold
-from clickstream.warehouse.base import CommitResult, StagedBatch
+from clickstream.warehouse.base import CommitResult, RowSet, StagedBatch
 from clickstream.warehouse.bigquery.client import bigquery_client, bq_str, bq_ts, table_locations
 from clickstream.warehouse.bigquery.reader import CAPABILITIES, BigQueryReader
 from clickstream.warehouse.dialect import to_bigquery
@@ -75,8 +75,11 @@ def staging_schema(columns: tuple[tuple[str, FieldType], ...]) -> list[dict[str,
     ]
 
 
-def parquet_bytes(table: pa.Table, columns: tuple[tuple[str, FieldType], ...]) -> bytes:
+def parquet_bytes(rows: RowSet, columns: tuple[tuple[str, FieldType], ...]) -> bytes:
     """The row set as Parquet in staging column order; timestamps marked UTC so they load as TIMESTAMP."""
+    # Staged Parquet is read into memory here: this upload runs on the client. Loading the staged
+    # files' URIs directly is what keeps rows off a Spark driver (#16).
+    table = rows if isinstance(rows, pa.Table) else rows.to_table(columns=[name for name, _ in columns])
     arrays, fields = [], []
     for name, t in columns:
         col = table.column(name)

@@ -17,7 +17,7 @@ from clickstream.errors import WarehouseBusyError, WarehouseError
 from clickstream.pipeline.batch import configure_duckdb
 from clickstream.sql import sql_str, sql_ts
 from clickstream.warehouse import gold
-from clickstream.warehouse.base import CommitResult, StagedBatch
+from clickstream.warehouse.base import CommitResult, StagedBatch, row_count
 from clickstream.warehouse.duckdb.reader import CAPABILITIES, DuckDBReader
 
 
@@ -202,8 +202,9 @@ class DuckDBWarehouse:
             self._recompute_gold(min_ts, max_ts, batch.reporting_currency)
         committed_at = utc_now()
         input_lines = sum(batch.lines_per_file.values())
-        quarantined = batch.quarantine.num_rows
-        duplicates = batch.duplicates_in_batch + (batch.silver_candidates.num_rows - inserted)
+        quarantined = row_count(batch.quarantine)
+        bronze_rows = row_count(batch.raw_lines)
+        duplicates = batch.duplicates_in_batch + (row_count(batch.silver_candidates) - inserted)
         for f in batch.files:
             con.execute(
                 f"INSERT INTO pipeline_files ({', '.join(PIPELINE_FILES.column_names)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -219,7 +220,7 @@ class DuckDBWarehouse:
                 [f.name for f in batch.files],
                 batch.bytes_read,
                 input_lines,
-                batch.raw_lines.num_rows,
+                bronze_rows,
                 quarantined,
                 inserted,
                 duplicates,
@@ -239,7 +240,7 @@ class DuckDBWarehouse:
             bid,
             committed=True,
             input_lines=input_lines,
-            bronze_rows=batch.raw_lines.num_rows,
+            bronze_rows=bronze_rows,
             quarantined=quarantined,
             silver_inserted=inserted,
             duplicates=duplicates,

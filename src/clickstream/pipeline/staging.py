@@ -1,0 +1,99 @@
+"""A micro-batch's row sets staged as Parquet on storage every node sees (a local folder, gs://).
+
+Spark's executors write the raw lines and parsed rows they produce; the driver reads them back as
+lazily scanned datasets, so a batch's rows never travel through it. One folder per batch id, and a
+file name per task and chunk: a replayed batch writes the same names.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+BATCH_PREFIX = "batch-"
+
+
+@dataclass(frozen=True)
+class StagingArea:
+    """A staging root as pyarrow sees it: a filesystem and a path on it (both survive pickling)."""
+
+    fs: Any  # pyarrow.fs.FileSystem
+    root: str
+
+    @classmethod
+    def at(cls, uri: str) -> "StagingArea":
+        """The staging area at a URI (gs://…, file://…) or a local path."""
+        import pyarrow.fs as pafs
+
+        if "://" not in uri:
+            uri = Path(uri).resolve().as_uri()
+        fs, root = pafs.FileSystem.from_uri(uri)
+        return cls(fs, root.rstrip("/"))
+
+    @property
+    def is_local(self) -> bool:
+        return self.fs.type_name == "local"
+
+    def batch_dir(self, batch_id: int) -> str:
+        return f"{self.root}/{BATCH_PREFIX}{int(batch_id)}"
+
+    def write(self, path: str, table: pa.Table) -> None:
+        """Write one Parquet file, replacing any file of that name whole."""
+        parent = path.rsplit("/", 1)[0]
+        self.fs.create_dir(parent, recursive=True)
+        # A local rename is atomic, so a retried or speculative task never leaves a torn file; an
+        # object store publishes an object only when it is closed, which gives the same.
+        target = f"{path}.{uuid.uuid4().hex}.tmp" if self.is_local else path
+        with self.fs.open_output_stream(target) as out:
+            pq.write_table(table, out, compression="zstd")
+        if target != path:
+            self.fs.move(target, path)
+
+    def write_stream(self, path: str, reader: pa.RecordBatchReader) -> int:
+        """Stream a reader's batches into one Parquet file, without holding them all; the rows written."""
+        parent = path.rsplit("/", 1)[0]
+        self.fs.create_dir(parent, recursive=True)
+        rows = 0
+        with self.fs.open_output_stream(path) as out, pq.ParquetWriter(out, reader.schema, compression="zstd") as w:
+            for rb in reader:
+                w.write_batch(rb)
+                rows += rb.num_rows
+        return rows
+
+    def dataset(self, paths: list[str], schema: pa.Schema | None = None) -> Any:
+        """The files as one lazily scanned pyarrow dataset; column types unified across them (a chunk
+        whose column was all NULL wrote it as the null type)."""
+        import pyarrow.dataset as ds
+
+        if schema is None:
+            schema = pa.unify_schemas([pq.read_schema(p, filesystem=self.fs) for p in paths], promote_options="default")
+        return ds.dataset(paths, schema=schema, format="parquet", filesystem=self.fs)
+
+    def remove_batch(self, batch_id: int) -> None:
+        self._remove(self.batch_dir(batch_id))
+
+    def remove_all(self) -> None:
+        """Remove every batch folder: only the batch about to run can still need one."""
+        import pyarrow.fs as pafs
+
+        for info in self.fs.get_file_info(pafs.FileSelector(self.root, allow_not_found=True)):
+            if info.base_name.startswith(BATCH_PREFIX):
+                self._remove(info.path)
+
+    def leftovers(self) -> list[str]:
+        """Batch folders present now (for tests and status)."""
+        import pyarrow.fs as pafs
+
+        infos = self.fs.get_file_info(pafs.FileSelector(self.root, allow_not_found=True))
+        return sorted(i.base_name for i in infos if i.base_name.startswith(BATCH_PREFIX))
+
+    def _remove(self, path: str) -> None:
+        import pyarrow.fs as pafs
+
+        if self.fs.get_file_info(path).type != pafs.FileType.NotFound:
+            self.fs.delete_dir(path)

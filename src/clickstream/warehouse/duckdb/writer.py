@@ -21,6 +21,9 @@ from clickstream.warehouse.base import CommitResult, StagedBatch
 from clickstream.warehouse.duckdb.reader import CAPABILITIES, DuckDBReader
 
 
+_ROW_GROUP_ROWS = 122_880
+
+
 def _open(path: Path, read_only: bool, create: bool) -> duckdb.DuckDBPyConnection:
     if create:
         parent = path.parent if str(path.parent) else Path(".")
@@ -73,7 +76,8 @@ class DuckDBWarehouse:
     ):
         self.path = Path(path)
         self.label = str(self.path)
-        self.read_only = read_only
+        # Set once a batch is large enough to be written as whole row groups (DuckDB: 122,880 rows).
+        self._bulk_appended = False
         create = not read_only if create is None else create and not read_only
         self.con = _open(self.path, read_only, create)
         # memory_limit bounds DuckDB's buffer cache, so memory does not grow with the history.
@@ -106,11 +110,12 @@ class DuckDBWarehouse:
         return DuckDBReader(self.cursor(), self.label)
 
     def close(self) -> None:
-        if not self.read_only:
+        if self._bulk_appended:
             try:
                 # The checkpoint on close would vacuum: merge each large batch's partial row groups
                 # with their neighbours, rewriting most of what the run appended (1 s per 450k bronze
-                # lines). The next checkpoint of a long-running writer vacuums instead, once.
+                # lines). A later checkpoint vacuums instead, once; a run of small batches (a cron
+                # job's) still vacuums here, so gold's deleted rows never pile up.
                 self.con.execute("SET max_vacuum_tasks = 0")
             except duckdb.Error:
                 pass  # a connection that failed mid-batch still closes
@@ -157,6 +162,7 @@ class DuckDBWarehouse:
                 return CommitResult(batch.batch_id, committed=False)
             result = self._write_layers(batch)
             con.execute("COMMIT")
+            self._bulk_appended |= batch.raw_lines.num_rows >= _ROW_GROUP_ROWS
         except BaseException:
             try:
                 con.execute("ROLLBACK")

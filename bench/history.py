@@ -57,20 +57,6 @@ def last_batch(warehouse: Path) -> tuple[int, float, float, float]:
         con.close()
 
 
-def settle(warehouse: Path) -> float:
-    """Run the vacuuming checkpoint a bulk run leaves to the next one, so each measured run starts
-    from a steady state rather than paying that one-time compaction; returns its seconds."""
-    t0 = time.perf_counter()
-    con = duckdb.connect(str(warehouse))
-    try:
-        con.execute("CREATE TABLE bench_settle (x INTEGER)")
-        con.execute("DROP TABLE bench_settle")
-        con.execute("FORCE CHECKPOINT")
-    finally:
-        con.close()
-    return time.perf_counter() - t0
-
-
 def measure(batch: Path, base: Path | None, work: Path, repeat: int) -> tuple[float, float]:
     """Median wall seconds of `run --once` on the batch, and median commit seconds."""
     walls, commits = [], []
@@ -142,9 +128,7 @@ def main() -> None:
         history = root / "history.duckdb"
         build_s = run_once(root / "history", history)
         shutil.rmtree(root / "history")
-        settle_s = settle(history)
-        print(f"history warehouse built in {build_s:.1f} s ({history.stat().st_size / 2**20:,.0f} MiB), "
-              f"its deferred vacuum took {settle_s:.1f} s", flush=True)
+        print(f"history warehouse built in {build_s:.1f} s ({history.stat().st_size / 2**20:,.0f} MiB)", flush=True)
         if args.soak:
             soak(root, history, args.soak, args.rate)
             return

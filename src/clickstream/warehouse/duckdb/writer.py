@@ -21,9 +21,6 @@ from clickstream.warehouse.base import CommitResult, StagedBatch
 from clickstream.warehouse.duckdb.reader import CAPABILITIES, DuckDBReader
 
 
-_ROW_GROUP_ROWS = 122_880
-
-
 def _open(path: Path, read_only: bool, create: bool) -> duckdb.DuckDBPyConnection:
     if create:
         parent = path.parent if str(path.parent) else Path(".")
@@ -76,8 +73,6 @@ class DuckDBWarehouse:
     ):
         self.path = Path(path)
         self.label = str(self.path)
-        # Set once a batch is large enough to be written as whole row groups (DuckDB: 122,880 rows).
-        self._bulk_appended = False
         create = not read_only if create is None else create and not read_only
         self.con = _open(self.path, read_only, create)
         # memory_limit bounds DuckDB's buffer cache, so memory does not grow with the history.
@@ -110,15 +105,6 @@ class DuckDBWarehouse:
         return DuckDBReader(self.cursor(), self.label)
 
     def close(self) -> None:
-        if self._bulk_appended:
-            try:
-                # The checkpoint on close would vacuum: merge each large batch's partial row groups
-                # with their neighbours, rewriting most of what the run appended (1 s per 450k bronze
-                # lines). A later checkpoint vacuums instead, once; a run of small batches (a cron
-                # job's) still vacuums here, so gold's deleted rows never pile up.
-                self.con.execute("SET max_vacuum_tasks = 0")
-            except duckdb.Error:
-                pass  # a connection that failed mid-batch still closes
         self.con.close()
 
     def consumed_files(self) -> set[str]:
@@ -162,7 +148,6 @@ class DuckDBWarehouse:
                 return CommitResult(batch.batch_id, committed=False)
             result = self._write_layers(batch)
             con.execute("COMMIT")
-            self._bulk_appended |= batch.raw_lines.num_rows >= _ROW_GROUP_ROWS
         except BaseException:
             try:
                 con.execute("ROLLBACK")
@@ -181,7 +166,8 @@ class DuckDBWarehouse:
         ingested = sql_ts(batch.started_at)
         # Raw text is most of what a batch writes; zstd writes it twice as fast as the default
         # dictionary/FSST analysis, at a third of the size. The setting applies to row groups as
-        # they are written, so it is reset before the next table.
+        # they are written, so it is reset before the next table (row groups a checkpoint's vacuum
+        # merges later are compressed with the defaults).
         con.execute("SET force_compression = 'zstd'")
         try:
             con.execute(

@@ -84,6 +84,7 @@ test: $(STAMP) $(CHECKOV_STAMP) $(EMULATORS_STAMP) $(JS_STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/history.py
 	$(BIN)/python bench/freshness.py
 	@if command -v java >/dev/null 2>&1; then $(BIN)/python bench/spark.py; \
 	else echo "note: no 'java' on PATH; skipping bench/spark.py (install openjdk-17-jre-headless)"; fi

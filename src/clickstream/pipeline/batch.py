@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from clickstream.config import PipelineSettings
-from clickstream.pipeline import adapter_sql
+from clickstream.pipeline import adapter_sql, fast_path
 from clickstream.ingest.lines import RawLines
 from clickstream.pipeline.transform import (
     TransformParams,
@@ -135,7 +136,39 @@ def finish_rows(
     return StagedRows(quarantine, candidates, valid - unique, time.perf_counter() - started, damaged)
 
 
+def fast_lines(
+    con: duckdb.DuckDBPyConnection, raw: RawLines, params: TransformParams
+) -> tuple[pa.Table | None, RawLines]:
+    """The lines the fast path accepts, as `parse_lines` rows, and the raw lines left for the slow path."""
+    n = raw.table.num_rows
+    if raw.adapter is not None or n == 0:
+        return None, raw
+    con.register("raw_lines", raw.table.append_column("pos", pa.array(np.arange(n, dtype=np.int64))))
+    registered = ["raw_lines"]
+    try:
+        for name, sql in (("fast_values", fast_path.values_sql(params)), ("fast_typed", fast_path.typed_sql())):
+            con.register(name, con.sql(sql).to_arrow_table())
+            registered.append(name)
+        accepted = con.sql(fast_path.accepted_sql(params)).to_arrow_table()
+    finally:
+        for name in registered:
+            con.unregister(name)
+    taken = np.zeros(n, dtype=bool)
+    taken[accepted.column("pos").to_numpy()] = True
+    rest = replace(raw, table=raw.table.filter(pa.array(~taken)))
+    return accepted.drop_columns(["pos"]), rest
+
+
 def stage_rows(con: duckdb.DuckDBPyConnection, raw: RawLines, params: TransformParams) -> StagedRows:
-    """Run the contract's parse/validate SQL over the raw lines and dedupe inside the batch."""
+    """Run the contract's parse/validate SQL over the raw lines and dedupe inside the batch.
+
+    The fast path takes the lines it can prove clean; only the others pay for the exact per-line SQL.
+    """
     t0 = time.perf_counter()
-    return finish_rows(con, raw.table, parse_lines(con, raw, params), t0)
+    accepted, rest = fast_lines(con, raw, params)
+    if accepted is not None and rest.table.num_rows == 0:
+        parsed = accepted
+    else:
+        slow = parse_lines(con, rest, params)
+        parsed = slow if accepted is None or not accepted.num_rows else pa.concat_tables([accepted, slow.cast(accepted.schema)])
+    return finish_rows(con, raw.table, parsed, t0)

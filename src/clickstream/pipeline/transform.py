@@ -276,11 +276,14 @@ SILVER_CANDIDATE_COLUMNS = tuple(c.name for c in SILVER.columns if c.name != "ba
 def silver_candidates_sql(parsed: str = "parsed") -> str:
     """Valid rows, the first occurrence of each event_id in (file, line) order."""
     cols = ", ".join(SILVER_CANDIDATE_COLUMNS)
-    # A hash aggregate plus semi-join; a ROW_NUMBER window sorts every row and was 1.5x slower.
+    # Repeated ids are rare: only their rows are ranked. A window over every row sorts them all
+    # (1.5x slower), and a min() of (file, line) per id was 2x slower than counting.
     return f"""WITH valid AS (SELECT {cols} FROM {parsed} WHERE reason IS NULL),
-firsts AS (SELECT event_id, min({{'f': source_file, 'n': line_number}}) AS at FROM valid GROUP BY event_id)
-SELECT valid.* FROM valid SEMI JOIN firsts
-  ON valid.event_id = firsts.event_id AND valid.source_file = firsts.at.f AND valid.line_number = firsts.at.n"""
+repeated AS (SELECT event_id FROM valid GROUP BY event_id HAVING count(*) > 1)
+SELECT valid.* FROM valid ANTI JOIN repeated r ON valid.event_id = r.event_id
+UNION ALL
+SELECT * FROM (SELECT valid.* FROM valid SEMI JOIN repeated r ON valid.event_id = r.event_id)
+QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY source_file, line_number) = 1"""
 
 
 def quarantine_sql(parsed: str = "parsed", raw: str = "raw_lines") -> str:

@@ -170,9 +170,17 @@ class DuckDBWarehouse:
         con = self.con
         bid = int(batch.batch_id)
         ingested = sql_ts(batch.started_at)
-        con.execute(
-            f"INSERT INTO bronze_events SELECT raw_line, source_file, line_number, {bid}, {ingested} FROM batch_raw"
-        )
+        # Raw text is most of what a batch writes; zstd writes it twice as fast as the default
+        # dictionary/FSST analysis, at a third of the size. The setting applies to row groups as
+        # they are written, so it is reset before the next table (row groups a checkpoint's vacuum
+        # merges later are compressed with the defaults).
+        con.execute("SET force_compression = 'zstd'")
+        try:
+            con.execute(
+                f"INSERT INTO bronze_events SELECT raw_line, source_file, line_number, {bid}, {ingested} FROM batch_raw"
+            )
+        finally:
+            con.execute("RESET force_compression")
         con.execute(
             f"INSERT INTO quarantine_events SELECT raw_line, reason, source_file, line_number, {bid}, {ingested} "
             "FROM batch_quarantine"
@@ -182,12 +190,16 @@ class DuckDBWarehouse:
             con.execute("INSERT INTO fx_rates SELECT currency, rate_date, rate FROM batch_fx")
         # The dedup horizon bounds the anti-join: candidates older than it were already quarantined.
         lo = con.execute("SELECT min(event_ts) FROM batch_candidates").fetchall()[0][0]
-        horizon_filter = f"WHERE event_ts >= {sql_ts(lo - gold.REPEAT_LOOKBACK)}" if lo is not None else ""
+        # No candidates: without a lower bound the anti-join would scan all of silver for nothing.
+        anti_join = (
+            f"WHERE c.event_id NOT IN (SELECT event_id FROM silver_events WHERE event_ts >= {sql_ts(lo - gold.REPEAT_LOOKBACK)})"
+            if lo is not None
+            else "WHERE false"
+        )
         cols = ", ".join(c.name for c in SILVER.columns if c.name != "batch_id")
         new_silver = con.sql(
             f"SELECT c.*, {gold.converted_sql(batch.reporting_currency)} AS reporting_revenue "
-            f"FROM batch_candidates c {gold.fx_join_sql()} "
-            f"WHERE c.event_id NOT IN (SELECT event_id FROM silver_events {horizon_filter})"
+            f"FROM batch_candidates c {gold.fx_join_sql()} {anti_join}"
         ).to_arrow_table()
         con.register("new_silver", new_silver)
         silver_order = ", ".join(c.name for c in SILVER.columns)

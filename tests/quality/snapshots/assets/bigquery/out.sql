@@ -118,7 +118,7 @@ WITH s AS (
     COUNTIF(event_type = 'purchase') AS purchases,
     COUNT(DISTINCT user_id) AS unique_users,
     COUNT(DISTINCT session_id) AS unique_sessions,
-    COALESCE(SUM(revenue), 0) AS revenue
+    COALESCE(SUM(IF(event_type = 'purchase', reporting_revenue, NULL)), 0) AS revenue
   FROM `my-project`.`clickstream_silver`.`silver_events`
   WHERE
     event_ts >= CAST('2026-11-25 10:00:00.000000' AS TIMESTAMP)

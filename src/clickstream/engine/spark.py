@@ -275,6 +275,10 @@ class _StoppedBeforeBatch(Exception):
     """A micro-batch that started after the run was asked to stop: not processed, replayed next run."""
 
 
+def _not_a_refused_batch(record: logging.LogRecord) -> bool:
+    return not (record.exc_info and isinstance(record.exc_info[1], _StoppedBeforeBatch))
+
+
 class SparkEngine:
     name = "spark"
 
@@ -378,7 +382,9 @@ class SparkEngine:
             with self._in_batch:
                 pass
             if query.isActive:
+                restore = self._quiet_refused_batch()
                 query.stop()
+                restore()
         if self._error is not None:
             raise self._error
         failure = query.exception()
@@ -392,6 +398,32 @@ class SparkEngine:
         return self._summary
 
     # --- one micro-batch ----------------------------------------------------------------------
+
+    def _quiet_refused_batch(self) -> Callable[[], None]:
+        """Keep a micro-batch refused while stopping out of the log (py4j and Spark's stream execution
+        would each print it as a failure with a traceback, though nothing failed and it is replayed);
+        returns what puts the logs back."""
+        py4j_log = logging.getLogger("py4j.clientserver")
+        py4j_log.addFilter(_not_a_refused_batch)
+        name = "org.apache.spark.sql.execution.streaming"
+        try:
+            jvm = self.spark.sparkContext._jvm
+            log4j = jvm.org.apache.logging.log4j
+            before = log4j.LogManager.getLogger(name).getLevel()
+            log4j.core.config.Configurator.setLevel(name, log4j.Level.OFF)
+        except Exception as exc:  # noqa: BLE001 - only log noise is at stake
+            log.debug("could not quiet Spark's stream log while stopping: %s", exc)
+            before = None
+
+        def restore() -> None:
+            py4j_log.removeFilter(_not_a_refused_batch)
+            if before is not None:
+                try:
+                    log4j.core.config.Configurator.setLevel(name, before)
+                except Exception as exc:  # noqa: BLE001
+                    log.debug("could not restore Spark's stream log level: %s", exc)
+
+        return restore
 
     def _guarded_batch(self, df: Any, spark_batch_id: int) -> None:
         with self._in_batch:

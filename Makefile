@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_DURATION ?= 60s
 PYTEST_ARGS ?=
+# Two pytest workers: one runs the Spark and SIGKILL tests in turn, the other everything else.
+PYTEST_WORKERS ?= 2
 
 .PHONY: install emulators demo test bench clean check-python
 
@@ -80,7 +82,8 @@ test: $(STAMP) $(CHECKOV_STAMP) $(EMULATORS_STAMP) $(JS_STAMP)
 	else echo "note: no 'terraform' on PATH; skipping 'terraform fmt -check' of infra/terraform (install Terraform >= 1.9)"; fi
 	@echo "checking the import direction between layers (lint-imports, contracts in pyproject.toml; a few seconds)"
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@echo "running the tests on $(PYTEST_WORKERS) pytest workers (PYTEST_WORKERS=1 runs them in one process; PYTEST_ARGS passes options)"
+	$(BIN)/python -m pytest $(if $(filter-out 0 1,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadgroup) $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/throughput.py

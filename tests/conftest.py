@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,13 @@ from clickstream.engine.base import RunSummary
 from clickstream.engine.duckdb import DuckDBEngine
 from clickstream.warehouse.duckdb import DuckDBWarehouse
 from tests.warehouse.tables import LAYERS
+
+# A pytest-xdist worker runs under execnet, whose __main__ has neither __spec__ nor __file__. GX
+# imports PySpark's Connect module, which then takes the process for a doctest run and exits (it
+# lacks zstandard). A real `python -m pytest` or `clickstream` process is never in that state.
+_main = sys.modules["__main__"]
+if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
+    _main.__file__ = "<pytest-xdist worker>"
 
 
 def pipeline_settings(landing_path: Path, warehouse_path: Path, **sections: dict[str, Any]) -> Settings:
@@ -199,3 +207,23 @@ def gcs_bucket(storage_emulator) -> str:
 def _operator_on_a_free_port(monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs and demos under test would all claim the operator's default port; each takes a free one."""
     monkeypatch.setenv("CLICKSTREAM_OPERATOR__PORT", "0")
+
+
+# -- running in parallel (`make test` runs pytest-xdist with two workers, --dist loadgroup) -------
+
+
+def _is_heavy(item: pytest.Item) -> bool:
+    """Spark's tests (a JVM that keeps both cores busy) and the SIGKILL tests (kills timed against a
+    clean run's duration)."""
+    if item.get_closest_marker("spark") or item.path.name == "test_crash.py":
+        return True
+    params = getattr(item, "callspec", None)
+    return "spark" in getattr(item, "fixturenames", ()) or (params is not None and "spark" in params.params.values())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # One worker runs the heavy tests one after another while the other runs the rest: two JVMs at
+    # once on two cores would not finish sooner, and the shared SparkSession starts only once.
+    for item in items:
+        if _is_heavy(item):
+            item.add_marker(pytest.mark.xdist_group("heavy"))

@@ -21,9 +21,10 @@ from tests.engine.conformance.test_crash import staged_files
 @pytest.mark.spark
 def test_a_backlog_larger_than_the_drivers_result_limit_ingests_in_one_batch(tmp_path: Path) -> None:
     landing = tmp_path / "landing"
-    # About 125 MB of JSON lines: the driver used to receive 36 MiB of results for this batch.
+    # About 31 MB of JSON lines, under a result limit of 4 MiB: the same proportion as the issue's
+    # 300k events (125 MB) under 16 MiB, where the driver used to receive 36 MiB of results.
     manifest = generate_batch(
-        landing, events=300_000, files=6, seed=16, start=datetime(2026, 11, 20),
+        landing, events=75_000, files=6, seed=16, start=datetime(2026, 11, 20),
         faults=Faults(duplicates=0.01, malformed=0.005, late=0.01),
     )  # fmt: skip
     land_in_name_order(landing)
@@ -35,7 +36,7 @@ def test_a_backlog_larger_than_the_drivers_result_limit_ingests_in_one_batch(tmp
         **os.environ,
         "SPARK_LOCAL_IP": "127.0.0.1",
         # The driver gets only each file's metadata; the limit proves no rows come back with it.
-        "CLICKSTREAM_ENGINE__SPARK__CONF": json.dumps({"spark.driver.maxResultSize": "16m", "spark.driver.memory": "1g"}),
+        "CLICKSTREAM_ENGINE__SPARK__CONF": json.dumps({"spark.driver.maxResultSize": "4m", "spark.driver.memory": "1g"}),
         "CLICKSTREAM_ENGINE__SPARK__BATCH_LIMIT": "files",
     }
     args = [sys.executable, "-m", "clickstream.cli.main", "run", "--once", "--quiet", "--engine", "spark",

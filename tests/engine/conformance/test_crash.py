@@ -57,15 +57,20 @@ def test_sigkill_at_random_moments_then_restart_matches_an_uninterrupted_run(eng
     reference = tmp_path / "reference.duckdb"
     run_once(landing, reference, engine={"max_files_per_batch": 2})
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
-    t0 = time.monotonic()
-    subprocess.run(run_args(engine_name, landing, tmp_path / "timing.duckdb"), check=True, timeout=300, env=env,
-                   capture_output=True)  # fmt: skip
-    clean_seconds = time.monotonic() - t0
+    clean_seconds = 0.0
+    if engine_name != "spark":
+        # The DuckDB engine's kills are timed by the clock; Spark's follow its checkpoint, and each
+        # of its runs starts a JVM, so it is killed twice (once between staging and commit), not three times.
+        t0 = time.monotonic()
+        subprocess.run(run_args(engine_name, landing, tmp_path / "timing.duckdb"), check=True, timeout=300, env=env,
+                       capture_output=True)  # fmt: skip
+        clean_seconds = time.monotonic() - t0
 
     crashed = tmp_path / "crashed.duckdb"
     rng = random.Random(20261128)
     kills = attempts = 0
-    while kills < 3 and attempts < 10:
+    planned_kills = 2 if engine_name == "spark" else 3
+    while kills < planned_kills and attempts < 10:
         attempts += 1
         before = progress(engine_name, crashed)
         # Own process group: the kill takes Spark's JVM down with the driver, as a lost machine would.

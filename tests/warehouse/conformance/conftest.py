@@ -84,16 +84,41 @@ def warehouse_kind(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-@pytest.fixture
-def loaded_warehouse(warehouse_kind: str, conformance_input, tmp_path: Path, request: pytest.FixtureRequest) -> LoadedWarehouse:
+def load_conformance_input(kind: str, conformance_input, tmp_path: Path, request: pytest.FixtureRequest) -> LoadedWarehouse:
     landing, manifest = conformance_input
-    settings = settings_for(warehouse_kind, landing, tmp_path, request)
+    settings = settings_for(kind, landing, tmp_path, request)
     wh = open_warehouse(settings, "write")
     try:
         DuckDBEngine(settings, wh).run(once=True)
     finally:
         wh.close()
-    return LoadedWarehouse(warehouse_kind, settings, manifest)
+    return LoadedWarehouse(kind, settings, manifest)
+
+
+@pytest.fixture
+def loaded_warehouse(warehouse_kind: str, conformance_input, tmp_path: Path, request: pytest.FixtureRequest) -> LoadedWarehouse:
+    """A warehouse of this test's own holding the conformance input: for tests that write to it."""
+    return load_conformance_input(warehouse_kind, conformance_input, tmp_path, request)
+
+
+@pytest.fixture(scope="session")
+def read_only_loads(conformance_input, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
+    """`load(kind)`: the conformance input in a warehouse of that kind, loaded once per session and
+    shared by the tests that only read it (a load into the BigQuery emulator takes seconds)."""
+    loads: dict[str, LoadedWarehouse] = {}
+
+    def load(kind: str) -> LoadedWarehouse:
+        if kind not in loads:
+            loads[kind] = load_conformance_input(kind, conformance_input, tmp_path_factory.mktemp(f"read-only-{kind}"), request)
+        return loads[kind]
+
+    return load
+
+
+@pytest.fixture
+def read_only_warehouse(warehouse_kind: str, read_only_loads) -> LoadedWarehouse:
+    """The conformance input in a warehouse of `warehouse_kind` shared across tests: never write to it."""
+    return read_only_loads(warehouse_kind)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

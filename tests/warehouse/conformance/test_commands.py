@@ -75,14 +75,14 @@ def duckdb_status(conformance_input, tmp_path_factory: pytest.TempPathFactory, r
     return read_status(settings, 10)
 
 
-def test_status_is_the_same_on_every_warehouse(loaded_warehouse: LoadedWarehouse, duckdb_status, tmp_path: Path) -> None:
-    status = read_status(loaded_warehouse.settings, 10)
+def test_status_is_the_same_on_every_warehouse(read_only_warehouse: LoadedWarehouse, duckdb_status, tmp_path: Path) -> None:
+    status = read_status(read_only_warehouse.settings, 10)
     for name in ("totals", "quarantine_reasons", "recent_batches"):
         assert status_values(getattr(status, name)) == status_values(getattr(duckdb_status, name)), name
     silver = status.totals.column("silver")[0].as_py()
-    assert silver == loaded_warehouse.manifest.unique_valid_events
-    config = config_file(loaded_warehouse, tmp_path / "warehouse.yaml")
-    shown = CliRunner().invoke(app, ["status", "--config", str(config), "--warehouse-kind", loaded_warehouse.kind],
+    assert silver == read_only_warehouse.manifest.unique_valid_events
+    config = config_file(read_only_warehouse, tmp_path / "warehouse.yaml")
+    shown = CliRunner().invoke(app, ["status", "--config", str(config), "--warehouse-kind", read_only_warehouse.kind],
                                terminal_width=200)  # fmt: skip
     assert shown.exit_code == 0, shown.output
     assert f"{silver:,}" in shown.output and "malformed_json" in shown.output

@@ -19,21 +19,21 @@ from tests.warehouse.recompute import assert_gold_matches_silver
 from tests.warehouse.tables import COMPARED, bigquery_rows, duckdb_rows, first_difference
 
 
-def test_every_warehouse_holds_what_duckdb_holds(loaded_warehouse, tmp_path: Path, request) -> None:
+def test_every_warehouse_holds_what_duckdb_holds(read_only_warehouse, tmp_path: Path, request) -> None:
     """Every warehouse holds, table by table, what the DuckDB warehouse holds for the same input."""
     landing, manifest = request.getfixturevalue("conformance_input")
     duck = tmp_path / "reference.duckdb"
     run_once(landing, duck, engine=BATCH)
     assert_gold_matches_silver(duck)
-    wh = loaded_warehouse.open("read")
+    wh = read_only_warehouse.open("read")
     try:
         for table in COMPARED:
             expected = duckdb_rows(duck, table)
-            got = bigquery_rows(wh, table) if loaded_warehouse.kind == "bigquery" else duckdb_rows(loaded_warehouse.settings.warehouse.path, table)
+            got = bigquery_rows(wh, table) if read_only_warehouse.kind == "bigquery" else duckdb_rows(read_only_warehouse.settings.warehouse.path, table)
             assert got == expected, f"{table}: {first_difference(expected, got)}"
     finally:
         wh.close()
-    wh, reader = loaded_warehouse.reader()
+    wh, reader = read_only_warehouse.reader()
     try:
         silver, quarantine, duplicates = reader.rows(
             "SELECT (SELECT count(*) FROM silver_events), (SELECT count(*) FROM quarantine_events), "

@@ -41,7 +41,7 @@ class CrashPlan:
 
 
 PLANS = {
-    "duckdb": CrashPlan(events=300_000, files=30, max_files=3, kills=6, min_kills=5, earliest_s=0.3),
+    "duckdb": CrashPlan(events=120_000, files=24, max_files=2, kills=5, min_kills=4, earliest_s=0.3),
     "bigquery": CrashPlan(events=900, files=3, max_files=1, kills=2, min_kills=2, earliest_s=3.0),
 }
 

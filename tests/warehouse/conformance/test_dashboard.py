@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import urllib.request
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Sequence
 
 import pyarrow as pa
@@ -15,9 +14,7 @@ from clickstream.dashboards import load_definition
 from clickstream.dashboards.queries import tile_query
 from clickstream.dashboards.reader import CachedReader
 from clickstream.dashboards.web import DashboardServer, create_app, dashboard_app, dashboard_data
-from clickstream.engine.duckdb import DuckDBEngine
-from clickstream.warehouse import open_warehouse
-from tests.warehouse.conformance.conftest import LoadedWarehouse, settings_for
+from tests.warehouse.conformance.conftest import LoadedWarehouse
 
 # What differs between two loads of the same input: when it ran and how long reading took.
 VOLATILE = ("query_ms", "bytes_scanned", "cached", "committed_at")
@@ -45,16 +42,9 @@ def normalised(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def duckdb_golden(conformance_input, tmp_path: Path, request: pytest.FixtureRequest) -> LoadedWarehouse:
-    """The conformance input loaded into a DuckDB file of this test's own: what every warehouse must show."""
-    landing, manifest = conformance_input
-    settings = settings_for("duckdb", landing, tmp_path / "golden", request)
-    wh = open_warehouse(settings, "write")
-    try:
-        DuckDBEngine(settings, wh).run(once=True)
-    finally:
-        wh.close()
-    return LoadedWarehouse("duckdb", settings, manifest)
+def duckdb_golden(read_only_loads) -> LoadedWarehouse:
+    """The conformance input in a DuckDB file: what every warehouse must show."""
+    return read_only_loads("duckdb")
 
 
 def responses(loaded: LoadedWarehouse) -> dict[str, dict[str, Any]]:
@@ -67,8 +57,8 @@ def responses(loaded: LoadedWarehouse) -> dict[str, dict[str, Any]]:
         wh.close()
 
 
-def test_api_data_is_the_same_json_on_every_warehouse(loaded_warehouse: LoadedWarehouse, duckdb_golden: LoadedWarehouse) -> None:
-    got, want = responses(loaded_warehouse), responses(duckdb_golden)
+def test_api_data_is_the_same_json_on_every_warehouse(read_only_warehouse: LoadedWarehouse, duckdb_golden: LoadedWarehouse) -> None:
+    got, want = responses(read_only_warehouse), responses(duckdb_golden)
     for q in QUERIES:
         body = got[q]
         assert body["cached"] is False and body["bytes_scanned"] >= 0
@@ -103,10 +93,10 @@ class CountingReader:
         return self.reader.read(queries)
 
 
-def test_refreshes_within_the_ttl_run_the_queries_once(loaded_warehouse: LoadedWarehouse) -> None:
+def test_refreshes_within_the_ttl_run_the_queries_once(read_only_warehouse: LoadedWarehouse) -> None:
     definition = load_definition()
     now = [0.0]
-    wh, reader = loaded_warehouse.reader()
+    wh, reader = read_only_warehouse.reader()
     counting = CountingReader(reader)
     cached = CachedReader(counting, ttl_s=10, clock=lambda: now[0])
     try:
@@ -126,7 +116,7 @@ def test_refreshes_within_the_ttl_run_the_queries_once(loaded_warehouse: LoadedW
         if reader.capabilities.reports_bytes_scanned:
             # What one refresh costs; the emulator may say 0, real BigQuery bills >= 10 MB per job.
             jobs = len(first["tiles"]) + len(first["options"]) + 1
-            print(f"\n{loaded_warehouse.kind}: one dashboard refresh = {jobs} query jobs, "
+            print(f"\n{read_only_warehouse.kind}: one dashboard refresh = {jobs} query jobs, "
                   f"{first['bytes_scanned']} bytes scanned (job total_bytes_processed)")
     finally:
         cached.close()
@@ -140,9 +130,9 @@ def test_time_ranges_share_parameters_within_a_minute() -> None:
     assert early.params == late.params == [datetime(2026, 11, 25, 11, 45)]
 
 
-def test_dashboard_app_caches_where_reads_are_billed(loaded_warehouse: LoadedWarehouse) -> None:
-    settings = loaded_warehouse.with_settings(dashboard={"cache_ttl_s": 300}).settings
-    wh, reader = loaded_warehouse.reader()
+def test_dashboard_app_caches_where_reads_are_billed(read_only_warehouse: LoadedWarehouse) -> None:
+    settings = read_only_warehouse.with_settings(dashboard={"cache_ttl_s": 300}).settings
+    wh, reader = read_only_warehouse.reader()
     try:
         app = dashboard_app(load_definition(), reader, settings)
         server = DashboardServer(app, port=0).start()

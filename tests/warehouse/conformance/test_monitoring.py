@@ -170,14 +170,14 @@ def test_the_same_incidents_give_the_same_alert_episodes_on_every_warehouse(hour
     assert all(a["notified_channels"] == ["log"] and a["failed_channels"] == [] for a in final.values())
 
 
-def test_the_minute_series_is_gold_on_every_warehouse(loaded_warehouse):
+def test_the_minute_series_is_gold_on_every_warehouse(read_only_warehouse):
     from clickstream.monitoring.source import WarehouseSource
     from tests.warehouse.conformance.conftest import START
 
-    wh, reader = loaded_warehouse.reader()
+    wh, reader = read_only_warehouse.reader()
     try:
         now = START + timedelta(hours=30)
-        series = WarehouseSource(reader, loaded_warehouse.settings).series(now)
+        series = WarehouseSource(reader, read_only_warehouse.settings).series(now)
         first, events, revenue = reader.rows(
             "SELECT min(window_start), sum(events), sum(revenue)::DOUBLE FROM gold_kpi_minute WHERE window_start >= ?",
             [series.start],

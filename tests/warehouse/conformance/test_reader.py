@@ -14,9 +14,9 @@ LEDGER_SQL = """SELECT batch_id, array_length(files) AS files, input_lines, silv
   max_event_ts FROM pipeline_batches WHERE batch_id >= ? ORDER BY batch_id"""
 
 
-def test_reader_returns_the_ledger_and_reconciles(loaded_warehouse: LoadedWarehouse) -> None:
-    m = loaded_warehouse.manifest
-    wh, reader = loaded_warehouse.reader()
+def test_reader_returns_the_ledger_and_reconciles(read_only_warehouse: LoadedWarehouse) -> None:
+    m = read_only_warehouse.manifest
+    wh, reader = read_only_warehouse.reader()
     try:
         ledger = reader.query(LEDGER_SQL, [1])
         assert isinstance(ledger, pa.Table) and ledger.num_rows == 3

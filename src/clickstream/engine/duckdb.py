@@ -109,6 +109,7 @@ class DuckDBEngine:
         read = read_slice(f, start, line, self.settings.engine.file_chunk_bytes, self.settings.pipeline.max_line_bytes)
         part = FileSlice(read.start_bytes, read.end_bytes, read.start_line, read.end_line, read.at_end)
         report = self._commit([f], read.lines, started_at, time.perf_counter() - t0, part)
+        report.slice_note = f"{f.name} up to byte {read.end_bytes:,} of {f.size:,} (line {read.end_line:,})"
         if read.lines.missing:
             return report, True
         if not report.result.committed:
@@ -178,8 +179,8 @@ class DuckDBEngine:
                     report, finished = self.process(work), len(work)
                 else:
                     report, whole = self.process_slice(work)
-                    # A file counts as one, when its last slice commits.
-                    report.files = int(whole and report.result.committed)
+                    if report.result.committed:
+                        report.files = int(whole)  # a file counts once, when its last slice commits
                     finished = int(whole)
                 done += 1
                 left -= finished

@@ -1,7 +1,10 @@
 """Throughput: our engine end to end versus a plain DuckDB scan of the same files, in one run.
 
-Not a timed test: it prints events/s of each side, their ratio and the engine's peak memory.
-    python bench/throughput.py [--events 1000000] [--files 100]
+Not a timed test: it prints events/s of each side, their ratio and the engine's peak memory, then
+the peak memory of `run --once` on one large file (read in engine.file_chunk_bytes slices) at a
+quarter of --big-file-gb and at all of it, to show how RSS grows with the size of one file.
+    python bench/throughput.py [--events 1000000] [--files 100] [--big-file-gb 2 (0: skip)]
+It needs about 3x --big-file-gb of free disk in the temp folder.
 """
 
 from __future__ import annotations
@@ -9,11 +12,12 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -53,25 +57,86 @@ FROM unique_events GROUP BY 1"""
     return time.perf_counter() - t0, cpu_seconds(resource.RUSAGE_SELF) - cpu0, total
 
 
+# The child reports its own peak RSS as it exits (RUSAGE_CHILDREN would keep the largest earlier child's).
+_MEASURED = """import atexit, resource, runpy, sys
+atexit.register(lambda: sys.stderr.write(f"\\npeak_rss_kib {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n"))
+sys.argv = ["clickstream", *sys.argv[1:]]
+runpy.run_module("clickstream.cli.main", run_name="__main__", alter_sys=True)
+"""
+
+
 def engine_run(landing: Path, warehouse: Path) -> tuple[float, float, int]:
     """`clickstream run --once` from an empty warehouse, in a child process; returns seconds, CPU seconds
-    and max RSS (KiB)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    and the child's peak RSS (KiB)."""
     t0, cpu0 = time.perf_counter(), cpu_seconds(resource.RUSAGE_CHILDREN)
-    subprocess.run(
-        [sys.executable, "-m", "clickstream.cli.main", "run", "--once", "--quiet",
+    run = subprocess.run(
+        [sys.executable, "-W", "ignore::RuntimeWarning", "-c", _MEASURED, "run", "--once", "--quiet",
          "--landing", str(landing), "--warehouse", str(warehouse)],
-        check=True,
-    )
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    if run.returncode:
+        sys.exit(f"run --once failed:\n{run.stderr}")
     seconds = time.perf_counter() - t0
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, cpu_seconds(resource.RUSAGE_CHILDREN) - cpu0, max(rss, before)
+    rss = int(run.stderr.rsplit("peak_rss_kib", 1)[1].split()[0])
+    return seconds, cpu_seconds(resource.RUSAGE_CHILDREN) - cpu0, rss
+
+
+def big_file(folder: Path, size: int) -> int:
+    """One JSON-lines file of about `size` bytes (cut at a line end), appended from generated parts, each
+    its own seed and day, so event ids stay unique and time runs forward; returns its events."""
+    folder.mkdir(parents=True)
+    out, events, part_events = folder / "events-big.jsonl", 0, 500_000
+    with out.open("wb") as dst:
+        while dst.tell() < size:
+            part = folder.parent / f"part-{events}"
+            generate_batch(part, events=part_events, files=1, seed=1000 + events // part_events,
+                           start=datetime(2026, 10, 1) + timedelta(days=events // part_events))  # fmt: skip
+            for p in part.glob("*.jsonl"):
+                with p.open("rb") as src:
+                    shutil.copyfileobj(src, dst, 16 * 2**20)
+            shutil.rmtree(part)
+            events += part_events
+    cut_at_line_end(out, size)
+    with out.open("rb") as fh:
+        return sum(block.count(b"\n") for block in iter(lambda: fh.read(64 * 2**20), b""))
+
+
+def cut_at_line_end(path: Path, size: int) -> None:
+    """Truncate `path` to at most `size` bytes, just after a line end."""
+    if path.stat().st_size <= size:
+        return
+    with path.open("r+b") as fh:
+        fh.seek(max(0, size - 2**20))
+        tail = fh.read(size - fh.tell())
+        fh.truncate(size - len(tail) + tail.rfind(b"\n") + 1)
+
+
+def big_file_runs(root: Path, gigabytes: float) -> list[tuple[int, int, float, int]]:
+    """(bytes, lines, seconds, peak RSS KiB) of `run --once` on one file of a quarter of the size, then the whole."""
+    size = int(gigabytes * 2**30)
+    print(f"generating one {size / 2**30:.2f} GiB JSON-lines file ...", flush=True)
+    lines_total = big_file(root / "big", size)
+    quarter = root / "quarter"
+    quarter.mkdir()
+    with (root / "big" / "events-big.jsonl").open("rb") as src, (quarter / "events-big.jsonl").open("wb") as dst:
+        dst.write(src.read(size // 4))
+    cut_at_line_end(quarter / "events-big.jsonl", size // 4)
+    runs = []
+    for landing in (quarter, root / "big"):
+        path = landing / "events-big.jsonl"
+        with path.open("rb") as fh:
+            lines = lines_total if landing.name == "big" else sum(b.count(b"\n") for b in iter(lambda: fh.read(64 * 2**20), b""))
+        seconds, _, rss = engine_run(landing, root / f"{landing.name}.duckdb")
+        runs.append((path.stat().st_size, lines, seconds, rss))
+        (root / f"{landing.name}.duckdb").unlink()
+    return runs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--files", type=int, default=100)
+    parser.add_argument("--big-file-gb", type=float, default=2.0, help="one file of this many GiB (0: skip)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="clickstream-bench-") as tmp:
         root = Path(tmp)
@@ -89,6 +154,9 @@ def main() -> None:
         con = duckdb.connect(str(root / "full.duckdb"), read_only=True)
         silver = con.execute("SELECT count(*) FROM silver_events").fetchall()[0][0]
         con.close()
+        for folder in (full, half):
+            shutil.rmtree(folder)  # disk for the large file
+        big = big_file_runs(root, args.big_file_gb) if args.big_file_gb > 0 else []
 
     ours_rate, base_rate = args.events / ours_s, args.events / base_s
     print(f"input: {args.events:,} events, {args.files} files, {total_bytes / 2**20:,.0f} MiB")
@@ -103,6 +171,16 @@ def main() -> None:
           f"ratio {base_cpu / ours_cpu:.2f}x; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"peak RSS of run --once: {ours_rss / 1024:,.0f} MiB on {args.events:,} events, "
           f"{half_rss / 1024:,.0f} MiB on {args.events // 2:,} ({half_s:.1f} s)  (target <= 1536 MiB, flat)")
+    if big:
+        from clickstream.config import EngineSettings
+
+        chunk = EngineSettings().file_chunk_bytes
+        for size, lines, seconds, rss in big:
+            print(f"peak RSS of run --once on one {size / 2**30:.2f} GiB file ({lines:,} lines, {chunk / 2**20:.0f} MiB slices): "
+                  f"{rss / 1024:,.0f} MiB in {seconds:.1f} s ({lines / seconds:,.0f} lines/s)")
+        (s1, _, _, r1), (s2, _, _, r2) = big
+        print(f"RSS growth from {s1 / 2**30:.2f} to {s2 / 2**30:.2f} GiB: {(r2 - r1) / 1024:+,.0f} MiB "
+              f"({(r2 - r1) * 1024 / max(1, s2 - s1):.3f} bytes of RSS per byte of file)  (target <= 1536 MiB for 2 GiB)")
 
 
 if __name__ == "__main__":

@@ -273,6 +273,13 @@ class EngineSettings(_Section):
     max_bytes_per_batch: int = Field(
         64 * MiB, ge=1024, description="Upper bound on raw bytes in one batch (one larger file still goes alone)."
     )
+    file_chunk_bytes: int = Field(
+        64 * MiB,
+        ge=1024,
+        description="A local file larger than this is read in slices of about this many bytes (cut at line ends), "
+        "each its own batch, so memory does not grow with the size of one file; the ledger records how far each "
+        "batch got. The embedded engine only (Spark reads whole files).",
+    )
     poll_interval_s: float = Field(1.0, gt=0, le=3600, description="How often continuous mode lists the landing zone.")
     watch_filesystem: bool = Field(True, description="Wake up on file-system events instead of waiting for the next poll.")
     threads: int | None = Field(None, ge=1, description="DuckDB threads; default all cores.")

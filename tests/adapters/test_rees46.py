@@ -125,3 +125,18 @@ def test_line_level_faults_keep_their_reasons_through_the_adapter(landing: Path,
     summary = run_format(landing, warehouse, "rees46")
     assert dict(query(warehouse, "SELECT reason, line_number FROM quarantine_events")) == {"empty_line": 3, "invalid_utf8": 5}
     assert summary.silver_inserted == 2
+
+
+def test_a_csv_read_in_slices_applies_its_header_to_every_slice(landing: Path, tmp_path: Path) -> None:
+    # REES46's monthly export is one file of gigabytes: read in slices, each past the first takes the
+    # header from the file's first line, and bronze keeps the file's own line numbers.
+    shutil.copy(REES46_SAMPLE, landing / "2019-Oct.csv")
+    whole, sliced = tmp_path / "whole.duckdb", tmp_path / "sliced.duckdb"
+    run_format(landing, whole, "rees46")
+    summary = run_format(landing, sliced, "rees46", {"engine": {"file_chunk_bytes": REES46_SAMPLE.stat().st_size // 3}})
+    assert (summary.batches, summary.files, summary.silver_inserted, summary.quarantined) == (4, 1, len(ROWS), 0)
+    assert silver_summary(sliced) == silver_summary(whole) == _expected(read_csv(REES46_SAMPLE))
+    lineage = "SELECT source_file, line_number, raw_line FROM bronze_events ORDER BY line_number"
+    assert query(sliced, lineage) == query(whole, lineage)
+    assert query(sliced, "SELECT min(line_number), max(line_number) FROM bronze_events") == [(2, len(ROWS) + 1)]
+    assert query(sliced, "SELECT status, lines, offset_line FROM pipeline_files") == [("consumed", len(ROWS), len(ROWS) + 1)]

@@ -18,6 +18,7 @@ STATEMENTS = {
     "status.quarantine_reasons": status.QUARANTINE_REASONS_SQL,
     "status.recent_batches": status.RECENT_BATCHES_SQL,
     "status.rejected_files": status.REJECTED_FILES_SQL,
+    "status.partial_files": status.PARTIAL_FILES_SQL,
     "monitor.alerts": monitoring.ALERTS_SQL,
     "monitor.open_alerts": monitoring.OPEN_ALERTS_SQL,
     **{f"demo.{title}": sql for title, sql in demo.LIVE_VIEW.items()},

@@ -436,6 +436,8 @@ def status(
     console.print(arrow_table(f"last {batches} batches", status.recent_batches))
     if status.rejected_files.num_rows:
         console.print(arrow_table("rejected files (see README, 'Bad input')", status.rejected_files))
+    if status.partial_files.num_rows:
+        console.print(arrow_table("files partly read (large files go in slices; the next run reads on)", status.partial_files))
 
 
 @app.command()
@@ -809,7 +811,10 @@ def ledger_forget(
     settings = _load(config, landing={"path": landing}, warehouse={"path": warehouse, "kind": warehouse_kind})
 
     def confirm(entry) -> bool:  # noqa: ANN001 - a ledger entry
-        what = f"rejected ({entry.reason})" if entry.status == "rejected" else f"consumed, {entry.lines} lines"
+        what = {
+            "rejected": f"rejected ({entry.reason})",
+            "partial": f"partly read, {entry.lines} lines so far; it is read again from its start",
+        }.get(entry.status or "", f"consumed, {entry.lines} lines")
         console.print(
             f"{entry.name!r} is in the ledger ({what}, batch {entry.batch_id}); forgetting it makes the next run read "
             "it again: bronze keeps the old lines, silver dedups by event_id",

@@ -31,7 +31,8 @@ def print_batch(console: Console) -> Callable[[BatchReport], None]:
         console.print(
             f"batch {r.batch_id}: {count(report.files, 'file')}, {count(r.input_lines, 'line')} → silver +{r.silver_inserted:,}, "
             f"quarantine +{r.quarantined:,}, duplicates {r.duplicates:,} in {seconds:.2f}s "
-            f"({rate:,.0f} lines/s)" + ("" if report.backlog_files is None else f"; backlog {count(report.backlog_files, 'file')}"),
+            f"({rate:,.0f} lines/s)" + ("" if report.backlog_files is None else f"; backlog {count(report.backlog_files, 'file')}")
+            + ("" if report.slice_note is None else f"; read {report.slice_note}"),
             highlight=False,
         )
 

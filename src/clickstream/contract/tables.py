@@ -239,7 +239,7 @@ FX_RATES = Table(
 PIPELINE_FILES = Table(
     "pipeline_files",
     "ops",
-    "The file ledger: every landing file consumed or rejected, once.",
+    "The file ledger: every landing file consumed or rejected, once (a large file's row advances with each slice).",
     (
         Column("source_file", S, "Path relative to the landing root (bytes that are not UTF-8 spelled \\xNN).", False),
         Column("size_bytes", INT, "Size when read.", False),
@@ -247,8 +247,20 @@ PIPELINE_FILES = Table(
         Column("lines", INT, "Data lines read (CSV headers excluded).", False),
         Column("batch_id", INT, "Batch that consumed it.", False),
         # Nullable: warehouses created before file-level rejection get the column added empty.
-        Column("status", S, "consumed (read into bronze) or rejected (not read, see reason); null in older rows: consumed."),
+        Column(
+            "status",
+            S,
+            "consumed (read into bronze), partial (a large file read in slices, not all committed yet: see offset_bytes) "
+            "or rejected (not read, see reason); null in older rows: consumed.",
+        ),
         Column("reason", S, "Why a rejected file was not read: name_not_utf8, symlink, symlink_loop, permission_denied, unreadable, name_reused."),
+        Column(
+            "offset_bytes",
+            INT,
+            "A file read in slices (engine.file_chunk_bytes): bytes committed so far, where the next slice starts "
+            "(its size once consumed); null for a file read whole in one batch.",
+        ),
+        Column("offset_line", INT, "A file read in slices: the last physical line number committed so far; null for a file read whole."),
     ),
 )
 
@@ -276,6 +288,13 @@ PIPELINE_BATCHES = Table(
         Column("max_event_lag_s", DBL, "committed_at - oldest event time inserted."),
         Column("unconverted_revenue_events", INT, "Inserted purchases and refunds whose currency had no rate for their date."),
         Column("damaged_values", J, "Attributes set to NULL because they were damaged, by reason, e.g. {\"mangled_number:category_id\": 3}."),
+        Column(
+            "offset_bytes",
+            INT,
+            "A batch that read a slice of one large file: the byte offset in it where the batch stopped (the next "
+            "slice starts there); null when the batch read whole files.",
+        ),
+        Column("offset_line", INT, "A batch that read a slice of one large file: the last physical line number it read; null otherwise."),
     ),
 )
 

@@ -107,6 +107,8 @@ class BatchReport:
     # (Spark's file source does the listing).
     backlog_files: int | None
     too_late_files: list[TooLateFile] = field(default_factory=list)
+    # Set for a batch that read a slice of one large file: which file, and how far into it.
+    slice_note: str | None = None
 
 
 @dataclass

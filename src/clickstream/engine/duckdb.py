@@ -11,10 +11,10 @@ from clickstream.ingest.fx import FxRatesFile
 from clickstream.config import Settings, is_gcs
 from clickstream.engine.base import BatchCallback, BatchReport, RunSummary, commit, warn_too_late
 from clickstream.ingest.landing import LandingFile, check_landing, cut_batches, list_landing, reused_stand_in
-from clickstream.ingest.lines import read_lines
+from clickstream.ingest.lines import RawLines, read_lines, read_slice
 from clickstream.pipeline.batch import new_transform_connection, stage_rows, transform_params
 from clickstream.clock import utc_now
-from clickstream.warehouse.base import CommitResult, LedgerFile, StagedBatch, Warehouse
+from clickstream.warehouse.base import CommitResult, FileProgress, FileSlice, LedgerFile, StagedBatch, Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -51,19 +51,30 @@ class DuckDBEngine:
         self.fx = FxRatesFile(settings.pipeline.fx_rates_file)
         self._consumed: set[str] | None = None
         self._read_as: dict[str, tuple[int, datetime]] = {}
+        self._partial: dict[str, FileProgress] = {}
+
+    def _read_ledger(self) -> None:
+        self._consumed = self.warehouse.consumed_files()
+        self._read_as = self.warehouse.ledger_files()
+        self._partial = self.warehouse.partial_files()
 
     def pending_files(self) -> list[LandingFile]:
-        """Listed files not in the ledger yet, and a rejected entry for a consumed name that changed."""
+        """Listed files not in the ledger yet (or partly read), and a rejected entry for a consumed name that changed."""
         # This process is the only writer, so the ledger is read once and then kept in step.
         if self._consumed is None:
-            self._consumed = self.warehouse.consumed_files()
-            self._read_as = self.warehouse.ledger_files()
+            self._read_ledger()
+        assert self._consumed is not None
         pending = []
         for f in list_landing(self.settings.landing, gcp=self.settings.gcp):
-            if f.name not in self._consumed:
+            progress = self._partial.get(f.name)
+            if f.name not in self._consumed and progress is None:
                 pending.append(f)
                 continue
-            reused = reused_stand_in(f, self._read_as.get(f.name))
+            read_as = (progress.size, progress.modified_at) if progress is not None else self._read_as.get(f.name)
+            reused = reused_stand_in(f, read_as)
+            if progress is not None and reused is None:
+                pending.append(f)  # read on from where its last committed slice ended
+                continue
             if reused is not None and reused.name not in self._consumed:
                 log.warning(
                     "landing file %r changed after it was consumed (now %d bytes, modified %s); a consumed name is "
@@ -73,6 +84,12 @@ class DuckDBEngine:
                 pending.append(reused)
         return pending
 
+    def sliced(self, f: LandingFile) -> bool:
+        """Whether `f` is read in slices, one batch each: a local file above engine.file_chunk_bytes, or one begun so."""
+        if f.name in self._partial:
+            return True
+        return f.rejected is None and f.store is None and f.size > self.settings.engine.file_chunk_bytes
+
     def process(self, files: list[LandingFile]) -> BatchReport:
         """Read, transform and commit one batch of files."""
         started_at = utc_now()
@@ -81,7 +98,34 @@ class DuckDBEngine:
             if f.rejected:
                 log.warning("landing file %r is not read (%s); recorded as rejected", f.name, f.rejected)
         raw = read_lines([f for f in files if not f.rejected], self.settings.pipeline.max_line_bytes)
-        read_s = time.perf_counter() - t0
+        return self._commit(files, raw, started_at, time.perf_counter() - t0)
+
+    def process_slice(self, f: LandingFile) -> tuple[BatchReport, bool]:
+        """Read, transform and commit the next slice of a large file; whether the file is now done with."""
+        started_at = utc_now()
+        t0 = time.perf_counter()
+        progress = self._partial.get(f.name)
+        start, line = (progress.offset_bytes, progress.offset_line) if progress is not None else (0, 0)
+        read = read_slice(f, start, line, self.settings.engine.file_chunk_bytes, self.settings.pipeline.max_line_bytes)
+        part = FileSlice(read.start_bytes, read.end_bytes, read.start_line, read.end_line, read.at_end)
+        report = self._commit([f], read.lines, started_at, time.perf_counter() - t0, part)
+        report.slice_note = f"{f.name} up to byte {read.end_bytes:,} of {f.size:,} (line {read.end_line:,})"
+        if read.lines.missing:
+            return report, True
+        if not report.result.committed:
+            # Another commit moved this file's row on (a replay after a restart): read where the ledger says.
+            self._partial = self.warehouse.partial_files()
+            self._consumed = self.warehouse.consumed_files()
+            return report, f.name not in self._partial
+        if read.at_end or f.name in read.lines.rejected:
+            self._partial.pop(f.name, None)
+            return report, True
+        self._partial[f.name] = FileProgress(read.end_bytes, read.end_line, f.size, f.modified_at)
+        return report, False
+
+    def _commit(
+        self, files: list[LandingFile], raw: RawLines, started_at: datetime, read_s: float, part: FileSlice | None = None
+    ) -> BatchReport:
         for name, reason in raw.rejected.items():
             log.warning("landing file %r could not be read (%s); recorded as rejected", name, reason)
         rejected = {f.name: f.rejected for f in files if f.rejected} | raw.rejected
@@ -96,7 +140,7 @@ class DuckDBEngine:
         batch = StagedBatch(
             batch_id=self.warehouse.next_batch_id(),
             engine=self.name,
-            files=[LedgerFile(f.name, f.size, f.modified_at, rejected.get(f.name)) for f in files],
+            files=[LedgerFile(f.name, f.size, f.modified_at, rejected.get(f.name), part) for f in files],
             lines_per_file=raw.lines_per_file,
             bytes_read=raw.bytes_read,
             raw_lines=raw.table,
@@ -113,7 +157,7 @@ class DuckDBEngine:
         result = commit(self.warehouse, batch)
         if result.committed:
             self.fx.committed()
-        if self._consumed is not None:
+        if self._consumed is not None and (part is None or part.last or rejected):
             self._consumed.update(f.name for f in files)
         too_late = warn_too_late(batch.quarantine, batch.lines_per_file, params.too_late_before) if result.committed else []
         return BatchReport(result, len(files), raw.bytes_read, read_s, staged_rows.transform_s, 0, too_late)
@@ -122,21 +166,45 @@ class DuckDBEngine:
         self, summary: RunSummary, on_batch: BatchCallback | None, stop: threading.Event | None, once: bool = False
     ) -> int:
         pending = self.pending_files()
-        batches = cut_batches(pending, self.settings.engine.max_files_per_batch, self.settings.engine.max_bytes_per_batch)
         left = len(pending)
-        for files in batches:
-            if stop is not None and stop.is_set():
-                # Continuous mode stops this way by design; a --once run that stops here did not drain.
-                summary.interrupted = once
-                summary.files_remaining = left if once else 0
-                break
-            report = self.process(files)
-            left -= len(files)
-            report.backlog_files = left
-            summary.add(report)
-            if on_batch:
-                on_batch(report)
-        return len(batches)
+        done = 0
+        for work in self._work(pending):
+            while True:
+                if stop is not None and stop.is_set():
+                    # Continuous mode stops this way by design; a --once run that stops here did not drain.
+                    summary.interrupted = once
+                    summary.files_remaining = left if once else 0
+                    return done
+                if isinstance(work, list):
+                    report, finished = self.process(work), len(work)
+                else:
+                    report, whole = self.process_slice(work)
+                    if report.result.committed:
+                        report.files = int(whole)  # a file counts once, when its last slice commits
+                    finished = int(whole)
+                done += 1
+                left -= finished
+                report.backlog_files = left
+                summary.add(report)
+                if on_batch:
+                    on_batch(report)
+                if finished:
+                    break
+        return done
+
+    def _work(self, pending: list[LandingFile]) -> list[list[LandingFile] | LandingFile]:
+        """In name order: batches of whole files, and each file read in slices on its own."""
+        work: list[list[LandingFile] | LandingFile] = []
+        run: list[LandingFile] = []
+        eng = self.settings.engine
+        for f in pending:
+            if not self.sliced(f):
+                run.append(f)
+                continue
+            work += cut_batches(run, eng.max_files_per_batch, eng.max_bytes_per_batch)
+            work.append(f)
+            run = []
+        return work + cut_batches(run, eng.max_files_per_batch, eng.max_bytes_per_batch)
 
     def run(self, once: bool, stop: threading.Event | None = None, on_batch: BatchCallback | None = None) -> RunSummary:
         t0 = time.perf_counter()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import os
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
@@ -217,14 +218,20 @@ def split_file(f: LandingFile, data: bytes, max_line_bytes: int = DEFAULT_MAX_LI
     return split_chunks(f, (view[i : i + CHUNK_BYTES] for i in range(0, len(view), CHUNK_BYTES)), max_line_bytes)
 
 
-def split_chunks(f: LandingFile, chunks: Iterable[bytes], max_line_bytes: int) -> tuple[_FileLines, list[str] | None, int]:
-    """Lines of a file given as consecutive chunks of its bytes, its CSV header (if any) and its size."""
+def split_chunks(
+    f: LandingFile, chunks: Iterable[bytes], max_line_bytes: int, after: "_Resume | None" = None
+) -> tuple[_FileLines, list[str] | None, int]:
+    """Lines of a file given as consecutive chunks of its bytes, its CSV header (if any) and its size.
+
+    With `after`, the chunks are a slice that starts past the file's beginning: no BOM is looked
+    for, and the CSV header is the one read from the file's first line.
+    """
     keep = max_line_bytes + _PREFIX_SLACK
     size = 0
 
     def counted() -> Iterator[bytes]:
         nonlocal size
-        head: bytes | None = b""  # the first bytes, until there are enough to tell a BOM
+        head: bytes | None = b"" if after is None else None  # the first bytes, until there are enough to tell a BOM
         for chunk in chunks:
             size += len(chunk)
             if head is not None:
@@ -245,11 +252,100 @@ def split_chunks(f: LandingFile, chunks: Iterable[bytes], max_line_bytes: int) -
     invalid = pa.concat_arrays(flags) if flags else pa.array([], pa.bool_())
     header = None
     first = 1
+    if after is not None:
+        return _FileLines(lines, invalid, after.line + 1), after.header, size
     if f.format in ("csv", "tsv"):
         header, has_header = _header(f, lines)
         if has_header:
             lines, invalid, first = lines.slice(1), invalid.slice(1), 2
     return _FileLines(lines, invalid, first), header, size
+
+
+@dataclass(frozen=True)
+class _Resume:
+    """Where a slice past a file's start picks up: lines before it, and the file's CSV header."""
+
+    line: int
+    header: list[str] | None
+
+
+@dataclass(frozen=True)
+class SliceRead:
+    """What `read_slice` read: whole lines of bytes [start_bytes, end_bytes), numbered as in the file."""
+
+    lines: RawLines
+    start_bytes: int
+    end_bytes: int
+    start_line: int  # physical lines before the slice
+    end_line: int  # the last physical line number read (the CSV header line counts)
+    at_end: bool  # the slice reached the end of the file
+
+
+def _first_line_header(f: LandingFile, fh, keep: int) -> list[str] | None:  # noqa: ANN001 - a binary file object
+    """The CSV header a slice past the start applies: from the file's first line (None for JSON lines)."""
+    if f.format not in ("csv", "tsv"):
+        return None
+    fh.seek(0)
+    first = fh.readline(keep + 1)
+    if first.startswith(_BOM):
+        first = first[len(_BOM) :]
+    text, _ = _lines_from_bytes(first.rstrip(b"\r\n") + b"\n", keep)
+    return _header(f, text)[0]
+
+
+def _whole_lines(fh, start: int, budget: int, size: int, keep: int) -> tuple[bytes, int]:  # noqa: ANN001
+    """About `budget` bytes from `start`, cut after the last line end, and the offset where they stop.
+
+    A line longer than the budget is read on to its end, holding only the prefix that judges it
+    line_too_long, so one slice always advances.
+    """
+    fh.seek(start)
+    data = fh.read(budget)
+    end = start + len(data)
+    if end >= size or not data:
+        return data, end
+    last = data.rfind(b"\n")
+    if last >= 0:
+        return data[: last + 1], start + last + 1
+    data = data[: keep + 1]
+    while piece := fh.read(CHUNK_BYTES):
+        lf = piece.find(b"\n")
+        if lf >= 0:
+            return data + piece[: max(0, min(lf, keep + 1 - len(data)))] + b"\n", end + lf + 1
+        data += piece[: max(0, keep + 1 - len(data))]
+        end += len(piece)
+    return data, end
+
+
+def read_slice(
+    f: LandingFile, start_bytes: int, start_line: int, budget: int, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+) -> SliceRead:
+    """Whole lines of a local file from `start_bytes` on, about `budget` bytes of them, as raw lines.
+
+    Memory follows the budget, not the file: this is how a file larger than engine.file_chunk_bytes is
+    read, one slice per batch. Line numbers stay the file's own (`start_line` lines come before).
+    """
+    keep = max_line_bytes + _PREFIX_SLACK
+    try:
+        with open(f.path, "rb") as fh:  # noqa: PTH123 - builtins.open, so a test can refuse it
+            size = os.fstat(fh.fileno()).st_size
+            after = _Resume(start_line, _first_line_header(f, fh, keep)) if start_bytes > 0 else None
+            data, end = _whole_lines(fh, start_bytes, budget, size, keep)
+    except OSError as exc:
+        nothing = RawLines(table=RAW_LINES_SCHEMA.empty_table(), adapter=f.adapter)
+        if isinstance(exc, FileNotFoundError):
+            nothing.missing.append(f.name)
+        else:
+            nothing.rejected[f.name] = file_rejection(exc)
+        return SliceRead(nothing, start_bytes, start_bytes, start_line, start_line, False)
+    view = memoryview(data)
+    pieces = [view[i : i + CHUNK_BYTES] for i in range(0, len(view), CHUNK_BYTES)]
+    split = split_chunks(f, pieces, max_line_bytes, after)
+    read = lines_of([f], lambda _: split)
+    read.bytes_read = end - start_bytes
+    # The slice's physical lines end here (a CSV header line at the file's start counts as one).
+    end_line = split[0].first_line_number - 1 + len(split[0].lines)
+    return SliceRead(read, start_bytes, end, start_line, end_line, end >= size)
 
 
 def read_lines(files: list[LandingFile], max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> RawLines:

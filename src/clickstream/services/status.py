@@ -17,8 +17,9 @@ from clickstream.config import Settings
 from clickstream.errors import WarehouseBusyError
 from clickstream.warehouse import Reader, capabilities_of, open_reader
 
-TOTALS_SQL = """SELECT (SELECT count(*) FROM pipeline_files WHERE status IS DISTINCT FROM 'rejected') AS files,
+TOTALS_SQL = """SELECT (SELECT count(*) FROM pipeline_files WHERE status IS DISTINCT FROM 'rejected' AND status IS DISTINCT FROM 'partial') AS files,
   (SELECT count(*) FROM pipeline_files WHERE status = 'rejected') AS rejected_files,
+  (SELECT count(*) FROM pipeline_files WHERE status = 'partial') AS partial_files,
   (SELECT count(*) FROM pipeline_batches) AS batches,
   (SELECT coalesce(sum(input_lines), 0) FROM pipeline_batches) AS input_lines,
   (SELECT count(*) FROM bronze_events) AS bronze,
@@ -35,6 +36,11 @@ QUARANTINE_REASONS_SQL = "SELECT reason, count(*) AS rows FROM quarantine_events
 REJECTED_FILES_SQL = """SELECT f.reason, f.source_file, f.size_bytes, f.modified_at, f.batch_id, b.committed_at
 FROM pipeline_files f LEFT JOIN pipeline_batches b ON b.batch_id = f.batch_id
 WHERE f.status = 'rejected' ORDER BY f.batch_id DESC, f.source_file LIMIT ?"""
+
+# Large files read in slices whose last slice has not committed yet: how far each has got.
+PARTIAL_FILES_SQL = """SELECT source_file, offset_bytes AS read_bytes, size_bytes,
+  round(100.0 * offset_bytes / greatest(size_bytes, 1), 1) AS percent_read, lines, offset_line AS last_line, batch_id
+FROM pipeline_files WHERE status = 'partial' ORDER BY source_file LIMIT ?"""
 
 # Per batch: attributes set to NULL as damaged, by reason (a JSON object); summed here in Python,
 # since the two warehouses spell JSON aggregation differently.
@@ -53,6 +59,7 @@ class Status:
     recent_batches: pa.Table
     rejected_files: pa.Table
     damaged_values: pa.Table
+    partial_files: pa.Table
 
 
 def _damaged_by_reason(per_batch: pa.Table) -> pa.Table:
@@ -67,16 +74,17 @@ def _damaged_by_reason(per_batch: pa.Table) -> pa.Table:
 
 def status_from_reader(reader: Reader, batches: int) -> Status:
     """The status tables read through `reader`, on one snapshot."""
-    totals, reasons, recent, rejected, damaged = reader.read(
+    totals, reasons, recent, rejected, damaged, partial = reader.read(
         [
             (TOTALS_SQL, []),
             (QUARANTINE_REASONS_SQL, []),
             (RECENT_BATCHES_SQL, [int(batches)]),
             (REJECTED_FILES_SQL, [int(batches)]),
             (DAMAGED_VALUES_SQL, []),
+            (PARTIAL_FILES_SQL, [int(batches)]),
         ]
     )
-    return Status(reader.label, totals, reasons, recent, rejected, _damaged_by_reason(damaged))
+    return Status(reader.label, totals, reasons, recent, rejected, _damaged_by_reason(damaged), partial)
 
 
 def read_status(settings: Settings, batches: int) -> Status:

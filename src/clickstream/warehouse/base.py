@@ -24,6 +24,30 @@ READER_OWNED_TABLES = frozenset({"dq_results", "alerts"})
 
 
 @dataclass(frozen=True)
+class FileSlice:
+    """The part of a large file one batch read: bytes [start_bytes, end_bytes), whole lines only.
+
+    Lines are numbered as in the file: the slice's first line is number start_line + 1.
+    """
+
+    start_bytes: int
+    end_bytes: int
+    start_line: int  # physical lines before the slice (its first line is start_line + 1)
+    end_line: int  # the last physical line number in the slice
+    last: bool  # the slice ends the file: committing it makes the file consumed
+
+
+@dataclass(frozen=True)
+class FileProgress:
+    """How far the ledger says a partly read file got: where its next slice starts."""
+
+    offset_bytes: int
+    offset_line: int
+    size: int
+    modified_at: datetime
+
+
+@dataclass(frozen=True)
 class LedgerFile:
     """A landing file as the ledger records it: a plain record, however the file was reached."""
 
@@ -31,10 +55,19 @@ class LedgerFile:
     size: int
     modified_at: datetime
     reason: str | None = None  # set: the file was rejected, not read (contract FILE_*)
+    # Set: the batch read only this slice of the file, and the ledger row advances to its end.
+    slice: FileSlice | None = None
 
     @property
     def status(self) -> str:
-        return "rejected" if self.reason else "consumed"
+        if self.reason:
+            return "rejected"
+        return "partial" if self.slice is not None and not self.slice.last else "consumed"
+
+    @property
+    def continues(self) -> bool:
+        """The batch goes on from a slice an earlier batch committed (the ledger row exists already)."""
+        return self.slice is not None and self.slice.start_bytes > 0
 
 
 # A batch's rows: in memory, or a pyarrow dataset over staged Parquet that a writer scans lazily
@@ -75,6 +108,12 @@ class StagedBatch:
     reporting_currency: str = "USD"
     # Set: the fx_rates table is replaced by these rows (currency, rate_date, rate) in the same transaction.
     fx_rates: pa.Table | None = None
+
+
+def slice_end(batch: StagedBatch) -> tuple[int | None, int | None]:
+    """Where a batch that read a slice of one file stopped in it (its pipeline_batches offsets), else nulls."""
+    sliced = [f.slice for f in batch.files if f.slice is not None]
+    return (sliced[0].end_bytes, sliced[0].end_line) if len(sliced) == 1 else (None, None)
 
 
 @dataclass
@@ -157,7 +196,10 @@ class Warehouse(Protocol):
     label: str
 
     def consumed_files(self) -> set[str]:
-        """Names of landing files already in the ledger (consumed or rejected)."""
+        """Names of landing files done with in the ledger (consumed or rejected; not partly read)."""
+
+    def partial_files(self) -> dict[str, FileProgress]:
+        """Files read in slices whose last slice has not committed yet, with where the next one starts."""
 
     def ledger_files(self) -> dict[str, tuple[int, datetime]]:
         """Consumed files in the ledger by name, with the size and modification time they were read at."""

@@ -43,7 +43,7 @@ from clickstream.contract.tables import (
 from clickstream.errors import WarehouseError
 from clickstream.pipeline.transform import SILVER_CANDIDATE_COLUMNS
 from clickstream.warehouse import gold
-from clickstream.warehouse.base import CommitResult, RowSet, StagedBatch
+from clickstream.warehouse.base import CommitResult, FileProgress, RowSet, StagedBatch, slice_end
 from clickstream.warehouse.bigquery.client import bigquery_client, bq_str, bq_ts, table_locations
 from clickstream.warehouse.bigquery.reader import CAPABILITIES, BigQueryReader
 from clickstream.warehouse.dialect import to_bigquery
@@ -246,7 +246,18 @@ class BigQueryWarehouse:
         return [tuple(row.values()) for row in self.client.query(sql, job_retry=None).result()]
 
     def consumed_files(self) -> set[str]:
-        return {r[0] for r in self.query_rows(f"SELECT source_file FROM {self.ref(PIPELINE_FILES.name)}")}
+        rows = self.query_rows(f"SELECT source_file FROM {self.ref(PIPELINE_FILES.name)} WHERE status IS DISTINCT FROM 'partial'")
+        return {r[0] for r in rows}
+
+    def partial_files(self) -> dict[str, FileProgress]:
+        rows = self.query_rows(
+            f"SELECT source_file, offset_bytes, offset_line, size_bytes, modified_at FROM {self.ref(PIPELINE_FILES.name)} "
+            "WHERE status = 'partial'"
+        )
+        return {
+            name: FileProgress(offset, line, size, modified.astimezone(timezone.utc).replace(tzinfo=None))
+            for name, offset, line, size, modified in rows
+        }
 
     def ledger_files(self) -> dict[str, tuple[int, datetime]]:
         rows = self.query_rows(
@@ -282,11 +293,19 @@ class BigQueryWarehouse:
         return bool(self.query_rows(f"SELECT ({self._ledger_has(batch)})")[0][0])
 
     def _ledger_has(self, batch: StagedBatch) -> str:
-        names = ", ".join(bq_str(f.name) for f in batch.files)
-        return (
-            f"EXISTS (SELECT 1 FROM {self.ref(PIPELINE_BATCHES.name)} WHERE batch_id = {int(batch.batch_id)}) "
-            f"OR EXISTS (SELECT 1 FROM {self.ref(PIPELINE_FILES.name)} WHERE source_file IN UNNEST([{names}]))"
-        )
+        files = self.ref(PIPELINE_FILES.name)
+        has = [f"EXISTS (SELECT 1 FROM {self.ref(PIPELINE_BATCHES.name)} WHERE batch_id = {int(batch.batch_id)})"]
+        names = ", ".join(bq_str(f.name) for f in batch.files if not f.continues)
+        if names:
+            has.append(f"EXISTS (SELECT 1 FROM {files} WHERE source_file IN UNNEST([{names}]))")
+        # A later slice commits only onto the row of the slice before it: any other state is a replay.
+        has += [
+            f"NOT EXISTS (SELECT 1 FROM {files} WHERE source_file = {bq_str(f.name)} AND status = 'partial' "
+            f"AND offset_bytes = {int(f.slice.start_bytes)})"
+            for f in batch.files
+            if f.continues
+        ]
+        return " OR ".join(has)
 
     def close(self) -> None:
         self.client.close()
@@ -295,7 +314,8 @@ class BigQueryWarehouse:
 
     def commit_job_id(self, batch: StagedBatch, attempt: int) -> str:
         """Deterministic per batch: the same batch after a restart maps to the same job."""
-        key = "\n".join([self.project, *self.dataset_of_layer.values(), str(batch.batch_id), *(f.name for f in batch.files)])
+        files = (f.name if f.slice is None else f"{f.name}@{f.slice.start_bytes}" for f in batch.files)
+        key = "\n".join([self.project, *self.dataset_of_layer.values(), str(batch.batch_id), *files])
         return f"clickstream_commit_{batch.batch_id}_{hashlib.sha256(key.encode()).hexdigest()[:20]}_{attempt}"
 
     def _wait_for_earlier_attempts(self, batch: StagedBatch) -> int:
@@ -435,26 +455,44 @@ class BigQueryWarehouse:
     def ledger_statements(self, batch: StagedBatch, committed_at: datetime) -> list[str]:
         """The ledger rows; row counts come from the script's variables, event-time bounds from new_silver."""
         bid = int(batch.batch_id)
+
+        def offsets(end: tuple[int | None, int | None]) -> str:
+            return ", ".join("CAST(NULL AS INT64)" if v is None else str(int(v)) for v in end)
+
+        end_of = {f.name: (f.slice.end_bytes, f.slice.end_line) if f.slice else (None, None) for f in batch.files}
         files = [
             f"SELECT {bq_str(f.name)}, {int(f.size)}, {bq_ts(f.modified_at)}, {int(batch.lines_per_file.get(f.name, 0))}, {bid}, "
-            f"{bq_str(f.status)}, {bq_str(f.reason) if f.reason else 'CAST(NULL AS STRING)'}"
+            f"{bq_str(f.status)}, {bq_str(f.reason) if f.reason else 'CAST(NULL AS STRING)'}, {offsets(end_of[f.name])}"
             for f in batch.files
+            if not f.continues
+        ]
+        advanced = [
+            f"UPDATE {self.ref(PIPELINE_FILES.name)} SET size_bytes = {int(f.size)}, modified_at = {bq_ts(f.modified_at)}, "
+            f"lines = lines + {int(batch.lines_per_file.get(f.name, 0))}, batch_id = {bid}, status = {bq_str(f.status)}, "
+            f"offset_bytes = {int(f.slice.end_bytes)}, offset_line = {int(f.slice.end_line)} WHERE source_file = {bq_str(f.name)}"
+            for f in batch.files
+            if f.continues
         ]
         input_lines = sum(batch.lines_per_file.values())
         names = ", ".join(bq_str(f.name) for f in batch.files)
         commit_s = (committed_at - batch.started_at).total_seconds() - batch.read_s - batch.transform_s
         damaged_text = json.dumps(batch.damaged_values, sort_keys=True, separators=(",", ":"))
         damaged = f"PARSE_JSON({bq_str(damaged_text)})" if batch.damaged_values else "CAST(NULL AS JSON)"
+        inserted = (
+            [f"INSERT INTO {self.ref(PIPELINE_FILES.name)} ({', '.join(PIPELINE_FILES.column_names)}) " + " UNION ALL ".join(files)]
+            if files
+            else []
+        )
         return [
-            f"INSERT INTO {self.ref(PIPELINE_FILES.name)} ({', '.join(PIPELINE_FILES.column_names)}) "
-            + " UNION ALL ".join(files),
+            *inserted,
+            *advanced,
             f"INSERT INTO {self.ref(PIPELINE_BATCHES.name)} ({', '.join(PIPELINE_BATCHES.column_names)}) "
             f"SELECT {bid}, {bq_str(batch.engine)}, [{names}], {int(batch.bytes_read)}, {input_lines}, "
             f"bronze_rows, quarantined, inserted, {int(batch.duplicates_in_batch)} + candidates - inserted, "
             f"min(event_ts), max(event_ts), {bq_ts(batch.started_at)}, {bq_ts(committed_at)}, "
             f"{float(batch.read_s)!r}, {float(batch.transform_s)!r}, {float(commit_s)!r}, "
             f"TIMESTAMP_DIFF({bq_ts(committed_at)}, min(event_ts), MICROSECOND) / 1000000.0, "
-            f"unconverted, {damaged} "
+            f"unconverted, {damaged}, {offsets(slice_end(batch))} "
             "FROM new_silver",
         ]
 

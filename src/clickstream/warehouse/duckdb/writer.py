@@ -17,7 +17,7 @@ from clickstream.errors import WarehouseBusyError, WarehouseError
 from clickstream.pipeline.batch import configure_duckdb
 from clickstream.sql import sql_str, sql_ts
 from clickstream.warehouse import gold
-from clickstream.warehouse.base import CommitResult, StagedBatch, row_count
+from clickstream.warehouse.base import CommitResult, FileProgress, StagedBatch, row_count, slice_end
 from clickstream.warehouse.duckdb.reader import CAPABILITIES, DuckDBReader
 
 
@@ -51,6 +51,9 @@ def _open(path: Path, read_only: bool, create: bool) -> duckdb.DuckDBPyConnectio
         raise WarehouseError(f"cannot open warehouse {path}: {text.splitlines()[0]}; choose a writable --warehouse path") from exc
     except (duckdb.Error, OSError) as exc:
         raise WarehouseError(f"cannot open warehouse {path}: {str(exc).splitlines()[0]}; choose another --warehouse path") from exc
+
+
+_OFFSET_COLUMNS = ("offset_bytes", "offset_line")
 
 
 class DuckDBWarehouse:
@@ -95,6 +98,7 @@ class DuckDBWarehouse:
             self.con.execute(f"ALTER TABLE {PIPELINE_FILES.name} ADD COLUMN IF NOT EXISTS {column} VARCHAR")
         added = [(SILVER.name, c) for c in SILVER_CONVERTED]
         added += [(PIPELINE_BATCHES.name, c) for c in PIPELINE_BATCHES.columns if c.name in ("unconverted_revenue_events", "damaged_values")]
+        added += [(t.name, c) for t in (PIPELINE_FILES, PIPELINE_BATCHES) for c in t.columns if c.name in _OFFSET_COLUMNS]
         for table, c in added:
             self.con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {c.name} {duckdb_type(c.type)}")
 
@@ -112,7 +116,14 @@ class DuckDBWarehouse:
         self.con.close()
 
     def consumed_files(self) -> set[str]:
-        return {r[0] for r in self.con.execute("SELECT source_file FROM pipeline_files").fetchall()}
+        rows = self.con.execute("SELECT source_file FROM pipeline_files WHERE status IS DISTINCT FROM 'partial'").fetchall()
+        return {r[0] for r in rows}
+
+    def partial_files(self) -> dict[str, FileProgress]:
+        rows = self.con.execute(
+            "SELECT source_file, offset_bytes, offset_line, size_bytes, modified_at FROM pipeline_files WHERE status = 'partial'"
+        ).fetchall()
+        return {name: FileProgress(offset, line, size, modified) for name, offset, line, size, modified in rows}
 
     def ledger_files(self) -> dict[str, tuple[int, datetime]]:
         rows = self.con.execute(
@@ -134,10 +145,17 @@ class DuckDBWarehouse:
         cur = self.con
         if cur.execute("SELECT count(*) FROM pipeline_batches WHERE batch_id = ?", [batch.batch_id]).fetchall()[0][0]:
             return True
-        names = [f.name for f in batch.files]
-        return bool(
-            cur.execute("SELECT count(*) FROM pipeline_files WHERE list_contains(?, source_file)", [names]).fetchall()[0][0]
-        )
+        names = [f.name for f in batch.files if not f.continues]
+        if names and cur.execute("SELECT count(*) FROM pipeline_files WHERE list_contains(?, source_file)", [names]).fetchall()[0][0]:
+            return True
+        # A later slice commits only onto the row of the slice before it: any other state is a replay.
+        for f in batch.files:
+            if f.continues and not cur.execute(
+                "SELECT count(*) FROM pipeline_files WHERE source_file = ? AND status = 'partial' AND offset_bytes = ?",
+                [f.name, f.slice.start_bytes],
+            ).fetchall()[0][0]:
+                return True
+        return False
 
     def commit_batch(self, batch: StagedBatch) -> CommitResult:
         t0 = time.perf_counter()
@@ -218,9 +236,18 @@ class DuckDBWarehouse:
         bronze_rows = row_count(batch.raw_lines)
         duplicates = batch.duplicates_in_batch + (row_count(batch.silver_candidates) - inserted)
         for f in batch.files:
+            lines = batch.lines_per_file.get(f.name, 0)
+            offset = (f.slice.end_bytes, f.slice.end_line) if f.slice is not None else (None, None)
+            if f.continues:
+                con.execute(
+                    "UPDATE pipeline_files SET size_bytes = ?, modified_at = ?, lines = lines + ?, batch_id = ?, status = ?, "
+                    "offset_bytes = ?, offset_line = ? WHERE source_file = ?",
+                    [int(f.size), f.modified_at, lines, bid, f.status, *offset, f.name],
+                )
+                continue
             con.execute(
-                f"INSERT INTO pipeline_files ({', '.join(PIPELINE_FILES.column_names)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [f.name, int(f.size), f.modified_at, batch.lines_per_file.get(f.name, 0), bid, f.status, f.reason],
+                f"INSERT INTO pipeline_files ({', '.join(PIPELINE_FILES.column_names)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [f.name, int(f.size), f.modified_at, lines, bid, f.status, f.reason, *offset],
             )
         lag = (committed_at - min_ts).total_seconds() if min_ts else None
         con.execute(
@@ -246,6 +273,7 @@ class DuckDBWarehouse:
                 lag,
                 unconverted,
                 json.dumps(batch.damaged_values, sort_keys=True, separators=(",", ":")) if batch.damaged_values else None,
+                *slice_end(batch),
             ],
         )
         return CommitResult(

@@ -5,7 +5,7 @@ SELECT
       COUNT(*)
     FROM `my-project`.`clickstream_ops`.`pipeline_files`
     WHERE
-      status IS DISTINCT FROM 'rejected'
+      status IS DISTINCT FROM 'rejected' AND status IS DISTINCT FROM 'partial'
   ) AS files,
   (
     SELECT
@@ -14,6 +14,13 @@ SELECT
     WHERE
       status = 'rejected'
   ) AS rejected_files,
+  (
+    SELECT
+      COUNT(*)
+    FROM `my-project`.`clickstream_ops`.`pipeline_files`
+    WHERE
+      status = 'partial'
+  ) AS partial_files,
   (
     SELECT
       COUNT(*)
@@ -103,6 +110,22 @@ WHERE
 ORDER BY
   f.batch_id DESC,
   f.source_file NULLS LAST
+LIMIT ?;
+
+-- status.partial_files
+SELECT
+  source_file,
+  offset_bytes AS read_bytes,
+  size_bytes,
+  ROUND(100.0 * offset_bytes / GREATEST(size_bytes, 1), 1) AS percent_read,
+  lines,
+  offset_line AS last_line,
+  batch_id
+FROM `my-project`.`clickstream_ops`.`pipeline_files`
+WHERE
+  status = 'partial'
+ORDER BY
+  source_file NULLS LAST
 LIMIT ?;
 
 -- monitor.alerts

@@ -1,6 +1,7 @@
 -- status.totals
-SELECT (SELECT count(*) FROM pipeline_files WHERE status IS DISTINCT FROM 'rejected') AS files,
+SELECT (SELECT count(*) FROM pipeline_files WHERE status IS DISTINCT FROM 'rejected' AND status IS DISTINCT FROM 'partial') AS files,
   (SELECT count(*) FROM pipeline_files WHERE status = 'rejected') AS rejected_files,
+  (SELECT count(*) FROM pipeline_files WHERE status = 'partial') AS partial_files,
   (SELECT count(*) FROM pipeline_batches) AS batches,
   (SELECT coalesce(sum(input_lines), 0) FROM pipeline_batches) AS input_lines,
   (SELECT count(*) FROM bronze_events) AS bronze,
@@ -23,6 +24,11 @@ FROM pipeline_batches ORDER BY batch_id DESC LIMIT ?;
 SELECT f.reason, f.source_file, f.size_bytes, f.modified_at, f.batch_id, b.committed_at
 FROM pipeline_files f LEFT JOIN pipeline_batches b ON b.batch_id = f.batch_id
 WHERE f.status = 'rejected' ORDER BY f.batch_id DESC, f.source_file LIMIT ?;
+
+-- status.partial_files
+SELECT source_file, offset_bytes AS read_bytes, size_bytes,
+  round(100.0 * offset_bytes / greatest(size_bytes, 1), 1) AS percent_read, lines, offset_line AS last_line, batch_id
+FROM pipeline_files WHERE status = 'partial' ORDER BY source_file LIMIT ?;
 
 -- monitor.alerts
 SELECT opened_at AS opened, severity, alert_type AS type, status, resolved_at AS resolved,

@@ -52,7 +52,7 @@ from clickstream.ingest.landing import (
     list_landing,
     reused_stand_in,
 )
-from clickstream.pipeline.batch import finish_rows, new_transform_connection, parse_lines, transform_params
+from clickstream.pipeline.batch import finish_rows, new_transform_connection, parse_lines, parse_rows, transform_params
 from clickstream.pipeline.staging import StagingArea
 from clickstream.pipeline.transform import TransformParams
 from clickstream.clock import utc_now
@@ -234,7 +234,8 @@ def parse_files_in_executor(
                 if not files and not rejected:
                     continue
                 raw = lines_of(files, lambda f: split_file(f, contents[f.name], params.max_line_bytes))
-                parsed = parse_lines(con, raw, params)
+                # The DuckDB engine's parse, fast path included: the same rows, so the same tables.
+                parsed = parse_rows(con, raw, params)
                 raw_path = parsed_path = None
                 if raw.table.num_rows:
                     stem = f"part-{part:05d}-{chunk:05d}.parquet"

@@ -178,6 +178,11 @@ class SparkSettings(_Section):
         None,
         description="Streaming checkpoint (local path or gs://); default: beside the warehouse, <warehouse>.spark-checkpoint.",
     )
+    staging: str | None = Field(
+        None,
+        description="Where executors stage each batch's rows as Parquet (gs://bucket/prefix, dbfs:/..., a folder every "
+        "node mounts); default: <checkpoint>/staging. On gs:// a BigQuery warehouse loads them from there.",
+    )
     trigger_interval_s: float = Field(1.0, gt=0, le=3600, description="Micro-batch interval in continuous mode.")
     batch_limit: Literal["bytes", "files"] = Field(
         "bytes",

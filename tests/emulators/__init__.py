@@ -67,8 +67,9 @@ def _wait_healthy(emulator: Emulator, path: str, timeout: float = 60.0) -> None:
     raise RuntimeError(f"{emulator.name} was not healthy within {timeout:.0f}s: see {emulator.log}")
 
 
-def _start(name: str, args: list[str], port: int, log: Path, health: str) -> Emulator:
+def _start(name: str, args: list[str], port: int, log: Path, health: str, env_extra: dict[str, str] | None = None) -> Emulator:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STORAGE_EMULATOR", "CLICKSTREAM_"))}
+    env.update(env_extra or {})
     handle = log.open("wb")
     process = subprocess.Popen(args, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=log.parent)
     handle.close()
@@ -77,19 +78,30 @@ def _start(name: str, args: list[str], port: int, log: Path, health: str) -> Emu
     return emulator
 
 
-def start_bigquery(python: Path, workdir: Path) -> Emulator:
-    """bqemulator, in memory, through our launcher that keeps it offline (see start_bqemulator.py)."""
+def start_bigquery(python: Path, workdir: Path, gcs_root: Path | None = None) -> Emulator:
+    """bqemulator, in memory, through our launcher that keeps it offline (see start_bqemulator.py).
+    With `gcs_root`, load jobs read a gs://bucket/name URI as the file gcs_root/bucket/name."""
     port = free_port()
     args = [
         str(python), str(HERE / "start_bqemulator.py"),
         "--rest-port", str(port), "--grpc-port", str(free_port()),
         "--project", PROJECT, "--ephemeral", "--log-level", "warning",
     ]
-    return _start("bqemulator", args, port, workdir / "bqemulator.log", "/readyz")
+    env = {"BQEMU_GCS_LOCAL_ROOT": str(gcs_root)} if gcs_root is not None else None
+    return _start("bqemulator", args, port, workdir / "bqemulator.log", "/readyz", env)
 
 
-def start_storage(python: Path, workdir: Path) -> Emulator:
-    """gcp-storage-emulator, in memory."""
+def start_storage(python: Path, workdir: Path, on_disk: bool = False) -> Emulator:
+    """gcp-storage-emulator, in memory; `on_disk` keeps objects as files, bucket/name below
+    `storage_root(workdir)`."""
     port = free_port()
-    args = [str(python), "-m", "gcp_storage_emulator", "start", "--host", "127.0.0.1", "--port", str(port), "--in-memory", "-q"]
-    return _start("gcp-storage-emulator", args, port, workdir / "gcs-emulator.log", "/")
+    args = [str(python), "-m", "gcp_storage_emulator", "start", "--host", "127.0.0.1", "--port", str(port), "-q"]
+    if not on_disk:
+        args.append("--in-memory")
+    env = {"STORAGE_BASE": str(workdir)} if on_disk else None
+    return _start("gcp-storage-emulator", args, port, workdir / "gcs-emulator.log", "/", env)
+
+
+def storage_root(workdir: Path) -> Path:
+    """Where an on-disk storage emulator started in `workdir` keeps its buckets."""
+    return workdir / ".cloudstorage"

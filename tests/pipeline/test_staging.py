@@ -42,3 +42,22 @@ def test_streamed_results_read_back_and_every_batch_folder_is_removed(tmp_path: 
     assert area.leftovers() == ["batch-7"]
     area.remove_all()
     assert area.leftovers() == []
+
+
+def test_files_for_a_loader_carry_utc_timestamps_and_json_as_text(tmp_path: Path) -> None:
+    from clickstream.pipeline.staging import loadable
+
+    area = StagingArea.at(str(tmp_path / "staging"))
+    sql = "SELECT TIMESTAMP '2026-11-25 10:00:00' AS event_ts, '{\"a\": 1}'::JSON AS properties, 1 AS n"
+    path = f"{area.batch_dir(1)}/silver_candidates.parquet"
+    area.write_stream(path, duckdb.connect().sql(sql).to_arrow_reader(), for_loader=True)
+    written = area.dataset([path]).to_table()
+    # BigQuery loads a Parquet timestamp not marked UTC as DATETIME, which a TIMESTAMP column refuses.
+    assert written.schema.field("event_ts").type == pa.timestamp("us", tz="UTC")
+    assert written.schema.field("properties").type == pa.string()
+    assert written.column("properties").to_pylist() == ['{"a": 1}']
+    assert loadable(written.schema).equals(written.schema)
+    assert area.uri(path) == Path(path).as_uri()
+    # Without a loader the types stay as DuckDB gave them (the DuckDB warehouse reads naive UTC).
+    area.write_stream(path, duckdb.connect().sql(sql).to_arrow_reader())
+    assert area.dataset([path]).schema.field("event_ts").type == pa.timestamp("us")

@@ -108,3 +108,18 @@ def test_the_duckdb_default_imports_no_google_client() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_staged_files_load_with_their_own_column_order_typed_by_the_contract() -> None:
+    from clickstream.ingest.lines import RAW_LINES_SCHEMA
+    from clickstream.warehouse.bigquery.writer import _RAW_COLUMNS, staged_files_schema
+
+    # The emulator inserts a Parquet file's columns by position, BigQuery by name: the staging table
+    # takes the file's order, so both read the executors' raw files as they are.
+    schema = staged_files_schema(RAW_LINES_SCHEMA, _RAW_COLUMNS)
+    assert [(f["name"], f["type"]) for f in schema] == [
+        ("source_file", "STRING"), ("line_number", "INT64"), ("raw_line", "STRING"),
+        ("invalid_utf8", "BOOL"), ("file_format", "STRING"),
+    ]  # fmt: skip
+    candidates = pa.schema([(name, pa.string()) for name, _ in _CANDIDATE_COLUMNS])
+    assert staged_files_schema(candidates, _CANDIDATE_COLUMNS) == staging_schema(_CANDIDATE_COLUMNS)

@@ -41,6 +41,7 @@ from clickstream.contract import schema as C
 from clickstream.engine.base import BatchCallback, BatchReport, RunSummary, commit, warn_too_late
 from clickstream.errors import ConfigError, LandingError, WarehouseError
 from clickstream.ingest.adapters import adapter_for
+from clickstream.ingest.gcs import GcsStore
 from clickstream.ingest.landing import (
     LandingFile,
     as_modified_at,
@@ -51,7 +52,7 @@ from clickstream.ingest.landing import (
     list_landing,
     reused_stand_in,
 )
-from clickstream.pipeline.batch import finish_rows, new_transform_connection, parse_lines, transform_params
+from clickstream.pipeline.batch import finish_rows, new_transform_connection, parse_lines, parse_rows, transform_params
 from clickstream.pipeline.staging import StagingArea
 from clickstream.pipeline.transform import TransformParams
 from clickstream.clock import utc_now
@@ -163,18 +164,18 @@ def _from_ipc(data: bytes) -> pa.Table:
 
 
 def staging_area(settings: Settings) -> StagingArea:
-    """Where executors stage batches: below the checkpoint, which every node already sees and which
-    outlives the driver (gs:// on a cluster)."""
-    uri = checkpoint_location(settings).rstrip("/") + "/staging"
+    """Where executors stage batches: `engine.spark.staging`, else below the checkpoint, which every
+    node already sees and which outlives the driver (gs:// on a cluster)."""
+    uri = settings.engine.spark.staging or checkpoint_location(settings).rstrip("/") + "/staging"
     if uri.startswith("dbfs:/"):
         # pyarrow has no dbfs: filesystem; Databricks mounts DBFS at /dbfs on the driver and every worker.
         uri = "/dbfs/" + uri[len("dbfs:/") :].lstrip("/")
     try:
-        return StagingArea.at(uri)
-    except (pa.ArrowException, ValueError, OSError) as exc:
+        return StagingArea.at(uri, GcsStore.from_settings(settings.gcp) if is_gcs(uri) else None)
+    except (pa.ArrowException, ValueError, OSError, LandingError) as exc:
         raise ConfigError(
-            f"cannot stage batches below the Spark checkpoint ({uri}): {str(exc).splitlines()[0]}; put "
-            "engine.spark.checkpoint on gs://, dbfs:/, /Volumes/ or a folder every node mounts"
+            f"cannot stage batches at {uri}: {str(exc).splitlines()[0]}; put engine.spark.staging (or "
+            "engine.spark.checkpoint) on gs://, dbfs:/, /Volumes/ or a folder every node mounts"
         ) from exc
 
 
@@ -233,7 +234,8 @@ def parse_files_in_executor(
                 if not files and not rejected:
                     continue
                 raw = lines_of(files, lambda f: split_file(f, contents[f.name], params.max_line_bytes))
-                parsed = parse_lines(con, raw, params)
+                # The DuckDB engine's parse, fast path included: the same rows, so the same tables.
+                parsed = parse_rows(con, raw, params)
                 raw_path = parsed_path = None
                 if raw.table.num_rows:
                     stem = f"part-{part:05d}-{chunk:05d}.parquet"
@@ -481,12 +483,12 @@ class SparkEngine:
             self.staging.remove_batch(spark_batch_id)
             return BatchReport(CommitResult(self.warehouse.next_batch_id(), committed=False), 0, 0, read_s, 0.0, None)
         files.sort(key=lambda f: f.name)
-        raw_rows, parsed = self._staged(metadata, params, set(lines_per_file))
+        raw_rows, parsed = self._staged(metadata, params, set(lines_per_file), spark_batch_id)
         batch_dir = self.staging.batch_dir(spark_batch_id)
 
         def stage(kind: str, reader: pa.RecordBatchReader) -> Any:
             path = f"{batch_dir}/{kind}.parquet"
-            self.staging.write_stream(path, reader)
+            self.staging.write_stream(path, reader, self.warehouse.capabilities.loads_staged_files)
             return self.staging.dataset([path])
 
         staged = finish_rows(self.con, raw_rows, parsed, t1, stage)
@@ -518,7 +520,7 @@ class SparkEngine:
         self.staging.remove_batch(spark_batch_id)
         return BatchReport(result, len(files), batch.bytes_read, read_s, staged.transform_s, None, too_late)
 
-    def _staged(self, metadata: pa.Table, params: TransformParams, keep: set[str]) -> tuple[Any, Any]:
+    def _staged(self, metadata: pa.Table, params: TransformParams, keep: set[str], batch_id: int = 0) -> tuple[Any, Any]:
         """The batch's staged raw lines and parsed rows as lazily scanned datasets, only of the files in `keep`."""
         import pyarrow.dataset as ds
 
@@ -536,7 +538,11 @@ class SparkEngine:
         parsed = self.staging.dataset(parsed_paths)
         if len(kept) < len(metadata):
             # A staged chunk can also hold files the ledger already has (a checkpoint that forgot them).
-            raw, parsed = raw.filter(only_kept), parsed.filter(only_kept)
+            # A warehouse may load the raw files as they are, so the kept lines are staged apart (rare).
+            parsed = parsed.filter(only_kept)
+            path = f"{self.staging.batch_dir(batch_id)}/raw-kept.parquet"
+            self.staging.write_stream(path, raw.filter(only_kept).scanner().to_reader())
+            raw = self.staging.dataset([path], RAW_LINES_SCHEMA)
         return raw, parsed
 
     def _files_remaining(self) -> int:

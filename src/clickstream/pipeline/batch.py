@@ -159,16 +159,17 @@ def fast_lines(
     return accepted.drop_columns(["pos"]), rest
 
 
-def stage_rows(con: duckdb.DuckDBPyConnection, raw: RawLines, params: TransformParams) -> StagedRows:
-    """Run the contract's parse/validate SQL over the raw lines and dedupe inside the batch.
-
-    The fast path takes the lines it can prove clean; only the others pay for the exact per-line SQL.
-    """
-    t0 = time.perf_counter()
+def parse_rows(con: duckdb.DuckDBPyConnection, raw: RawLines, params: TransformParams) -> pa.Table:
+    """`parse_lines`' rows for every raw line. The fast path takes the lines it can prove clean; only
+    the others pay for the exact per-line SQL."""
     accepted, rest = fast_lines(con, raw, params)
     if accepted is not None and rest.table.num_rows == 0:
-        parsed = accepted
-    else:
-        slow = parse_lines(con, rest, params)
-        parsed = slow if accepted is None or not accepted.num_rows else pa.concat_tables([accepted, slow.cast(accepted.schema)])
-    return finish_rows(con, raw.table, parsed, t0)
+        return accepted
+    slow = parse_lines(con, rest, params)
+    return slow if accepted is None or not accepted.num_rows else pa.concat_tables([accepted, slow.cast(accepted.schema)])
+
+
+def stage_rows(con: duckdb.DuckDBPyConnection, raw: RawLines, params: TransformParams) -> StagedRows:
+    """Run the contract's parse/validate SQL over the raw lines and dedupe inside the batch."""
+    t0 = time.perf_counter()
+    return finish_rows(con, raw.table, parse_rows(con, raw, params), t0)

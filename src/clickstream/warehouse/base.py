@@ -146,6 +146,9 @@ class Capabilities:
     validates_in_place: bool
     # The warehouse is a file on this machine's disk, which a cluster job would lose.
     lives_on_this_machine: bool
+    # The commit loads staged Parquet files as they are (BigQuery load jobs), so a staging writer
+    # gives them the loader's types (`pipeline.staging.loadable`); DuckDB reads any Parquet.
+    loads_staged_files: bool = False
 
 
 class Reader(Protocol):

@@ -29,6 +29,7 @@ CAPABILITIES = Capabilities(
     snapshot_reads=False,
     reports_bytes_scanned=True,
     lives_on_this_machine=False,
+    loads_staged_files=True,
     validates_in_place=True,
 )
 

@@ -2,7 +2,10 @@
 
 A batch commits in two steps:
 1. its three row sets (raw lines, quarantine, silver candidates) are loaded as Parquet into
-   per-batch tables of the staging dataset (load jobs);
+   per-batch tables of the staging dataset (load jobs). Rows in memory (the DuckDB engine) are
+   uploaded from this process. Rows the Spark engine staged as Parquet on gs:// are loaded by
+   BigQuery from their URIs (`load_table_from_uri`): they never pass through the driver. Staged
+   files elsewhere (a shared folder) are uploaded file by file, streamed from disk;
 2. ONE query job runs a script: BEGIN TRANSACTION; skip if the ledger already has the batch or one of
    its files; bronze and quarantine appends; silver insert of event_ids not already in silver within
    the dedup horizon's partitions; gold recompute of only the touched keys (the gold SQL of
@@ -22,7 +25,7 @@ import logging
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -75,10 +78,26 @@ def staging_schema(columns: tuple[tuple[str, FieldType], ...]) -> list[dict[str,
     ]
 
 
+def staged_files_schema(schema: pa.Schema, columns: tuple[tuple[str, FieldType], ...]) -> list[dict[str, str]]:
+    """The staging table for staged Parquet files: their own columns, in their order (a load matches
+    Parquet columns by name; the emulator by position), typed by the contract where it names them."""
+    contract = dict(columns)
+    out = []
+    for f in schema:
+        t = contract.get(f.name) or _ARROW_TYPES.get(str(f.type.storage_type if isinstance(f.type, pa.ExtensionType) else f.type))
+        if t is None:
+            t = FieldType.TIMESTAMP if pa.types.is_timestamp(f.type) else FieldType.STRING
+        out.append({"name": f.name, "type": "STRING" if t is FieldType.JSON else BIGQUERY_TYPES[t], "mode": "NULLABLE"})
+    return out
+
+
+# Columns of staged files the contract does not name (the raw lines' own bookkeeping).
+_ARROW_TYPES = {"bool": FieldType.BOOLEAN, "int64": FieldType.INTEGER, "int32": FieldType.INTEGER,
+                "double": FieldType.DOUBLE, "string": FieldType.STRING, "large_string": FieldType.STRING}  # fmt: skip
+
+
 def parquet_bytes(rows: RowSet, columns: tuple[tuple[str, FieldType], ...]) -> bytes:
     """The row set as Parquet in staging column order; timestamps marked UTC so they load as TIMESTAMP."""
-    # Staged Parquet is read into memory here: this upload runs on the client. Loading the staged
-    # files' URIs directly is what keeps rows off a Spark driver (#16).
     table = rows if isinstance(rows, pa.Table) else rows.to_table(columns=[name for name, _ in columns])
     arrays, fields = [], []
     for name, t in columns:
@@ -159,6 +178,7 @@ class BigQueryWarehouse:
         self._next_batch_id: int | None = None
         self._watermark: datetime | None = None
         self._watermark_known = False
+        self.loaded_by: dict[str, str] = {}
         if mode == "read":
             return
         try:
@@ -348,6 +368,7 @@ class BigQueryWarehouse:
             return CommitResult(batch.batch_id, committed=False)
         result = self.commit_staged(batch, lambda: self.load_staging(batch))
         result.commit_s = time.perf_counter() - t0
+        result.stats["staged_loads"] = dict(self.loaded_by)
         return result
 
     def commit_staged(self, batch: StagedBatch, stage: Callable[[], dict[str, str]]) -> CommitResult:
@@ -373,10 +394,10 @@ class BigQueryWarehouse:
         return {"raw": f"{base}_raw", "quarantine": f"{base}_quarantine", "candidates": f"{base}_candidates", "fx": f"{base}_fx"}
 
     def load_staging(self, batch: StagedBatch) -> dict[str, str]:
-        """Load the batch's three row sets into fresh staging tables (Parquet load jobs)."""
-        from google.cloud import bigquery
-
+        """Load the batch's three row sets into fresh staging tables (Parquet load jobs); how each was
+        loaded ("memory", "uri", "upload") is kept for the commit's stats."""
         ids = self.staging_ids(batch)
+        self.loaded_by = {}
         row_sets = [
             ("raw", batch.raw_lines, _RAW_COLUMNS),
             ("quarantine", batch.quarantine, _QUARANTINE_COLUMNS),
@@ -386,19 +407,53 @@ class BigQueryWarehouse:
             row_sets.append(("fx", batch.fx_rates, _FX_COLUMNS))
         else:
             del ids["fx"]
-        for key, table, columns in row_sets:
-            config = bigquery.LoadJobConfig(
-                source_format=bigquery.SourceFormat.PARQUET,
-                schema=[bigquery.SchemaField.from_api_repr(f) for f in staging_schema(columns)],
-                write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
-                create_disposition=bigquery.CreateDisposition.CREATE_IF_NEEDED,
-            )
-            # A file object without size= takes the resumable upload path (multipart fails on the emulator).
-            job = self.client.load_table_from_file(
-                io.BytesIO(parquet_bytes(table, columns)), ids[key], job_config=config, location=self.gcp.location
+        for key, rows, columns in row_sets:
+            if isinstance(rows, pa.Table):
+                self._load_file(ids[key], io.BytesIO(parquet_bytes(rows, columns)), staging_schema(columns), truncate=True)
+                self.loaded_by[key] = "memory"
+            else:
+                self.loaded_by[key] = self.load_staged_files(ids[key], rows, columns)
+        return ids
+
+    def _load_config(self, schema: list[dict[str, str]], truncate: bool) -> "bigquery.LoadJobConfig":
+        from google.cloud import bigquery
+
+        return bigquery.LoadJobConfig(
+            source_format=bigquery.SourceFormat.PARQUET,
+            schema=[bigquery.SchemaField.from_api_repr(f) for f in schema],
+            write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE if truncate else bigquery.WriteDisposition.WRITE_APPEND,
+            create_disposition=bigquery.CreateDisposition.CREATE_IF_NEEDED,
+        )
+
+    def _load_file(self, table_id: str, data: Any, schema: list[dict[str, str]], truncate: bool) -> None:
+        # A file object without size= takes the resumable upload path (multipart fails on the emulator).
+        job = self.client.load_table_from_file(
+            data, table_id, job_config=self._load_config(schema, truncate), location=self.gcp.location
+        )
+        job.result()
+
+    def load_staged_files(self, table_id: str, rows: Any, columns: tuple[tuple[str, FieldType], ...]) -> str:
+        """Load a staged row set (a pyarrow dataset over Parquet files) into a staging table as its files
+        are: from their gs:// URIs in one load job, or else uploaded one by one from disk. Returns
+        "uri" or "upload", the way taken."""
+        schema = staged_files_schema(rows.schema, columns)
+        files = list(rows.files)
+        if not files:
+            self._load_file(table_id, io.BytesIO(parquet_bytes(rows, columns)), staging_schema(columns), truncate=True)
+            return "upload"
+        fs = rows.filesystem
+        if fs.type_name == "gcs" or "'gs'" in fs.type_name:
+            # BigQuery reads the objects itself: the rows go from GCS to BigQuery, not through this process.
+            job = self.client.load_table_from_uri(
+                [f"gs://{path}" for path in files], table_id, job_config=self._load_config(schema, truncate=True),
+                location=self.gcp.location,
             )
             job.result()
-        return ids
+            return "uri"
+        for i, path in enumerate(files):
+            with (open(path, "rb") if fs.type_name == "local" else fs.open_input_file(path)) as data:
+                self._load_file(table_id, data, schema, truncate=i == 0)
+        return "upload"
 
     def commit_script(self, batch: StagedBatch, staging: dict[str, str], committed_at: datetime) -> str:
         """The transaction for one batch as a BigQuery script, driven by what the staging tables hold

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import html
 import json
-import logging
-import threading
 import time
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -25,6 +23,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from clickstream.dashboards.definition import Definition, Tile
 from clickstream.dashboards.queries import dashboard_queries, range_start
 from clickstream.dashboards.reader import CachedRead, CachedReader
+from clickstream.errors import DashboardError
+from clickstream.serving import BackgroundServer
 from clickstream.warehouse.base import Reader, Statement
 
 if TYPE_CHECKING:
@@ -262,46 +262,8 @@ def dashboard_app(definition: Definition, reader: Reader, settings: "Settings") 
     return create_app(definition, reader, hosts)
 
 
-def _not_a_bind_error(record: logging.LogRecord) -> bool:
-    # start() reports a port that cannot be bound in one line with what to do; uvicorn's own line would repeat it.
-    return "error while attempting to bind" not in record.getMessage()
-
-
-class DashboardServer:
-    """uvicorn in a background thread, for `clickstream demo` and tests."""
+class DashboardServer(BackgroundServer):
+    """The dashboard app in a background thread, for `clickstream demo` and tests."""
 
     def __init__(self, app: Starlette, host: str = "127.0.0.1", port: int = 8050):
-        import uvicorn
-
-        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
-        uvicorn_log = logging.getLogger("uvicorn.error")
-        if _not_a_bind_error not in uvicorn_log.filters:
-            uvicorn_log.addFilter(_not_a_bind_error)
-        self.host = host
-        self.requested_port = port
-        self.thread = threading.Thread(target=self.server.run, name="dashboard", daemon=True)
-
-    def start(self, timeout: float = 10.0) -> "DashboardServer":
-        self.thread.start()
-        deadline = time.monotonic() + timeout
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                from clickstream.errors import DashboardError
-
-                raise DashboardError(
-                    f"the dashboard could not listen on {self.host} port {self.requested_port}: is the port in use? pass another --port"
-                )
-            time.sleep(0.02)
-        return self
-
-    @property
-    def port(self) -> int:
-        return self.server.servers[0].sockets[0].getsockname()[1]
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}/"
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=5)
+        super().__init__(app, host, port, name="dashboard", busy_hint="pass another --port", error=DashboardError)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from clickstream.config import Settings, is_gcs
 from clickstream.errors import ConfigError, LandingError
+from clickstream.serving import BackgroundServer
 
 log = logging.getLogger("clickstream.collect")
 DEFAULT_GCS_SPOOL = Path("data/collect-spool")
@@ -55,48 +54,19 @@ def _write_keys(settings: Settings) -> frozenset[str] | None:
     return keys
 
 
-class CollectorServer:
-    """uvicorn in a background thread (the CLI's main thread keeps the signals)."""
+class CollectorServer(BackgroundServer):
+    """The collector app in a background thread (the CLI's main thread keeps the signals)."""
 
     def __init__(self, app: Any, host: str, port: int):
         try:
-            import uvicorn
+            import uvicorn  # noqa: F401 - only to say which extra is missing
         except ModuleNotFoundError as exc:
             raise ConfigError("uvicorn is not installed; the collector needs it: pip install 'clickstream[collect]'") from exc
-
-        config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", lifespan="off",
+        super().__init__(
+            app, host, port, name="collector", busy_hint="pass another --port or set collect.port", error=ConfigError,
             # Per-request access lines would log every tracker's query string and cost more than the request.
             access_log=False, server_header=False, timeout_keep_alive=30,
         )  # fmt: skip
-        self.server = uvicorn.Server(config)
-        self.host, self.requested_port = host, port
-        self.thread = threading.Thread(target=self.server.run, name="collector", daemon=True)
-
-    def start(self, timeout: float = 10.0) -> "CollectorServer":
-        self.thread.start()
-        deadline = time.monotonic() + timeout
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise ConfigError(
-                    f"the collector could not listen on {self.host} port {self.requested_port}: is the port in use? "
-                    "pass another --port or set collect.port"
-                )
-            time.sleep(0.02)
-        return self
-
-    @property
-    def port(self) -> int:
-        return self.server.servers[0].sockets[0].getsockname()[1]
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/"
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @dataclass

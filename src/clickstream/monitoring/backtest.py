@@ -146,9 +146,7 @@ class EpisodeBook:
         current = strongest(seen)
         if not current and not self.open:
             return []
-        since = now - timedelta(seconds=self.settings.suppress_s)
-        flapping = {k: e for k, e in self.resolved.items()
-                    if k in current and k not in self.open and e.resolved_at is not None and e.resolved_at >= since}  # fmt: skip
+        flapping = {k: e for k, e in self.resolved.items() if k in current and k not in self.open}
         notes = []
         for ch in decide(current, self.open, flapping, now, self.settings, self._new_id):
             key = ch.alert.key

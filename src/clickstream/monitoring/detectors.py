@@ -41,6 +41,8 @@ _JSON_TYPES = {
 CONTRACT_TYPES = {f.name: _JSON_TYPES.get(f.type) for f in EVENT_FIELDS}
 # New fields named in one schema-drift alert: a producer sending random keys floods no channel.
 _MAX_LISTED = 20
+# Checks whose burstiness is measured at once: a day of windows for each of 2,000 checks.
+_BURST_CHUNK = 2000
 # A landing file name is anyone's text: each is quoted single-line and short in a rejected-files alert.
 MAX_FILE_NAME = 60
 
@@ -136,10 +138,44 @@ def _seasonal(series: MinuteSeries, cfg: VolumeSettings, window: int, ends: np.n
         adjusted = np.where(has_centre[:, None, None], adjusted, samples).reshape(len(ends), -1)
         median = np.nanmedian(adjusted, axis=1)
         mad = np.nanmedian(np.abs(adjusted - median[:, None]), axis=1)
-    # Event counts are at least Poisson-noisy, however steady the baseline days were.
-    sigma = np.maximum(MAD_TO_SIGMA * mad, np.sqrt(np.maximum(median, 1.0)))
+    # Event counts are at least Poisson-noisy, however steady the baseline days were, and more so
+    # when events arrive in bursts: the MAD of a few quantised samples can be zero.
+    burst = burstiness(series, ends - w, firsts, w, max(cfg.baseline_periods - 1, 1))
+    sigma = np.maximum(MAD_TO_SIGMA * mad, np.sqrt(np.maximum(median, 1.0) * burst))
     observed = np.asarray(series.window_sum("events", np.clip(ends, w, n), w), dtype=np.float64)
     return judged, observed, median, sigma, periods, valid.sum(axis=(1, 2))
+
+
+def burstiness(series: MinuteSeries, before: np.ndarray, firsts: np.ndarray, width: int, days: int) -> np.ndarray:
+    """How many times the Poisson variance the event counts of `width`-minute windows have over the
+    `days` before each of `before` (at least 1): about how many events arrive together.
+
+    Five tweets an hour turned into 140 events each, or a bot sending pages in volleys, leave most
+    windows of a baseline at 0 or at one volley; their MAD can then be zero, and the Poisson floor
+    alone (the square root of the expected count) calls every gap between volleys a drop. Measured
+    on each window's change from the same window a day earlier (the daily shape cancels out, however
+    sharp), in second differences over consecutive windows (so does a slow change of level), as a
+    mean (a median is zero when most windows are empty) over several days (one incident among them
+    barely moves it); a check without that much history gets 1."""
+    day = PERIOD_MINUTES["day"]
+    k = max(days * day // width, 3)
+    out = np.ones(len(before))
+    steps = np.arange(k)[None, :] * width
+    for lo in range(0, len(before), _BURST_CHUNK):  # memory stays bounded over a long backtest
+        at = before[lo : lo + _BURST_CHUNK, None] - steps
+        valid = at - day - width >= firsts[lo : lo + _BURST_CHUNK, None]
+        now = np.asarray(series.window_sum("events", np.clip(at, width + day, None), width), dtype=np.float64)
+        then = np.asarray(series.window_sum("events", np.clip(at - day, width, None), width), dtype=np.float64)
+        change = np.where(valid, now - then, 0.0)
+        second = change[:, :-2] - 2 * change[:, 1:-1] + change[:, 2:]
+        ok = valid[:, 2:]
+        pairs, windows = ok.sum(axis=1), valid.sum(axis=1)
+        level = np.where(valid, now + then, 0.0).sum(axis=1) / (2 * np.maximum(windows, 1))
+        # Of Poisson counts, a day's change has twice their variance and its second difference 12x.
+        spread = np.where(ok, second**2, 0.0).sum(axis=1) / np.maximum(pairs, 1)
+        judged = (pairs > 0) & (level > 0)
+        out[lo : lo + _BURST_CHUNK] = np.where(judged, spread / (12.0 * np.where(judged, level, 1.0)), 1.0)
+    return np.maximum(out, 1.0)
 
 
 def volume_verdicts(
@@ -188,6 +224,7 @@ def volume_alert(series: MinuteSeries, cfg: VolumeSettings, v: VolumeVerdicts, i
         observed=observed,
         expected=expected,
         details=_details(series, end, cfg, base, verdict, v.window),
+        suppress_s=cfg.spike_suppress_s if direction == "spike" else None,
     )
 
 

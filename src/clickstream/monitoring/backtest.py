@@ -26,7 +26,7 @@ from clickstream.monitoring.snapshot import Snapshot
 
 # The detectors a backtest replays: the others judge facts a history does not keep (data quality
 # results of a past run, the landing zone's rejected files) and stay off.
-REPLAYED = ("volume", "metrics", "freshness", "quarantine", "schema_drift")
+REPLAYED = ("volume", "metrics", "freshness", "quarantine", "schema_drift", "unconverted_revenue")
 WEEK_S = 7 * 86400.0
 
 

@@ -41,7 +41,7 @@ _JSON_TYPES = {
 CONTRACT_TYPES = {f.name: _JSON_TYPES.get(f.type) for f in EVENT_FIELDS}
 # New fields named in one schema-drift alert: a producer sending random keys floods no channel.
 _MAX_LISTED = 20
-# Checks whose burstiness is measured at once: a day of windows for each of 2,000 checks.
+# Checks whose burstiness is measured at once (each reads ~6 days of windows): bounded memory.
 _BURST_CHUNK = 2000
 # A landing file name is anyone's text: each is quoted single-line and short in a rejected-files alert.
 MAX_FILE_NAME = 60
@@ -140,7 +140,7 @@ def burstiness(series: MinuteSeries, before: np.ndarray, firsts: np.ndarray, wid
     """How many times the Poisson variance the event counts of `width`-minute windows have over the
     `days` before each of `before` (at least 1): about how many events arrive together.
 
-    Five tweets an hour turned into 140 events each, or a bot sending pages in volleys, leave most
+    A tweet every ten minutes turned into 140 events, or a bot sending pages in volleys, leave most
     windows of a baseline at 0 or at one volley; their MAD can then be zero, and the Poisson floor
     alone (the square root of the expected count) calls every gap between volleys a drop. Measured
     on each window's change from the same window a day earlier (the daily shape cancels out, however
@@ -151,7 +151,7 @@ def burstiness(series: MinuteSeries, before: np.ndarray, firsts: np.ndarray, wid
     k = max(days * day // width, 3)
     out = np.ones(len(before))
     steps = np.arange(k)[None, :] * width
-    for lo in range(0, len(before), _BURST_CHUNK):  # memory stays bounded over a long backtest
+    for lo in range(0, len(before), _BURST_CHUNK):
         at = before[lo : lo + _BURST_CHUNK, None] - steps
         valid = at - day - width >= firsts[lo : lo + _BURST_CHUNK, None]
         now = np.asarray(series.window_sum("events", np.clip(at, width + day, None), width), dtype=np.float64)

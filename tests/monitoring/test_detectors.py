@@ -175,6 +175,14 @@ def test_a_feed_arriving_in_volleys_is_not_a_drop_between_two_volleys():
     assert [a.key for a in detect_volume(MinuteSeries(START, {"events": steady}, 0, n), S.volume)] == ["volume:events:drop"]
 
 
+def test_one_large_order_is_not_a_revenue_spike_but_quadrupled_revenue_is():
+    series = flat_series(5, 60)  # one order of 40 a minute
+    series.values["revenue"][-5] += 2000  # and one worth fifty of them: +170% over the half hour
+    assert [a.key for a in detect_metrics(flat_copy(series), S.metrics)] == []
+    series.values["revenue"][-30:] *= 4
+    assert [a.key for a in detect_metrics(series, S.metrics)] == ["metric:revenue:spike"]
+
+
 def test_unconverted_revenue_opens_one_alert_naming_the_currencies() -> None:
     from clickstream.config import UnconvertedRevenueSettings
     from clickstream.monitoring.detectors import detect_unconverted_revenue

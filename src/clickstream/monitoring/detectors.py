@@ -253,6 +253,25 @@ def _robust_rows(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return median, sigma
 
 
+def _beyond_one_minute(
+    series: MinuteSeries, cfg: MetricSettings, at: np.ndarray, now_at: np.ndarray, ok: np.ndarray,
+    events_now: np.ndarray, expected_purchases: np.ndarray,
+) -> np.ndarray:
+    """Whether each check's revenue is still anomalous without its largest minute (and so are the
+    baseline windows): one large order in a quiet half hour is a good day, not an incident, and
+    order values are too heavy-tailed for a normal approximation at a few orders a window."""
+    w = cfg.window_min
+    with np.errstate(invalid="ignore", divide="ignore"):
+        then = series.window_sum("revenue", at, w) - series.window_max("revenue", at, w)
+        events_then = np.where(ok, series.window_sum("events", at, w), 1.0)
+        median, base_sigma = _robust_rows(np.where(ok, then / events_then, np.nan))
+        observed = series.window_sum("revenue", now_at, w) - series.window_max("revenue", now_at, w)
+        expected = median * events_now
+        sigma = np.maximum(base_sigma * events_now, expected * np.sqrt(2.0 / expected_purchases))
+        deviation = observed - expected
+        return (np.abs(deviation) >= cfg.z * sigma) & (np.abs(deviation) >= cfg.min_rel_change * np.abs(expected))
+
+
 def metric_verdicts(
     series: MinuteSeries, cfg: MetricSettings, ends: np.ndarray, firsts: np.ndarray | None = None
 ) -> list[MetricVerdicts]:
@@ -314,6 +333,8 @@ def metric_verdicts(
             far = np.abs(deviation) >= cfg.z * sigma
             big = (np.abs(deviation) >= cfg.min_abs_change.get(metric, 0.0)) & (np.abs(deviation) >= cfg.min_rel_change * np.abs(expected))
         flagged = judged_here & far & big
+        if metric == "revenue":
+            flagged &= _beyond_one_minute(series, cfg, at, now_at, ok, events_now, expected_purchases)
         direction = np.where(flagged, np.where(deviation < 0, "drop", "spike"), "")
         out.append(MetricVerdicts(metric, ends, events_now, observed, expected, sigma, median, base_sigma, periods, samples, direction))
     return out

@@ -47,6 +47,7 @@ from clickstream.clock import utc_now  # noqa: E402
 from clickstream.config import load_settings  # noqa: E402
 from clickstream.engine.duckdb import DuckDBEngine  # noqa: E402
 from clickstream.monitoring.backtest import run_backtest  # noqa: E402
+from clickstream.monitoring.seasonal import PERIOD_MINUTES  # noqa: E402
 from clickstream.warehouse import open_reader, open_warehouse  # noqa: E402
 
 STEP = timedelta(minutes=5)
@@ -253,7 +254,8 @@ def main() -> None:
     detectors = [d for d in args.detectors.split(",") if d]
     overrides = _overrides(args.overrides)
     settings = load_settings(overrides={"monitoring": overrides}).monitoring
-    warmup = timedelta(days=settings.volume.min_baseline_periods) + timedelta(minutes=settings.volume.window_min) + timedelta(hours=1)
+    period = timedelta(minutes=PERIOD_MINUTES[settings.volume.season])
+    warmup = period * settings.volume.min_baseline_periods + timedelta(minutes=settings.volume.window_min) + timedelta(hours=1)
     workdir = args.workdir
     totals = {d: Score() for d in [OURS, *detectors]}
     rows = []

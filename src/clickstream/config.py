@@ -542,6 +542,13 @@ class VolumeSettings(SeasonalSettings):
         description="Spikes are judged over this window (None: window_min): a long one ignores bursts of a few minutes.",
     )
     spike_z: float | None = Field(8.0, gt=0, description="The deviation a spike needs, in robust standard deviations (None: z).")
+    # Surges come in clusters (news, a campaign, a bot's waves): on realTweets one in five false
+    # spike alerts opened within 6 hours of the previous one resolving (bench/nab.py).
+    spike_suppress_s: float = Field(
+        21600.0, ge=0,
+        description="A spike back within this long of its episode resolving continues that episode (a 'still open' "
+        "update at most every renotify_s, not a new alert); drops use monitoring.suppress_s.",
+    )
     drop_severity: Severity = "critical"
     spike_severity: Severity = "warning"
 

@@ -158,6 +158,31 @@ def test_neighbouring_windows_are_rescaled_to_the_same_time_of_day():
     assert drop.expected == pytest.approx(events[-15:].sum(), rel=0.02)
 
 
+def test_a_feed_arriving_in_volleys_is_not_a_drop_between_two_volleys():
+    # 150 events at once about every 15 minutes (a bot, a batch export, a tweet turned into events):
+    # most baseline windows hold exactly one volley, so their MAD is zero, and without measuring
+    # the burstiness an empty quarter hour would be "13 sigma".
+    rng = np.random.default_rng(0)
+    n = 5 * DAY
+    slots = np.arange(0, n, 15)
+    volleys = np.zeros(n)
+    volleys[(slots + rng.integers(0, 15, len(slots)))[rng.random(len(slots)) > 0.1]] = 150.0
+    volleys[-15:] = 0
+    assert detect_volume(MinuteSeries(START, {"events": volleys}, 0, n), S.volume) == []
+    # The same mean traffic arriving steadily: an empty quarter hour is a drop.
+    steady = rng.poisson(10.0, n).astype(float)
+    steady[-15:] = 0
+    assert [a.key for a in detect_volume(MinuteSeries(START, {"events": steady}, 0, n), S.volume)] == ["volume:events:drop"]
+
+
+def test_one_large_order_is_not_a_revenue_spike_but_quadrupled_revenue_is():
+    series = flat_series(5, 60)  # one order of 40 a minute
+    series.values["revenue"][-5] += 2000  # and one worth fifty of them: +170% over the half hour
+    assert [a.key for a in detect_metrics(flat_copy(series), S.metrics)] == []
+    series.values["revenue"][-30:] *= 4
+    assert [a.key for a in detect_metrics(series, S.metrics)] == ["metric:revenue:spike"]
+
+
 def test_unconverted_revenue_opens_one_alert_naming_the_currencies() -> None:
     from clickstream.config import UnconvertedRevenueSettings
     from clickstream.monitoring.detectors import detect_unconverted_revenue

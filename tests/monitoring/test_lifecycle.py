@@ -61,6 +61,25 @@ def test_a_quick_return_reopens_silently_and_a_late_one_is_a_new_episode(book):
     assert [r[1] for r in rows(book)] == ["resolved", "open"]
 
 
+SPIKE = Alert("volume:events:spike", "volume", "warning", "events", "traffic spike", 900.0, 100.0, suppress_s=6 * 3600)
+
+
+@pytest.mark.parametrize("kind", ["table", "memory"])
+def test_an_alert_with_its_own_suppression_continues_its_episode_for_that_long(book, kind):
+    from clickstream.monitoring.backtest import EpisodeBook
+
+    books = book if kind == "table" else EpisodeBook(book.settings)
+    books.reconcile([SPIKE, DROP], at(0))
+    assert sorted(n.event for n in books.reconcile([], at(10))) == ["resolve", "resolve"]
+    # Three hours later: the drop (suppress_s, 15 min) is a new page, the spike (6 h) the same
+    # episode, which owes a "still open" update since its trigger is older than renotify_s.
+    notes = books.reconcile([SPIKE, DROP], at(190))
+    assert sorted((n.alert.key, n.event) for n in notes) == [("volume:events:drop", "trigger"), ("volume:events:spike", "renotify")]
+    assert [n.event for n in books.reconcile([], at(200))] == ["resolve", "resolve"]
+    # Seven hours after resolving, the spike is news again.
+    assert [n.event for n in books.reconcile([SPIKE], at(200 + 7 * 60))] == ["trigger"]
+
+
 def test_escalation_notifies_at_once_and_simultaneous_alerts_are_separate_episodes(book):
     notes = book.reconcile([LAG, DROP], at(0))
     assert sorted(n.alert.key for n in notes) == ["freshness:lag", "volume:events:drop"]

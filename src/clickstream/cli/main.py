@@ -280,11 +280,11 @@ def monitor_backtest(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the episodes to this .json or .csv file."),
     backfilled: bool = typer.Option(
         False, "--backfilled", help="The history was loaded in bulk: judge gold minutes as of their event time "
-        "(freshness, quarantine and schema drift, whose facts are by ingest time, see nothing).",
+        "(freshness, quarantine, schema drift and unconverted revenue, whose facts are by ingest time, see nothing).",
     ),
 ) -> None:
-    """Replay the detectors (volume, gold metrics, freshness from the ledger, quarantine, schema drift)
-    over the warehouse's history, as of every --step, and show which alert episodes would have opened
+    """Replay the detectors (volume, gold metrics, freshness from the ledger, quarantine, schema drift,
+    unconverted revenue) over the warehouse's history, as of every --step, and show which alert episodes would have opened
     and resolved. Sends nothing and writes nothing to the warehouse.
 
     Compare two sensitivities by running it twice, e.g. with --set volume.z=4 and --set volume.z=6.

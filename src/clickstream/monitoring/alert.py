@@ -49,6 +49,8 @@ class Alert:
     observed: float | None = None
     expected: float | None = None
     details: dict[str, Any] = field(default_factory=dict, compare=False)
+    # A return this soon after its episode resolved continues that episode (None: monitoring.suppress_s).
+    suppress_s: float | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         # Subject and message may quote events; every channel, and the alerts table, gets them

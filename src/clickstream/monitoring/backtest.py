@@ -20,13 +20,13 @@ import numpy as np
 
 from clickstream.config import MonitoringSettings, Settings
 from clickstream.monitoring.alert import SEVERITY_RANK, Alert, Notification
-from clickstream.monitoring.detectors import run_detectors, volume_alert, volume_verdicts
+from clickstream.monitoring.detectors import metric_alert, metric_verdicts, run_detectors, volume_alert, volume_verdicts
 from clickstream.monitoring.lifecycle import OPEN, RENOTIFIED, RESOLVED, Episode, decide, strongest
 from clickstream.monitoring.snapshot import Snapshot
 
 # The detectors a backtest replays: the others judge facts a history does not keep (data quality
 # results of a past run, the landing zone's rejected files) and stay off.
-REPLAYED = ("volume", "metrics", "freshness", "quarantine", "schema_drift")
+REPLAYED = ("volume", "metrics", "freshness", "quarantine", "schema_drift", "unconverted_revenue")
 WEEK_S = 7 * 86400.0
 
 
@@ -146,9 +146,7 @@ class EpisodeBook:
         current = strongest(seen)
         if not current and not self.open:
             return []
-        since = now - timedelta(seconds=self.settings.suppress_s)
-        flapping = {k: e for k, e in self.resolved.items()
-                    if k in current and k not in self.open and e.resolved_at is not None and e.resolved_at >= since}  # fmt: skip
+        flapping = {k: e for k, e in self.resolved.items() if k in current and k not in self.open}
         notes = []
         for ch in decide(current, self.open, flapping, now, self.settings, self._new_id):
             key = ch.alert.key
@@ -193,13 +191,17 @@ def replay(
 ) -> BacktestResult:
     """Check at `start`, `start + step`, ... up to `end` inclusive, as the live monitor would have.
 
-    The volume test, the one that scans most history per check, runs once over all checks
-    (`volume_verdicts`, the same function the live check calls with one end); the other detectors
-    judge each check's facts in memory. `snapshot` must return one shared series (as `History` does).
+    The volume and metric tests, the ones that scan most history per check, run once over all
+    checks (`volume_verdicts`, `metric_verdicts`: the same functions the live check calls with one
+    end); the other detectors judge each check's facts in memory. `snapshot` must return one
+    shared series (as `History` does).
     """
     if step <= timedelta(0):
         raise ValueError("step must be positive")
-    others = settings.model_copy(update={"volume": settings.volume.model_copy(update={"enabled": False})})
+    others = settings.model_copy(update={
+        "volume": settings.volume.model_copy(update={"enabled": False}),
+        "metrics": settings.metrics.model_copy(update={"enabled": False}),
+    })  # fmt: skip
     times: list[datetime] = []
     seen: list[list[Alert]] = []
     judged: list[int] = []  # checks with a minute series, and its window
@@ -210,7 +212,7 @@ def replay(
     while now <= end:
         snap = snapshot(now)
         seen.append(run_detectors(snap, others))
-        if settings.volume.enabled and snap.series is not None:
+        if snap.series is not None:
             series = snap.series
             judged.append(len(times))
             firsts.append(series.first)
@@ -218,18 +220,33 @@ def replay(
         times.append(now)
         now += step
     if series is not None and judged:
-        for verdicts in reversed(volume_verdicts(series, settings.volume, np.array(ends), np.array(firsts))):
-            for i in np.flatnonzero(verdicts.direction != ""):
-                # The series object is shared: an alert's text needs only its minutes, not its end.
-                alert = volume_alert(series, settings.volume, verdicts, int(i))
-                if alert is not None:
-                    seen[judged[int(i)]].insert(0, alert)
+        # In `run_detectors`' order: volume, then metrics, then the rest.
+        series_alerts: list[list[Alert]] = [[] for _ in judged]
+        at, since = np.array(ends), np.array(firsts)
+        if settings.volume.enabled:
+            _collect(series_alerts, volume_verdicts(series, settings.volume, at, since), lambda v, i: volume_alert(series, settings.volume, v, i))
+        if settings.metrics.enabled:
+            # A check whose window starts before its first minute has no verdict (as `detect_metrics`).
+            _collect(series_alerts, metric_verdicts(series, settings.metrics, at, since), lambda v, i: metric_alert(series, settings.metrics, v, i))
+        for j, alerts in zip(judged, series_alerts):
+            if alerts:
+                seen[j][:0] = alerts
     book = EpisodeBook(settings)
     sent: list[Notification] = []
     for now, alerts in zip(times, seen):
         sent += book.reconcile(alerts, now)
     episodes = sorted(book.records.values(), key=lambda e: (e.opened_at, e.type, e.key))
     return BacktestResult(start, end, step.total_seconds(), len(times), episodes, sent)
+
+
+def _collect(into: list[list[Alert]], verdicts: list, alert: Callable[[Any, int], Alert | None]) -> None:
+    """Each check's alerts of `verdicts` appended to its list, in the verdicts' order. The series
+    object is shared: an alert's text needs only its minutes, not its end."""
+    for v in verdicts:
+        for i in np.flatnonzero(v.direction != ""):
+            found = alert(v, int(i))
+            if found is not None:
+                into[int(i)].append(found)
 
 
 def run_backtest(

@@ -22,7 +22,7 @@ from clickstream.config import (
 )
 from clickstream.contract.schema import EVENT_FIELDS, FieldType
 from clickstream.monitoring.alert import Alert, field_label, one_line
-from clickstream.monitoring.seasonal import MAD_TO_SIGMA, PERIOD_MINUTES, Baseline, Verdict, judge, robust_baseline, sample_ends
+from clickstream.monitoring.seasonal import MAD_TO_SIGMA, PERIOD_MINUTES, Baseline, Verdict, nanmedian
 from clickstream.monitoring.snapshot import (
     FieldStats, FreshnessFacts, MinuteSeries, QuarantineStats, RejectedFiles, Snapshot, UnconvertedRevenue,
 )
@@ -41,6 +41,8 @@ _JSON_TYPES = {
 CONTRACT_TYPES = {f.name: _JSON_TYPES.get(f.type) for f in EVENT_FIELDS}
 # New fields named in one schema-drift alert: a producer sending random keys floods no channel.
 _MAX_LISTED = 20
+# Checks whose burstiness is measured at once (each reads ~6 days of windows): bounded memory.
+_BURST_CHUNK = 2000
 # A landing file name is anyone's text: each is quoted single-line and short in a rejected-files alert.
 MAX_FILE_NAME = 60
 
@@ -66,16 +68,6 @@ def run_detectors(snap: Snapshot, settings: MonitoringSettings) -> list[Alert]:
     if settings.data_quality.enabled:
         alerts += detect_dq_failures(snap.dq_failures, settings.data_quality)
     return alerts
-
-
-def _seasonal_ends(series: MinuteSeries, cfg: SeasonalSettings) -> tuple[int, np.ndarray, np.ndarray, int] | None:
-    end = series.end
-    if end - cfg.window_min < series.first:
-        return None
-    ends, offsets, periods = sample_ends(end, series.first, cfg.window_min, cfg.season, cfg.baseline_periods, cfg.neighbours)
-    if periods < cfg.min_baseline_periods:
-        return None
-    return end, ends, offsets, periods
 
 
 def _window_text(series: MinuteSeries, end: int, width: int) -> str:
@@ -126,20 +118,54 @@ def _seasonal(series: MinuteSeries, cfg: VolumeSettings, window: int, ends: np.n
     samples = np.where(valid, np.asarray(series.window_sum("events", np.clip(at, w, n), w), dtype=np.float64), np.nan)
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: checks without history, not judged
-        level = np.nanmedian(samples[:, :, nb], axis=1)
-        typical = np.nanmedian(samples, axis=1)
+        level = nanmedian(samples[:, :, nb], axis=1)
+        typical = nanmedian(samples, axis=1)
         factor = level[:, None] / typical
         adjusted = np.where(typical[:, None, :] > 0, samples * factor[:, None, :], level[:, None, None])
         adjusted = np.where(valid, adjusted, np.nan)
         adjusted[:, :, nb] = samples[:, :, nb]
         has_centre = valid[:, :, nb].any(axis=1)
         adjusted = np.where(has_centre[:, None, None], adjusted, samples).reshape(len(ends), -1)
-        median = np.nanmedian(adjusted, axis=1)
-        mad = np.nanmedian(np.abs(adjusted - median[:, None]), axis=1)
-    # Event counts are at least Poisson-noisy, however steady the baseline days were.
-    sigma = np.maximum(MAD_TO_SIGMA * mad, np.sqrt(np.maximum(median, 1.0)))
+        median = nanmedian(adjusted, axis=1)
+        mad = nanmedian(np.abs(adjusted - median[:, None]), axis=1)
+    # Event counts are at least Poisson-noisy, however steady the baseline days were, and more so
+    # when events arrive in bursts: the MAD of a few quantised samples can be zero.
+    burst = burstiness(series, ends - w, firsts, w, max(cfg.baseline_periods - 1, 1))
+    sigma = np.maximum(MAD_TO_SIGMA * mad, np.sqrt(np.maximum(median, 1.0) * burst))
     observed = np.asarray(series.window_sum("events", np.clip(ends, w, n), w), dtype=np.float64)
     return judged, observed, median, sigma, periods, valid.sum(axis=(1, 2))
+
+
+def burstiness(series: MinuteSeries, before: np.ndarray, firsts: np.ndarray, width: int, days: int) -> np.ndarray:
+    """How many times the Poisson variance the event counts of `width`-minute windows have over the
+    `days` before each of `before` (at least 1): about how many events arrive together.
+
+    A tweet every ten minutes turned into 140 events, or a bot sending pages in volleys, leave most
+    windows of a baseline at 0 or at one volley; their MAD can then be zero, and the Poisson floor
+    alone (the square root of the expected count) calls every gap between volleys a drop. Measured
+    on each window's change from the same window a day earlier (the daily shape cancels out, however
+    sharp), in second differences over consecutive windows (so does a slow change of level), as a
+    mean (a median is zero when most windows are empty) over several days (one incident among them
+    barely moves it); a check without that much history gets 1."""
+    day = PERIOD_MINUTES["day"]
+    k = max(days * day // width, 3)
+    out = np.ones(len(before))
+    steps = np.arange(k)[None, :] * width
+    for lo in range(0, len(before), _BURST_CHUNK):
+        at = before[lo : lo + _BURST_CHUNK, None] - steps
+        valid = at - day - width >= firsts[lo : lo + _BURST_CHUNK, None]
+        now = np.asarray(series.window_sum("events", np.clip(at, width + day, None), width), dtype=np.float64)
+        then = np.asarray(series.window_sum("events", np.clip(at - day, width, None), width), dtype=np.float64)
+        change = np.where(valid, now - then, 0.0)
+        second = change[:, :-2] - 2 * change[:, 1:-1] + change[:, 2:]
+        ok = valid[:, 2:]
+        pairs, windows = ok.sum(axis=1), valid.sum(axis=1)
+        level = np.where(valid, now + then, 0.0).sum(axis=1) / (2 * np.maximum(windows, 1))
+        # Of Poisson counts, a day's change has twice their variance and its second difference 12x.
+        spread = np.where(ok, second**2, 0.0).sum(axis=1) / np.maximum(pairs, 1)
+        judged = (pairs > 0) & (level > 0)
+        out[lo : lo + _BURST_CHUNK] = np.where(judged, spread / (12.0 * np.where(judged, level, 1.0)), 1.0)
+    return np.maximum(out, 1.0)
 
 
 def volume_verdicts(
@@ -188,6 +214,7 @@ def volume_alert(series: MinuteSeries, cfg: VolumeSettings, v: VolumeVerdicts, i
         observed=observed,
         expected=expected,
         details=_details(series, end, cfg, base, verdict, v.window),
+        suppress_s=cfg.spike_suppress_s if direction == "spike" else None,
     )
 
 
@@ -199,68 +226,153 @@ def detect_volume(series: MinuteSeries, cfg: VolumeSettings) -> list[Alert]:
     return [a for a in alerts if a is not None]
 
 
+@dataclass(frozen=True)
+class MetricVerdicts:
+    """The metric test of one gold metric at many window ends at once (one per check of a
+    backtest, or just the latest)."""
+
+    metric: str
+    ends: np.ndarray
+    events: np.ndarray  # events in the window, which the expectation is scaled to
+    observed: np.ndarray
+    expected: np.ndarray
+    sigma: np.ndarray
+    base_median: np.ndarray  # the baseline's median and sigma per event (per page view: conversion)
+    base_sigma: np.ndarray
+    periods: np.ndarray
+    samples: np.ndarray
+    direction: np.ndarray  # "drop" / "spike", or "" (normal, or not judged)
+
+
+def _robust_rows(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`robust_baseline`'s median and sigma of each row, NaN marking the samples a check lacks."""
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: checks not judged
+        median = nanmedian(samples, axis=1)
+        sigma = MAD_TO_SIGMA * nanmedian(np.abs(samples - median[:, None]), axis=1)
+    return median, sigma
+
+
+def _beyond_one_minute(
+    series: MinuteSeries, cfg: MetricSettings, at: np.ndarray, now_at: np.ndarray, ok: np.ndarray,
+    events_now: np.ndarray, expected_purchases: np.ndarray,
+) -> np.ndarray:
+    """Whether each check's revenue is still anomalous without its largest minute (and so are the
+    baseline windows): one large order in a quiet half hour is a good day, not an incident, and
+    order values are too heavy-tailed for a normal approximation at a few orders a window."""
+    w = cfg.window_min
+    with np.errstate(invalid="ignore", divide="ignore"):
+        then = series.window_sum("revenue", at, w) - series.window_max("revenue", at, w)
+        events_then = np.where(ok, series.window_sum("events", at, w), 1.0)
+        median, base_sigma = _robust_rows(np.where(ok, then / events_then, np.nan))
+        observed = series.window_sum("revenue", now_at, w) - series.window_max("revenue", now_at, w)
+        expected = median * events_now
+        sigma = np.maximum(base_sigma * events_now, expected * np.sqrt(2.0 / expected_purchases))
+        deviation = observed - expected
+        return (np.abs(deviation) >= cfg.z * sigma) & (np.abs(deviation) >= cfg.min_rel_change * np.abs(expected))
+
+
+def metric_verdicts(
+    series: MinuteSeries, cfg: MetricSettings, ends: np.ndarray, firsts: np.ndarray | None = None
+) -> list[MetricVerdicts]:
+    """Each of `cfg.metrics` in the window before each of `ends`, per event (conversion: per page
+    view) against the same window on earlier days, vectorized over the ends as `volume_verdicts`
+    is; `firsts` is each check's first minute with data (default series.first)."""
+    ends = np.asarray(ends, dtype=np.int64)
+    firsts = np.full(len(ends), series.first, dtype=np.int64) if firsts is None else np.asarray(firsts, dtype=np.int64)
+    w, nb = cfg.window_min, cfg.neighbours
+    back = np.arange(1, cfg.baseline_periods + 1) * PERIOD_MINUTES[cfg.season]
+    at = ends[:, None, None] - back[None, :, None] + (np.arange(-nb, nb + 1) * w)[None, None, :]
+    valid = (at - w >= firsts[:, None, None]) & (at <= ends[:, None, None] - w)
+    periods = valid[:, :, nb].sum(axis=1)
+    valid, at = valid.reshape(len(ends), -1), np.clip(at.reshape(len(ends), -1), w, None)
+    now_at = np.clip(ends, w, None)
+
+    def then(metric: str) -> np.ndarray:
+        return np.asarray(series.window_sum(metric, at, w), dtype=np.float64)
+
+    def now(metric: str) -> np.ndarray:
+        return np.asarray(series.window_sum(metric, now_at, w), dtype=np.float64)
+
+    events_now, events_then = now("events"), then("events")
+    ok = valid & (events_then > 0)
+    judged = (ends - w >= firsts) & (periods >= cfg.min_baseline_periods) & (events_now > 0) & (ok.sum(axis=1) >= 3)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_event = {m: _robust_rows(np.where(ok, then(m) / np.where(ok, events_then, 1.0), np.nan))
+                     for m in {*cfg.metrics, "purchases"} - {"conversion_rate"}}  # fmt: skip
+    # Counting noise sets a floor under the spread: a quiet hour has few purchases, and a few
+    # samples of a steady baseline can have a MAD near zero.
+    expected_purchases = np.maximum(per_event["purchases"][0] * events_now, 1.0)
+    out = []
+    for metric in cfg.metrics:
+        if metric == "conversion_rate":
+            views_now, views_then = now("page_views"), then("page_views")
+            seen = valid & (views_then > 0)
+            judged_here = judged & (views_now > 0) & (seen.sum(axis=1) >= 3)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                median, base_sigma = _robust_rows(np.where(seen, then("purchases") / np.where(seen, views_then, 1.0), np.nan))
+                safe_views = np.where(views_now > 0, views_now, 1.0)
+                observed = now("purchases") / safe_views
+                expected = median
+                sigma = np.maximum(base_sigma, np.sqrt(np.maximum(expected * views_now, 1.0)) / safe_views)
+            samples = seen.sum(axis=1)
+        else:
+            judged_here = judged
+            median, base_sigma = per_event[metric]
+            observed = now(metric)
+            expected, sigma = median * events_now, base_sigma * events_now
+            if metric == "revenue":
+                # A sum of order values: relative noise about sqrt(2 / orders) when order values vary ~100%.
+                sigma = np.maximum(sigma, expected * np.sqrt(2.0 / expected_purchases))
+            else:
+                sigma = np.maximum(sigma, np.sqrt(np.maximum(expected, 1.0)))
+            samples = ok.sum(axis=1)
+        # `judge`, over arrays.
+        deviation = observed - expected
+        with np.errstate(invalid="ignore"):
+            far = np.abs(deviation) >= cfg.z * sigma
+            big = (np.abs(deviation) >= cfg.min_abs_change.get(metric, 0.0)) & (np.abs(deviation) >= cfg.min_rel_change * np.abs(expected))
+        flagged = judged_here & far & big
+        if metric == "revenue":
+            flagged &= _beyond_one_minute(series, cfg, at, now_at, ok, events_now, expected_purchases)
+        direction = np.where(flagged, np.where(deviation < 0, "drop", "spike"), "")
+        out.append(MetricVerdicts(metric, ends, events_now, observed, expected, sigma, median, base_sigma, periods, samples, direction))
+    return out
+
+
+def metric_alert(series: MinuteSeries, cfg: MetricSettings, v: MetricVerdicts, i: int) -> Alert | None:
+    """The alert of check `i` of `v`, or None when its window is normal."""
+    direction = str(v.direction[i])
+    if not direction:
+        return None
+    metric, end, w = v.metric, int(v.ends[i]), cfg.window_min
+    observed, expected = float(v.observed[i]), float(v.expected[i])
+    base = Baseline(float(v.base_median[i]), float(v.base_sigma[i]), int(v.periods[i]), int(v.samples[i]))
+    verdict = Verdict(observed, expected, float(v.sigma[i]), direction)
+    change = verdict.deviation / expected if expected else float("inf")
+    shown = (lambda x: f"{x:.2%}") if metric == "conversion_rate" else (lambda x: f"{x:,.0f}")
+    return Alert(
+        key=f"metric:{metric}:{direction}",
+        type="metric",
+        severity=cfg.severity,
+        subject=metric,
+        message=(
+            f"{metric} {direction}: {shown(observed)} in {_window_text(series, end, w)}, expected about "
+            f"{shown(expected)} ({change:+.0%}) for {float(v.events[i]):,.0f} events at this time of {cfg.season}"
+        ),
+        observed=observed,
+        expected=expected,
+        details=_details(series, end, cfg, base, verdict),
+    )
+
+
 def detect_metrics(series: MinuteSeries, cfg: MetricSettings) -> list[Alert]:
     """Gold metrics beyond what the event volume explains: a traffic drop is the volume detector's
     alert, not also a revenue, purchases and users alert."""
-    found = _seasonal_ends(series, cfg)
-    if found is None:
+    if series.end - cfg.window_min < series.first:
         return []
-    end, ends, offsets, periods = found
-    w = cfg.window_min
-    events_now = float(series.window_sum("events", end, w))
-    events_then = np.asarray(series.window_sum("events", ends, w))
-    ok = events_then > 0
-    if events_now <= 0 or ok.sum() < 3:
-        return []
-
-    def per_event(metric: str) -> Baseline:
-        return robust_baseline(np.asarray(series.window_sum(metric, ends, w))[ok] / events_then[ok], periods)
-
-    # Counting noise sets a floor under the spread: a quiet hour has few purchases, and a few
-    # samples of a steady baseline can have a MAD near zero.
-    expected_purchases = max(per_event("purchases").median * events_now, 1.0)
-    alerts = []
-    for metric in cfg.metrics:
-        if metric == "conversion_rate":
-            views_now = float(series.window_sum("page_views", end, w))
-            views_then = np.asarray(series.window_sum("page_views", ends, w))
-            seen = views_then > 0
-            if views_now <= 0 or seen.sum() < 3:
-                continue
-            observed = float(series.window_sum("purchases", end, w)) / views_now
-            base = robust_baseline(np.asarray(series.window_sum("purchases", ends, w))[seen] / views_then[seen], periods)
-            expected = base.median
-            sigma = max(base.sigma, math.sqrt(max(expected * views_now, 1.0)) / views_now)
-        else:
-            base = per_event(metric)
-            observed = float(series.window_sum(metric, end, w))
-            expected, sigma = base.median * events_now, base.sigma * events_now
-            if metric == "revenue":
-                # A sum of order values: relative noise about sqrt(2 / orders) when order values vary ~100%.
-                sigma = max(sigma, expected * math.sqrt(2.0 / expected_purchases))
-            else:
-                sigma = max(sigma, math.sqrt(max(expected, 1.0)))
-        verdict = judge(observed, expected, sigma, cfg.z, cfg.min_abs_change.get(metric, 0.0), cfg.min_rel_change)
-        if verdict.direction is None:
-            continue
-        change = verdict.deviation / expected if expected else float("inf")
-        shown = (lambda v: f"{v:.2%}") if metric == "conversion_rate" else (lambda v: f"{v:,.0f}")
-        alerts.append(
-            Alert(
-                key=f"metric:{metric}:{verdict.direction}",
-                type="metric",
-                severity=cfg.severity,
-                subject=metric,
-                message=(
-                    f"{metric} {verdict.direction}: {shown(observed)} in {_window_text(series, end, w)}, expected about "
-                    f"{shown(expected)} ({change:+.0%}) for {events_now:,.0f} events at this time of {cfg.season}"
-                ),
-                observed=observed,
-                expected=expected,
-                details=_details(series, end, cfg, base, verdict),
-            )
-        )
-    return alerts
+    alerts = [metric_alert(series, cfg, v, 0) for v in metric_verdicts(series, cfg, np.array([series.end]))]
+    return [a for a in alerts if a is not None]
 
 
 def detect_freshness(facts: FreshnessFacts, now, cfg: FreshnessSettings) -> list[Alert]:

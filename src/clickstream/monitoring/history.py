@@ -17,11 +17,15 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from clickstream.config import Settings
-from clickstream.monitoring.snapshot import KPI_METRICS, FieldStats, FreshnessFacts, MinuteSeries, QuarantineStats, Snapshot
+from clickstream.monitoring.snapshot import (
+    KPI_METRICS, FieldStats, FreshnessFacts, MinuteSeries, QuarantineStats, Snapshot, UnconvertedRevenue,
+)
 from clickstream.monitoring.source import _CONTRACT_FORMATS, SQL as LIVE_SQL, _EPOCH, series_lookback_minutes
 from clickstream.warehouse.base import Reader
 
 _US = timedelta(microseconds=1)
+# Currencies named in an unconverted-revenue alert (the live query's LIMIT).
+_CURRENCIES = 10
 # Raw lines are fetched a day of ingest time at a time: memory stays bounded on a long history.
 _FIELDS_CHUNK = timedelta(days=1)
 
@@ -36,6 +40,16 @@ SQL = {
     "quarantine": (
         "SELECT batch_id, reason, count(*) AS n FROM quarantine_events WHERE ingested_at >= ? AND ingested_at <= ? "
         "GROUP BY batch_id, reason"
+    ),
+    # Batches with purchases or refunds that had no exchange rate, and which currencies those were.
+    "unconverted": (
+        "SELECT batch_id, unconverted_revenue_events FROM pipeline_batches WHERE committed_at >= ? AND started_at <= ? "
+        "AND unconverted_revenue_events > 0"
+    ),
+    "unconverted_currencies": (
+        "SELECT DISTINCT b.batch_id, s.currency FROM silver_events s JOIN pipeline_batches b ON s.batch_id = b.batch_id "
+        "WHERE b.committed_at >= ? AND b.started_at <= ? AND b.unconverted_revenue_events > 0 AND s.revenue IS NOT NULL "
+        "AND s.reporting_revenue IS NULL"
     ),
     # Each batch's first {limit} JSON-object lines in the live sample's order within a batch.
     "field_lines": (
@@ -82,7 +96,7 @@ class History:
         """`by_event_time`: the history was loaded in bulk (a backfill), so commit times say nothing of
         when the monitor could have seen it. Gold minutes are then judged as if each arrived on
         time, and the detectors whose facts are by ingest time (freshness, quarantine, schema
-        drift) see nothing."""
+        drift, unconverted revenue) see nothing."""
         self.settings = settings
         self.by_event_time = by_event_time
         m = settings.monitoring
@@ -95,6 +109,8 @@ class History:
         self._load_files(reader, end) if ledger and m.freshness.enabled else None
         self._load_quarantine(reader, since, end) if ledger and m.quarantine.enabled else None
         self._load_fields(reader, since, end) if ledger and m.schema_drift.enabled else None
+        if ledger and m.unconverted_revenue.enabled:
+            self._load_unconverted(reader, start - timedelta(seconds=m.unconverted_revenue.window_s), end)
 
     # -- loading: one query per source (raw lines: one per day) --------------------------------
     def _load_batches(self, reader: Reader, end: datetime) -> None:
@@ -148,6 +164,19 @@ class History:
                 per_batch[slot][reason] += int(n)
         self.reasons = _Counts.build(per_batch, len(self.batch_ids))
 
+    def _load_unconverted(self, reader: Reader, since: datetime, end: datetime) -> None:
+        events = np.zeros(len(self.batch_ids) + 1)
+        for batch_id, n in reader.rows(SQL["unconverted"], [since, end]):
+            slot = self._slot.get(int(batch_id))
+            if slot is not None:
+                events[slot + 1] = int(n or 0)
+        self._unconverted_cum = np.cumsum(events)
+        self._unconverted_currencies: dict[int, set] = {}
+        for batch_id, currency in reader.rows(SQL["unconverted_currencies"], [since, end]):
+            slot = self._slot.get(int(batch_id))
+            if slot is not None:
+                self._unconverted_currencies.setdefault(slot, set()).add(currency)
+
     def _load_fields(self, reader: Reader, since: datetime, end: datetime) -> None:
         c = self.settings.monitoring.schema_drift
         n = len(self.batch_ids)
@@ -188,6 +217,7 @@ class History:
             freshness=self._freshness(now, visible) if ledger and m.freshness.enabled else None,
             fields=self._field_stats(now, visible) if ledger and m.schema_drift.enabled else None,
             quarantine=self._quarantine(now, visible) if ledger and m.quarantine.enabled else None,
+            unconverted_revenue=self._unconverted(now, visible) if ledger and m.unconverted_revenue.enabled else None,
             contract_format=self.contract_format,
         )
 
@@ -228,6 +258,18 @@ class History:
         recent = (self._file_commit >= since_us) & (self._file_commit <= now_us)
         lag = float(self._file_lag[recent].max()) / 1e6 if recent.any() else None
         return FreshnessFacts(newest, oldest, lag)
+
+    def _unconverted(self, now: datetime, visible: int) -> UnconvertedRevenue:
+        """The live query's facts: batches committed in the window before `now`, and the first
+        currencies (by name, unknown last, as DuckDB orders them) of their unconverted events."""
+        since_us = (now - timedelta(seconds=self.settings.monitoring.unconverted_revenue.window_s) - _EPOCH) // _US
+        first = int(np.searchsorted(self._committed_us[:visible], since_us, side="left"))
+        events = int(self._unconverted_cum[visible] - self._unconverted_cum[first])
+        if not events:
+            return UnconvertedRevenue(0, [])
+        found = set().union(*(self._unconverted_currencies.get(i, set()) for i in range(first, visible)))
+        named = sorted(c for c in found if c is not None) + ([None] if None in found else [])
+        return UnconvertedRevenue(events, [c or "none" for c in named[:_CURRENCIES]])
 
     def _windows(self, now: datetime, window_s: float, baseline_s: float, visible: int) -> tuple[int, int]:
         recent_from = now - timedelta(seconds=window_s)

@@ -89,6 +89,11 @@ def strongest(seen: list[Alert]) -> dict[str, Alert]:
     return current
 
 
+def suppression(alert: Alert, s: MonitoringSettings) -> timedelta:
+    """How soon after its episode resolved a return of `alert` reopens that episode silently."""
+    return timedelta(seconds=s.suppress_s if alert.suppress_s is None else alert.suppress_s)
+
+
 def decide(
     current: dict[str, Alert],
     episodes: dict[str, Episode],
@@ -100,12 +105,13 @@ def decide(
     """The lifecycle rules, free of storage: the live book applies them to the `alerts` table, the
     backtest to episodes in memory, so both open and resolve the same episodes.
 
-    `episodes` are the open ones by key; `flapping` the ones resolved within `suppress_s` whose key
-    is in `current` but not open."""
+    `episodes` are the open ones by key; `flapping` the latest resolved ones whose key is in
+    `current` but not open, at least those within their `suppression`."""
     changes: list[Change] = []
     for key, alert in current.items():
         ep = episodes.get(key)
-        if ep is None and key in flapping:
+        back = flapping.get(key)
+        if ep is None and back is not None and back.resolved_at is not None and back.resolved_at >= now - suppression(alert, s):
             # Back within the suppression interval: the same episode reopens without a new page.
             ep = flapping[key]
             changes.append(Change("reopen", ep.alert_id, ep.alert))
@@ -157,7 +163,8 @@ class AlertBook:
         if not current and not episodes:
             return []
         fresh_keys = [k for k in current if k not in episodes]
-        flapping = self._recently_resolved(fresh_keys, now - timedelta(seconds=self.settings.suppress_s))
+        longest = max((suppression(current[k], self.settings) for k in fresh_keys), default=timedelta(0))
+        flapping = self._recently_resolved(fresh_keys, now - longest)
         changes: list[Statement] = []
         notes: list[Notification] = []
         for change in decide(current, episodes, flapping, now, self.settings):

@@ -29,6 +29,19 @@ class MinuteSeries:
             sums = self._sums[metric] = np.concatenate(([0.0], np.cumsum(self.values[metric], dtype=np.float64)))
         return sums[end] - sums[np.asarray(end) - width]
 
+    def window_max(self, metric: str, end: int | np.ndarray, width: int) -> float | np.ndarray:
+        """The largest minute of `metric` among the `width` minutes before index `end`."""
+        key = f"{metric}:max:{width}"
+        peaks = self._sums.get(key)
+        if peaks is None:
+            values = np.asarray(self.values[metric], dtype=np.float64)
+            # peaks[j]: the largest of values[j - width : j] (j >= width).
+            peaks = np.full(len(values) + 1, np.nan)
+            if len(values) >= width:
+                peaks[width:] = np.lib.stride_tricks.sliding_window_view(values, width).max(axis=1)
+            self._sums[key] = peaks
+        return peaks[end]
+
     def minute(self, index: int) -> datetime:
         return self.start + timedelta(minutes=int(index))
 

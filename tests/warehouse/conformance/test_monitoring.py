@@ -198,6 +198,10 @@ def test_the_backtest_replays_the_same_episodes_on_every_warehouse(hours, tmp_pa
     runs = {}
     for kind in WAREHOUSE_KINDS:
         settings = ingest_hours(kind, hours, tmp_path, request, monkeypatch)
+        # Here the unconverted-revenue alert is wanted: its facts come from silver and the ledger.
+        m = settings.monitoring
+        on = m.model_copy(update={"unconverted_revenue": m.unconverted_revenue.model_copy(update={"enabled": True})})
+        settings = settings.model_copy(update={"monitoring": on})
         wh, reader = open_reader(settings)
         try:
             result = run_backtest(reader, settings, TICKS[0], TICKS[-1], timedelta(minutes=1))
@@ -209,5 +213,5 @@ def test_the_backtest_replays_the_same_episodes_on_every_warehouse(hours, tmp_pa
         assert runs[kind] == runs["duckdb"], kind
     opened = {e["key"]: e["opened_at"] for e in runs["duckdb"]}
     at = f"{TICKS[0].isoformat()}Z"
-    assert opened["quarantine:jump"] == opened["schema_drift:raw_records"] == at
+    assert opened["quarantine:jump"] == opened["schema_drift:raw_records"] == opened["unconverted_revenue"] == at
     assert opened["freshness:no_new_files"] == f"{TICKS[1].isoformat()}Z"  # 600 s after the last file, as live

@@ -320,6 +320,28 @@ GROUP BY
   batch_id,
   reason;
 
+-- history.unconverted
+SELECT
+  batch_id,
+  unconverted_revenue_events
+FROM `my-project`.`clickstream_ops`.`pipeline_batches`
+WHERE
+  committed_at >= ? AND started_at <= ? AND unconverted_revenue_events > 0;
+
+-- history.unconverted_currencies
+SELECT DISTINCT
+  b.batch_id,
+  s.currency
+FROM `my-project`.`clickstream_silver`.`silver_events` AS s
+JOIN `my-project`.`clickstream_ops`.`pipeline_batches` AS b
+  ON s.batch_id = b.batch_id
+WHERE
+  b.committed_at >= ?
+  AND b.started_at <= ?
+  AND b.unconverted_revenue_events > 0
+  AND NOT s.revenue IS NULL
+  AND s.reporting_revenue IS NULL;
+
 -- history.field_lines
 SELECT
   batch_id,

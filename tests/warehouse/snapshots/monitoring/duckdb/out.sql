@@ -90,6 +90,12 @@ SELECT batch_id, modified_at FROM pipeline_files WHERE modified_at <= ?;
 -- history.quarantine
 SELECT batch_id, reason, count(*) AS n FROM quarantine_events WHERE ingested_at >= ? AND ingested_at <= ? GROUP BY batch_id, reason;
 
+-- history.unconverted
+SELECT batch_id, unconverted_revenue_events FROM pipeline_batches WHERE committed_at >= ? AND started_at <= ? AND unconverted_revenue_events > 0;
+
+-- history.unconverted_currencies
+SELECT DISTINCT b.batch_id, s.currency FROM silver_events s JOIN pipeline_batches b ON s.batch_id = b.batch_id WHERE b.committed_at >= ? AND b.started_at <= ? AND b.unconverted_revenue_events > 0 AND s.revenue IS NOT NULL AND s.reporting_revenue IS NULL;
+
 -- history.field_lines
 SELECT batch_id, raw_line FROM (SELECT batch_id, raw_line, row_number() OVER (PARTITION BY batch_id ORDER BY source_file, line_number) AS n FROM bronze_events WHERE ingested_at >= ? AND ingested_at < ? AND starts_with(ltrim(raw_line, ' '), '{')) AS s WHERE n <= 20000;
 

@@ -22,6 +22,11 @@ from tests.warehouse.tables import LAYERS
 _main = sys.modules["__main__"]
 if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
     _main.__file__ = "<pytest-xdist worker>"
+# Its workers also start with COLUMNS=80 and LINES=24 set, which would freeze the CLI's consoles at
+# 80 columns when they are created, whatever width a test then asks for.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _name in ("COLUMNS", "LINES"):
+        os.environ.pop(_name, None)
 
 
 def pipeline_settings(landing_path: Path, warehouse_path: Path, **sections: dict[str, Any]) -> Settings:

@@ -105,8 +105,10 @@ class VolumeVerdicts:
 
 def _seasonal(series: MinuteSeries, cfg: VolumeSettings, window: int, ends: np.ndarray, firsts: np.ndarray):
     """Observed events before each end, and the robust baseline of the same window on earlier
-    periods: the arithmetic of `sample_ends`, `shape_adjusted` and `robust_baseline` over arrays,
-    with NaN for the samples a check does not have."""
+    periods: the windows at the same time (± `neighbours` windows) of each earlier period with full
+    data, neighbours rescaled to the level of the same time (an hour before the evening peak is
+    lower, and unadjusted it would widen the spread), then their median and MAD; NaN marks the
+    samples a check does not have."""
     w, nb = window, cfg.neighbours
     back = np.arange(1, cfg.baseline_periods + 1) * PERIOD_MINUTES[cfg.season]
     offsets = np.arange(-nb, nb + 1) * w
@@ -174,7 +176,7 @@ def volume_verdicts(
     """Drops (over `window_min`) and spikes (over `spike_window_min`) in the window before each of
     `ends`, against the same window on earlier days (or weeks), vectorized over the ends; `firsts`
     is each check's first minute with data (default series.first). The live check is this with
-    one end; `judge` is the same test on one window."""
+    one end."""
     ends = np.asarray(ends, dtype=np.int64)
     firsts = np.full(len(ends), series.first, dtype=np.int64) if firsts is None else np.asarray(firsts, dtype=np.int64)
     out = []
@@ -245,7 +247,7 @@ class MetricVerdicts:
 
 
 def _robust_rows(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`robust_baseline`'s median and sigma of each row, NaN marking the samples a check lacks."""
+    """The median and MAD-based sigma of each row, NaN marking the samples a check lacks."""
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: checks not judged
         median = nanmedian(samples, axis=1)
@@ -327,7 +329,7 @@ def metric_verdicts(
             else:
                 sigma = np.maximum(sigma, np.sqrt(np.maximum(expected, 1.0)))
             samples = ok.sum(axis=1)
-        # `judge`, over arrays.
+        # Anomalous only when all three agree: far in robust sigmas, big in absolute terms, big relatively.
         deviation = observed - expected
         with np.errstate(invalid="ignore"):
             far = np.abs(deviation) >= cfg.z * sigma

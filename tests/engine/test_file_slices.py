@@ -10,12 +10,15 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 import yaml
 
+from clickstream.errors import ConfigError
 from clickstream.generator import Faults, generate_batch
 from tests.conftest import assert_identical, query, run_once
 
@@ -133,3 +136,33 @@ def test_peak_memory_follows_the_chunk_size_not_the_file_size(tmp_path: Path) ->
     # Measured over the one-chunk file: +59 MiB when the 12 MiB file is read whole, +16 MiB in slices
     # (only the warehouse's cache of what it wrote grows).
     assert many - one < 40, (one, many)
+
+
+@pytest.mark.spark
+def test_the_spark_engine_refuses_to_start_on_a_file_partly_read_in_slices(tmp_path: Path, spark) -> None:
+    from clickstream.engine.duckdb import DuckDBEngine
+    from clickstream.engine.spark import SparkEngine
+    from clickstream.warehouse.duckdb import DuckDBWarehouse
+    from tests.conftest import pipeline_settings
+
+    landing = tmp_path / "landing"
+    generate_batch(landing, events=2_000, files=1, seed=12, start=datetime(2026, 11, 26))
+    warehouse = tmp_path / "warehouse.duckdb"
+    settings = pipeline_settings(landing, warehouse, engine={"file_chunk_bytes": CHUNK})
+    stop = threading.Event()
+    wh = DuckDBWarehouse(warehouse)
+    try:
+        # Stopped after its first slice, as Ctrl-C would: the file stays partly read.
+        DuckDBEngine(settings, wh).run(once=True, stop=stop, on_batch=lambda report: stop.set())
+        spark_settings = pipeline_settings(landing, warehouse, engine={"name": "spark"})
+        engine = SparkEngine(spark_settings, wh, spark)
+        try:
+            with pytest.raises(ConfigError, match=r"partly read .* --engine duckdb"):
+                engine.run(once=True)
+        finally:
+            engine.close()
+    finally:
+        wh.close()
+    assert query(warehouse, "SELECT status FROM pipeline_files") == [("partial",)]
+    # Nothing was started: no checkpoint remembers the file as seen.
+    assert not Path(f"{warehouse}.spark-checkpoint", "offsets").exists()

@@ -345,6 +345,18 @@ class SparkEngine:
                 "checkpoint to ingest the landing zone into this warehouse, or pass the warehouse it belongs to"
             )
 
+    def _check_no_file_is_partly_read(self) -> None:
+        # Spark reads whole files and its checkpoint would then remember such a file as seen: the
+        # lines after the ledger's offset would never be read by either engine.
+        partial = self.warehouse.partial_files()
+        if partial:
+            name, progress = min(partial.items())
+            raise ConfigError(
+                f"{len(partial)} landing file(s) were partly read in slices by the embedded engine (first {name!r}: "
+                f"{progress.offset_bytes} of {progress.size} bytes); the Spark engine reads only whole files: "
+                "finish them with `clickstream run --once --engine duckdb`, then start the Spark engine"
+            )
+
     def _start(self, once: bool) -> Any:
         writer = (
             self._reader()
@@ -363,6 +375,7 @@ class SparkEngine:
         self._summary, self._on_batch, self._error = RunSummary(), on_batch, None
         stop = stop or threading.Event()
         self._check_checkpoint_belongs_here()
+        self._check_no_file_is_partly_read()
         # Only at start: in continuous mode, such a file landing later is recorded on the next start.
         unlisted = self.reject_unlisted()
         if unlisted is not None:

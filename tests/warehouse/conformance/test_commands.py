@@ -58,21 +58,10 @@ def fingerprint(loaded: LoadedWarehouse) -> dict[str, object]:
         wh.close()
 
 
-@pytest.fixture(scope="module")
-def duckdb_status(conformance_input, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
+@pytest.fixture
+def duckdb_status(read_only_loads):
     """The status of the conformance input in a DuckDB warehouse: what every warehouse must show."""
-    from clickstream.engine.duckdb import DuckDBEngine
-    from clickstream.warehouse import open_warehouse
-    from tests.warehouse.conformance.conftest import settings_for
-
-    landing, _ = conformance_input
-    settings = settings_for("duckdb", landing, tmp_path_factory.mktemp("status-golden"), request)
-    wh = open_warehouse(settings, "write")
-    try:
-        DuckDBEngine(settings, wh).run(once=True)
-    finally:
-        wh.close()
-    return read_status(settings, 10)
+    return read_status(read_only_loads("duckdb").settings, 10)
 
 
 def test_status_is_the_same_on_every_warehouse(read_only_warehouse: LoadedWarehouse, duckdb_status, tmp_path: Path) -> None:

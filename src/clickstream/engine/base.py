@@ -46,7 +46,13 @@ def commit(warehouse: Warehouse, batch: StagedBatch) -> CommitResult:
             f"no space left on device for warehouse {warehouse.label}: batch {batch.batch_id} was rolled back and its "
             "files will be read again; free space (or move the warehouse to a larger disk) and rerun"
         ) from exc
-    if result.committed and row_count(batch.quarantine):
+    if result.committed and batch.quarantined_by_file is not None:
+        reasons: dict[str, int] = {}
+        for by_reason in batch.quarantined_by_file.values():
+            for reason, n in by_reason.items():
+                reasons[reason] = reasons.get(reason, 0) + n
+        result.quarantine_reasons = reasons
+    elif result.committed and row_count(batch.quarantine):
         # Counted from the staged rows the batch just wrote: no read of the quarantine table afterwards.
         counts = pc.value_counts(columns_of(batch.quarantine, ["reason"])["reason"]).to_pylist()
         result.quarantine_reasons = {c["values"]: c["counts"] for c in counts}
@@ -62,27 +68,34 @@ class TooLateFile:
     lines: int
 
 
-def mostly_too_late(quarantine: RowSet, lines_per_file: dict[str, int]) -> list[TooLateFile]:
-    """Files of a staged batch with more than half their lines quarantined as too_late."""
-    if row_count(quarantine) == 0:
+def mostly_too_late(
+    quarantine: RowSet, lines_per_file: dict[str, int], quarantined_by_file: dict[str, dict[str, int]] | None = None
+) -> list[TooLateFile]:
+    """Files of a staged batch with more than half their lines quarantined as too_late; counted from
+    `quarantined_by_file` when the engine has it, else from the quarantine rows."""
+    if quarantined_by_file is not None:
+        late_by_file = {name: by[REASON_TOO_LATE] for name, by in quarantined_by_file.items() if by.get(REASON_TOO_LATE)}
+    elif row_count(quarantine) == 0:
         return []
-    quarantine = columns_of(quarantine, ["reason", "source_file"])
-    late = quarantine.filter(pc.equal(quarantine["reason"], REASON_TOO_LATE))
-    if late.num_rows == 0:
-        return []
-    counts = late.group_by("source_file").aggregate([("source_file", "count")]).to_pylist()
+    else:
+        quarantine = columns_of(quarantine, ["reason", "source_file"])
+        late = quarantine.filter(pc.equal(quarantine["reason"], REASON_TOO_LATE))
+        counts = late.group_by("source_file").aggregate([("source_file", "count")]).to_pylist()
+        late_by_file = {row["source_file"]: row["source_file_count"] for row in counts}
     found = []
-    for row in counts:
-        name, n = row["source_file"], row["source_file_count"]
+    for name, n in late_by_file.items():
         lines = lines_per_file.get(name, 0)
         if lines and n * 2 > lines:
             found.append(TooLateFile(name, n, lines))
     return sorted(found, key=lambda f: f.name)
 
 
-def warn_too_late(quarantine: RowSet, lines_per_file: dict[str, int], too_late_before: datetime | None) -> list[TooLateFile]:
+def warn_too_late(
+    quarantine: RowSet, lines_per_file: dict[str, int], too_late_before: datetime | None,
+    quarantined_by_file: dict[str, dict[str, int]] | None = None,
+) -> list[TooLateFile]:
     """Log each mostly-too_late file of a committed batch, and return them for the run's summary."""
-    found = mostly_too_late(quarantine, lines_per_file)
+    found = mostly_too_late(quarantine, lines_per_file, quarantined_by_file)
     for f in found:
         # Consumed now, so a rerun will not read it again: the user has to act, and needs to know how.
         log.warning(

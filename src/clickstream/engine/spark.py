@@ -3,10 +3,12 @@
 Spark's file source (or Auto Loader's `cloudFiles` on Databricks) hands each micro-batch over as
 whole files (`binaryFile`). Executors cut them into lines and run the contract's row-level SQL
 with an embedded DuckDB (`mapInArrow`), the very text the DuckDB engine runs, so the two engines
-cannot drift apart. Executors stage the raw lines and parsed rows as Parquet below the checkpoint
-and send the driver only each file's metadata. The driver's DuckDB then deduplicates inside the
-batch over the staged files (streaming its results to staged Parquet too) and commits them through
-the same warehouse transaction, which scans them lazily: no row of the batch is held by the driver.
+cannot drift apart. Executors stage the raw lines, quarantine rows (each joined to its raw line,
+which is in the same chunk) and silver candidates as Parquet below the checkpoint, and send the
+driver only each file's metadata and counts. The driver hands the executors' files to the warehouse
+transaction, which scans them lazily and removes in-batch duplicates itself (executors never see
+each other's rows). The driver's own code reads no row of the batch: a DuckDB warehouse reads the
+files in its commit, BigQuery loads them from their gs:// URIs.
 Exactly once: Spark's checkpoint records which files each batch id holds, and the warehouse ledger,
 written in the batch's transaction, turns a replayed batch into a no-op. Staged files go only after
 the commit; a replay rewrites its batch's folder, and a folder from a committed batch is removed
@@ -65,12 +67,15 @@ log = logging.getLogger(__name__)
 PAYLOAD_SCHEMA = "kind string, payload binary"
 # The binaryFile format's fixed schema; a streaming source wants it spelled out.
 BINARY_FILE_SCHEMA = "path string, modificationTime timestamp, length long, content binary"
-_RAW, _PARSED, _FILES = "raw", "parsed", "files"
+_RAW, _QUARANTINE, _CANDIDATES, _FILES = "raw", "quarantine", "candidates", "files"
+_COUNTS = pa.map_(pa.string(), pa.int64())
 _FILES_SCHEMA = pa.schema(
     [("name", pa.string()), ("size", pa.int64()), ("modified_at", pa.timestamp("us")), ("lines", pa.int64()),
      ("reason", pa.string()), ("valid", pa.int64()), ("min_event_ts", pa.timestamp("us")),
-     ("max_event_ts", pa.timestamp("us")), ("raw_path", pa.string()), ("parsed_path", pa.string())]  # fmt: skip
+     ("max_event_ts", pa.timestamp("us")), ("quarantined", _COUNTS), ("damaged", _COUNTS), ("raw_path", pa.string()),
+     ("quarantine_path", pa.string()), ("candidates_path", pa.string())]  # fmt: skip
 )
+_STAGED_KINDS = (_RAW, _QUARANTINE, _CANDIDATES)
 # Rejections Spark's file source never hands over (Hadoop drops names it cannot decode and links that
 # do not resolve; a file it may not read fails the query): the driver lists the local folder for them.
 _UNLISTED_BY_SPARK = (C.FILE_NAME_NOT_UTF8, C.FILE_SYMLINK_LOOP, C.FILE_PERMISSION_DENIED, C.FILE_UNREADABLE)
@@ -179,20 +184,25 @@ def staging_area(settings: Settings) -> StagingArea:
         ) from exc
 
 
-# Per file, what the driver needs to know about the rows an executor staged for it.
+# Per file, what the driver needs to know about the rows an executor staged for it: their counts
+# (quarantined by reason, damaged values by reason), so it never reads a staged row.
 _STAGED_SQL = """SELECT source_file, count(*) FILTER (WHERE reason IS NULL) AS valid,
   min(event_ts) FILTER (WHERE reason IS NULL)::TIMESTAMP AS min_event_ts,
-  max(event_ts) FILTER (WHERE reason IS NULL)::TIMESTAMP AS max_event_ts
+  max(event_ts) FILTER (WHERE reason IS NULL)::TIMESTAMP AS max_event_ts,
+  histogram(reason) FILTER (WHERE reason IS NOT NULL) AS quarantined,
+  list_aggregate(flatten(list(damaged) FILTER (WHERE reason IS NULL AND damaged IS NOT NULL)), 'histogram') AS damaged
 FROM parsed GROUP BY source_file"""
 
 
 def parse_files_in_executor(
     root_uri: str, landing_format: str, adapter: Any, params: TransformParams, memory_limit: str,
-    follow_symlinks: bool = False, staging: StagingArea | None = None, batch_id: int = 0,
+    follow_symlinks: bool = False, staging: StagingArea | None = None, batch_id: int = 0, for_loader: bool = False,
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """The `mapInArrow` function: binaryFile rows in, the files' metadata (as Arrow IPC) out. The raw
-    lines and parsed rows go to Parquet in the batch's staging folder, never back to the driver; a
-    local file the landing rules reject (a symlink, unless followed) comes back with its reason, unread."""
+    lines, quarantine rows and silver candidates (repeated event_ids still in: the warehouse's commit
+    dedupes the batch) go to Parquet in the batch's staging folder, never back to the driver; a local
+    file the landing rules reject (a symlink, unless followed) comes back with its reason, unread.
+    `for_loader`: the files have the warehouse loader's types (`staging.loadable`)."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from pyspark import TaskContext
@@ -236,19 +246,22 @@ def parse_files_in_executor(
                 raw = lines_of(files, lambda f: split_file(f, contents[f.name], params.max_line_bytes))
                 # The DuckDB engine's parse, fast path included: the same rows, so the same tables.
                 parsed = parse_rows(con, raw, params)
-                raw_path = parsed_path = None
+                paths: dict[str, str | None] = dict.fromkeys(_STAGED_KINDS)
                 if raw.table.num_rows:
+                    # The quarantine join is local: a rejected row's raw line is in the same chunk.
+                    rows = finish_rows(con, raw.table, parsed, 0.0, dedupe=False)
                     stem = f"part-{part:05d}-{chunk:05d}.parquet"
-                    raw_path, parsed_path = (f"{staging.batch_dir(batch_id)}/{kind}/{stem}" for kind in (_RAW, _PARSED))
-                    staging.write(raw_path, raw.table)
-                    staging.write(parsed_path, parsed)
+                    for kind, table in zip(_STAGED_KINDS, (raw.table, rows.quarantine, rows.silver_candidates)):
+                        paths[kind] = f"{staging.batch_dir(batch_id)}/{kind}/{stem}"
+                        staging.write(paths[kind], table, for_loader)
                 con.register("parsed", parsed)
                 try:
                     per_file = {r[0]: r[1:] for r in con.sql(_STAGED_SQL).fetchall()}
                 finally:
                     con.unregister("parsed")
                 listed = files + rejected
-                none = (0, None, None)
+                none = (0, None, None, None, None)
+                staged_here = [f.name in raw.lines_per_file for f in listed]
                 counts = pa.table(
                     [
                         pa.array([f.name for f in listed], pa.string()),
@@ -259,8 +272,8 @@ def parse_files_in_executor(
                         pa.array([per_file.get(f.name, none)[0] for f in listed], pa.int64()),
                         pa.array([per_file.get(f.name, none)[1] for f in listed], pa.timestamp("us")),
                         pa.array([per_file.get(f.name, none)[2] for f in listed], pa.timestamp("us")),
-                        pa.array([raw_path if f.name in raw.lines_per_file else None for f in listed], pa.string()),
-                        pa.array([parsed_path if f.name in raw.lines_per_file else None for f in listed], pa.string()),
+                        *(pa.array([_entries(per_file.get(f.name, none)[i]) for f in listed], _COUNTS) for i in (3, 4)),
+                        *(pa.array([paths[kind] if here else None for here in staged_here], pa.string()) for kind in _STAGED_KINDS),
                     ],
                     schema=_FILES_SCHEMA,
                 )
@@ -271,6 +284,25 @@ def parse_files_in_executor(
             con.close()
 
     return run
+
+
+def _entries(counts: dict[str, int] | None) -> list[tuple[str, int]] | None:
+    return None if counts is None else sorted((k, int(v)) for k, v in counts.items())
+
+
+def _counts_of(kept: pa.Table) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+    """From the executors' metadata of the kept files: quarantined lines by file and reason, and
+    damaged values by reason over the batch."""
+    quarantined: dict[str, dict[str, int]] = {}
+    damaged: dict[str, int] = {}
+    for name, by_reason, by_damage in zip(*(kept.column(c).to_pylist() for c in ("name", "quarantined", "damaged"))):
+        if by_reason:
+            into = quarantined.setdefault(name, {})
+            for reason, n in by_reason:
+                into[reason] = into.get(reason, 0) + n
+        for reason, n in by_damage or ():
+            damaged[reason] = damaged.get(reason, 0) + n
+    return quarantined, dict(sorted(damaged.items()))
 
 
 class _StoppedBeforeBatch(Exception):
@@ -457,7 +489,8 @@ class SparkEngine:
             self._on_batch(report)
 
     def process(self, df: Any, spark_batch_id: int) -> BatchReport:
-        """Parse and stage the batch's files in the executors, then dedupe and commit from the staged files."""
+        """Parse and stage the batch's files in the executors, then commit the staged files; the driver
+        reads only their metadata (the warehouse's commit dedupes inside the batch)."""
         started_at = utc_now()
         t0 = time.perf_counter()
         self._load_ledger()
@@ -469,6 +502,7 @@ class SparkEngine:
         parse = parse_files_in_executor(
             self.root_uri, self.settings.landing.format, self.adapter, params, self.settings.engine.memory_limit,
             self.settings.landing.follow_symlinks, self.staging, spark_batch_id,
+            self.warehouse.capabilities.loads_staged_files,
         )
         # One Spark job a batch: listing the files first would cost a second one. The ledger check
         # comes after parsing, which wastes work only when a batch is replayed after a crash.
@@ -496,15 +530,10 @@ class SparkEngine:
             self.staging.remove_batch(spark_batch_id)
             return BatchReport(CommitResult(self.warehouse.next_batch_id(), committed=False), 0, 0, read_s, 0.0, None)
         files.sort(key=lambda f: f.name)
-        raw_rows, parsed = self._staged(metadata, params, set(lines_per_file), spark_batch_id)
-        batch_dir = self.staging.batch_dir(spark_batch_id)
-
-        def stage(kind: str, reader: pa.RecordBatchReader) -> Any:
-            path = f"{batch_dir}/{kind}.parquet"
-            self.staging.write_stream(path, reader, self.warehouse.capabilities.loads_staged_files)
-            return self.staging.dataset([path])
-
-        staged = finish_rows(self.con, raw_rows, parsed, t1, stage)
+        kept = metadata.filter(pc.is_in(metadata.column("name"), value_set=pa.array(sorted(lines_per_file), pa.string())))
+        raw_rows, quarantine, candidates = self._staged(metadata, kept, params, spark_batch_id)
+        quarantined_by_file, damaged = _counts_of(kept)
+        transform_s = time.perf_counter() - t1
         batch = StagedBatch(
             batch_id=self.warehouse.next_batch_id(),
             engine=self.name,
@@ -512,15 +541,16 @@ class SparkEngine:
             lines_per_file=lines_per_file,
             bytes_read=sum(f.size for f in files if f.reason is None),
             raw_lines=raw_rows,
-            quarantine=staged.quarantine,
-            silver_candidates=staged.silver_candidates,
-            duplicates_in_batch=staged.duplicates_in_batch,
+            quarantine=quarantine,
+            silver_candidates=candidates,
+            duplicates_in_batch=0,
             started_at=started_at,
             read_s=read_s,
-            transform_s=staged.transform_s,
-            damaged_values=staged.damaged_values,
+            transform_s=transform_s,
+            damaged_values=damaged,
             reporting_currency=self.settings.pipeline.reporting_currency,
             fx_rates=self.fx.pending(),
+            quarantined_by_file=quarantined_by_file,
         )
         result = commit(self.warehouse, batch)
         if result.committed:
@@ -528,35 +558,48 @@ class SparkEngine:
         result.stats["spark_batch_id"] = spark_batch_id
         result.stats["driver_result_bytes"] = payloads.nbytes
         self._consumed.update(f.name for f in files)
-        too_late = warn_too_late(batch.quarantine, lines_per_file, params.too_late_before) if result.committed else []
+        too_late = (
+            warn_too_late(quarantine, lines_per_file, params.too_late_before, quarantined_by_file) if result.committed else []
+        )
         # Only now: until the commit, a crash must find the staged rows (or rewrite them on replay).
         self.staging.remove_batch(spark_batch_id)
-        return BatchReport(result, len(files), batch.bytes_read, read_s, staged.transform_s, None, too_late)
+        return BatchReport(result, len(files), batch.bytes_read, read_s, transform_s, None, too_late)
 
-    def _staged(self, metadata: pa.Table, params: TransformParams, keep: set[str], batch_id: int = 0) -> tuple[Any, Any]:
-        """The batch's staged raw lines and parsed rows as lazily scanned datasets, only of the files in `keep`."""
+    def _staged(self, metadata: pa.Table, kept: pa.Table, params: TransformParams, batch_id: int = 0) -> tuple[Any, Any, Any]:
+        """The batch's staged raw lines, quarantine rows and silver candidates as lazily scanned
+        datasets over the executors' files, only of the files `kept` lists."""
         import pyarrow.dataset as ds
 
-        from clickstream.ingest.lines import RAW_LINES_SCHEMA, RawLines
+        from clickstream.ingest.lines import RAW_LINES_SCHEMA
 
-        kept = metadata.filter(pc.is_in(metadata.column("name"), value_set=pa.array(sorted(keep), pa.string())))
-        raw_paths = sorted({p for p in kept.column("raw_path").to_pylist() if p})
-        parsed_paths = sorted({p for p in kept.column("parsed_path").to_pylist() if p})
-        if not raw_paths:
-            # Only empty files: an empty parse on the driver gives the parsed table its columns.
-            empty = RawLines(table=RAW_LINES_SCHEMA.empty_table(), adapter=self.adapter)
-            return RAW_LINES_SCHEMA.empty_table(), parse_lines(self.con, empty, params)
-        only_kept = ds.field("source_file").isin(sorted(keep))
-        raw = self.staging.dataset(raw_paths, RAW_LINES_SCHEMA)
-        parsed = self.staging.dataset(parsed_paths)
+        paths = {kind: sorted({p for p in kept.column(f"{kind}_path").to_pylist() if p}) for kind in _STAGED_KINDS}
+        if not paths[_RAW]:
+            # Only empty files: nothing was staged.
+            return self._no_rows(params)
+        staged = [
+            self.staging.dataset(paths[_RAW], RAW_LINES_SCHEMA),
+            self.staging.dataset(paths[_QUARANTINE]),
+            self.staging.dataset(paths[_CANDIDATES]),
+        ]
         if len(kept) < len(metadata):
             # A staged chunk can also hold files the ledger already has (a checkpoint that forgot them).
-            # A warehouse may load the raw files as they are, so the kept lines are staged apart (rare).
-            parsed = parsed.filter(only_kept)
-            path = f"{self.staging.batch_dir(batch_id)}/raw-kept.parquet"
-            self.staging.write_stream(path, raw.filter(only_kept).scanner().to_reader())
-            raw = self.staging.dataset([path], RAW_LINES_SCHEMA)
-        return raw, parsed
+            # A warehouse may load the files as they are, so the kept rows are staged apart (rare).
+            only_kept = ds.field("source_file").isin(kept.column("name").to_pylist())
+            for i, kind in enumerate(_STAGED_KINDS):
+                path = f"{self.staging.batch_dir(batch_id)}/kept/{kind}.parquet"
+                self.staging.write_stream(path, staged[i].filter(only_kept).scanner().to_reader())
+                staged[i] = self.staging.dataset([path], RAW_LINES_SCHEMA if kind == _RAW else None)
+        raw, quarantine, candidates = staged
+        return raw, quarantine, candidates
+
+    def _no_rows(self, params: TransformParams) -> tuple[pa.Table, pa.Table, pa.Table]:
+        """Empty raw lines, quarantine and candidates in the shapes staged ones have."""
+        from clickstream.ingest.lines import RAW_LINES_SCHEMA, RawLines
+
+        raw = RAW_LINES_SCHEMA.empty_table()
+        parsed = parse_lines(self.con, RawLines(table=raw, adapter=self.adapter), params)
+        rows = finish_rows(self.con, raw, parsed, 0.0, dedupe=False)
+        return raw, rows.quarantine, rows.silver_candidates
 
     def _files_remaining(self) -> int:
         consumed = self.warehouse.consumed_files()
@@ -589,17 +632,17 @@ class SparkEngine:
             return None
         started_at, t1 = utc_now(), time.perf_counter()
         params = transform_params(self.settings.pipeline, started_at, self.warehouse.watermark())
-        raw_table, parsed = self._staged(_FILES_SCHEMA.empty_table(), params, set())
-        staged = finish_rows(self.con, raw_table, parsed, t1)
+        raw_table, quarantine, candidates = self._no_rows(params)
+        transform_s = time.perf_counter() - t1
         batch = StagedBatch(
             batch_id=self.warehouse.next_batch_id(), engine=self.name, files=found, lines_per_file={}, bytes_read=0,
-            raw_lines=raw_table, quarantine=staged.quarantine, silver_candidates=staged.silver_candidates,
-            duplicates_in_batch=staged.duplicates_in_batch, started_at=started_at, read_s=0.0, transform_s=staged.transform_s,
-            reporting_currency=self.settings.pipeline.reporting_currency,
+            raw_lines=raw_table, quarantine=quarantine, silver_candidates=candidates, duplicates_in_batch=0,
+            started_at=started_at, read_s=0.0, transform_s=transform_s, reporting_currency=self.settings.pipeline.reporting_currency,
+            quarantined_by_file={},
         )  # fmt: skip
         result = commit(self.warehouse, batch)
         self._consumed.update(f.name for f in found)
-        return BatchReport(result, len(found), 0, 0.0, staged.transform_s, None)
+        return BatchReport(result, len(found), 0, 0.0, transform_s, None)
 
     def close(self) -> None:
         self.con.close()

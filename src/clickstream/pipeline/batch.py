@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -22,6 +22,7 @@ from clickstream.pipeline.transform import (
     silver_candidates_sql,
     sql_str,
     type_sql,
+    valid_candidates_sql,
 )
 
 CSV_HEADERS_SCHEMA = pa.schema([("source_file", pa.string()), ("header", pa.list_(pa.string()))])
@@ -29,9 +30,9 @@ CSV_HEADERS_SCHEMA = pa.schema([("source_file", pa.string()), ("header", pa.list
 
 @dataclass
 class StagedRows:
-    quarantine: Any  # pa.Table, or a pyarrow dataset of staged Parquet
-    silver_candidates: Any
-    duplicates_in_batch: int
+    quarantine: pa.Table
+    silver_candidates: pa.Table  # may repeat an event_id, unless deduplicated
+    duplicates_in_batch: int  # rows already removed from silver_candidates as repeats
     transform_s: float
     # Attributes set to NULL as damaged, by reason, over the batch's valid lines.
     damaged_values: dict[str, int] = field(default_factory=dict)
@@ -102,29 +103,23 @@ def parse_lines(con: duckdb.DuckDBPyConnection, raw: RawLines, params: Transform
 
 
 def finish_rows(
-    con: duckdb.DuckDBPyConnection,
-    raw_lines: Any,
-    parsed: Any,
-    started: float,
-    stage: Callable[[str, pa.RecordBatchReader], Any] | None = None,
+    con: duckdb.DuckDBPyConnection, raw_lines: Any, parsed: Any, started: float, dedupe: bool = True
 ) -> StagedRows:
-    """The batch-wide part: quarantine rows with their raw line, and silver candidates deduplicated.
+    """What a batch stages: quarantine rows with their raw line, and the valid rows as silver candidates.
 
-    The inputs are Arrow tables or datasets. With `stage`, each result streams into it ("quarantine",
-    "silver_candidates") and what it returns stands for the rows, so none of them is held in memory.
+    With `dedupe`, each event_id once, its first occurrence; without, repeats stay for the warehouse's
+    commit to remove (so the rows can be split over any number of chunks). The inputs are Arrow
+    tables or datasets.
     """
     con.register("raw_lines", raw_lines)
     con.register("parsed", parsed)
     try:
-        if stage is None:
-            quarantine = con.sql(quarantine_sql()).to_arrow_table()
-            candidates = con.sql(silver_candidates_sql()).to_arrow_table()
-            unique = candidates.num_rows
-        else:
-            quarantine = stage("quarantine", con.sql(quarantine_sql()).to_arrow_reader())
-            candidates = stage("silver_candidates", con.sql(silver_candidates_sql()).to_arrow_reader())
-            unique = candidates.count_rows()
-        valid = con.execute("SELECT count(*) FROM parsed WHERE reason IS NULL").fetchall()[0][0]
+        quarantine = con.sql(quarantine_sql()).to_arrow_table()
+        candidates = con.sql(silver_candidates_sql() if dedupe else valid_candidates_sql()).to_arrow_table()
+        removed = 0
+        if dedupe:
+            valid = con.execute("SELECT count(*) FROM parsed WHERE reason IS NULL").fetchall()[0][0]
+            removed = valid - candidates.num_rows
         damaged = dict(
             con.execute(
                 "SELECT d, count(*) FROM (SELECT unnest(damaged) AS d FROM parsed WHERE reason IS NULL) GROUP BY d ORDER BY d"
@@ -133,7 +128,7 @@ def finish_rows(
     finally:
         con.unregister("raw_lines")
         con.unregister("parsed")
-    return StagedRows(quarantine, candidates, valid - unique, time.perf_counter() - started, damaged)
+    return StagedRows(quarantine, candidates, removed, time.perf_counter() - started, damaged)
 
 
 def fast_lines(
@@ -169,7 +164,7 @@ def parse_rows(con: duckdb.DuckDBPyConnection, raw: RawLines, params: TransformP
     return slow if accepted is None or not accepted.num_rows else pa.concat_tables([accepted, slow.cast(accepted.schema)])
 
 
-def stage_rows(con: duckdb.DuckDBPyConnection, raw: RawLines, params: TransformParams) -> StagedRows:
-    """Run the contract's parse/validate SQL over the raw lines and dedupe inside the batch."""
+def stage_rows(con: duckdb.DuckDBPyConnection, raw: RawLines, params: TransformParams, dedupe: bool = True) -> StagedRows:
+    """Run the contract's parse/validate SQL over the raw lines; with `dedupe`, dedupe inside the batch."""
     t0 = time.perf_counter()
-    return finish_rows(con, raw.table, parse_rows(con, raw, params), t0)
+    return finish_rows(con, raw.table, parse_rows(con, raw, params), t0, dedupe)

@@ -1,7 +1,8 @@
 """A micro-batch's row sets staged as Parquet on storage every node sees (a local folder, gs://).
 
-Spark's executors write the raw lines and parsed rows they produce; the driver reads them back as
-lazily scanned datasets, so a batch's rows never travel through it. One folder per batch id, and a
+Spark's executors write the raw lines, quarantine rows and silver candidates they produce; the
+driver hands them to the warehouse as lazily scanned datasets, so a batch's rows never travel
+through it. One folder per batch id, and a
 file name per task and chunk: a replayed batch writes the same names. A warehouse that loads the
 staged files themselves (BigQuery from gs:// URIs) gets them in its loader's shape: timestamps as
 UTC instants, JSON as text (`loadable`).
@@ -80,8 +81,12 @@ class StagingArea:
     def batch_dir(self, batch_id: int) -> str:
         return f"{self.root}/{BATCH_PREFIX}{int(batch_id)}"
 
-    def write(self, path: str, table: pa.Table) -> None:
-        """Write one Parquet file, replacing any file of that name whole."""
+    def write(self, path: str, table: pa.Table, for_loader: bool = False) -> None:
+        """Write one Parquet file, replacing any file of that name whole. `for_loader`: the file has
+        the `loadable` schema."""
+        if for_loader:
+            schema = loadable(table.schema)
+            table = pa.Table.from_batches([_as_loadable(rb, schema) for rb in table.to_batches()], schema=schema)
         self._create_parent(path)
         # A local rename is atomic, so a retried or speculative task never leaves a torn file; an
         # object store publishes an object only when it is closed, which gives the same.

@@ -271,19 +271,37 @@ FROM {typed}
 
 # The commit adds the batch id and the converted revenue (it needs the warehouse's fx_rates).
 SILVER_CANDIDATE_COLUMNS = tuple(c.name for c in SILVER.columns if c.name != "batch_id" and c not in SILVER_CONVERTED)
+_SILVER_TYPES = {c.name: c.type for c in SILVER.columns}
+
+
+def valid_candidates_sql(parsed: str = "parsed") -> str:
+    """Valid rows as silver candidates in the contract's types, repeated event_ids still in.
+
+    Typed explicitly so every chunk an executor stages has one schema, whatever its values were.
+    """
+    cols = ", ".join(f"CAST({name} AS {duckdb_type(_SILVER_TYPES[name])}) AS {name}" for name in SILVER_CANDIDATE_COLUMNS)
+    return f"SELECT {cols} FROM {parsed} WHERE reason IS NULL"
+
+
+def unique_candidates_sql(candidates: str, ctes: str = "") -> str:
+    """The candidates with each event_id once: its first occurrence in (file, line) order.
+
+    The commit runs it over a batch's staged candidates, in DuckDB as written and in BigQuery
+    transpiled, so an in-batch duplicate has the same winner whichever engine staged it. `ctes`:
+    common table expressions to define first ("name AS (...), ").
+    """
+    # Repeated ids are rare: only their rows are ranked. A window over every row sorts them all
+    # (1.5x slower), and a min() of (file, line) per id was 2x slower than counting.
+    return f"""WITH {ctes}repeated AS (SELECT event_id FROM {candidates} GROUP BY event_id HAVING count(*) > 1)
+SELECT c.* FROM {candidates} c ANTI JOIN repeated r ON c.event_id = r.event_id
+UNION ALL
+SELECT * FROM (SELECT c.* FROM {candidates} c SEMI JOIN repeated r ON c.event_id = r.event_id)
+QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY source_file, line_number) = 1"""
 
 
 def silver_candidates_sql(parsed: str = "parsed") -> str:
     """Valid rows, the first occurrence of each event_id in (file, line) order."""
-    cols = ", ".join(SILVER_CANDIDATE_COLUMNS)
-    # Repeated ids are rare: only their rows are ranked. A window over every row sorts them all
-    # (1.5x slower), and a min() of (file, line) per id was 2x slower than counting.
-    return f"""WITH valid AS (SELECT {cols} FROM {parsed} WHERE reason IS NULL),
-repeated AS (SELECT event_id FROM valid GROUP BY event_id HAVING count(*) > 1)
-SELECT valid.* FROM valid ANTI JOIN repeated r ON valid.event_id = r.event_id
-UNION ALL
-SELECT * FROM (SELECT valid.* FROM valid SEMI JOIN repeated r ON valid.event_id = r.event_id)
-QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY source_file, line_number) = 1"""
+    return unique_candidates_sql("valid", ctes=f"valid AS ({valid_candidates_sql(parsed)}),\n")
 
 
 def quarantine_sql(parsed: str = "parsed", raw: str = "raw_lines") -> str:

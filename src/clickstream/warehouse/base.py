@@ -97,8 +97,10 @@ class StagedBatch:
     bytes_read: int
     raw_lines: RowSet  # source_file, line_number, raw_line, ...
     quarantine: RowSet  # raw_line, reason, source_file, line_number
-    silver_candidates: RowSet  # silver columns without batch_id, unique event_id
-    duplicates_in_batch: int
+    # Silver columns without batch_id. An event_id may repeat: the commit keeps its first row by
+    # (source_file, line_number), so an engine can stage the batch in chunks that never meet.
+    silver_candidates: RowSet
+    duplicates_in_batch: int  # repeats the engine already removed from silver_candidates (0: none)
     started_at: datetime
     read_s: float = 0.0
     transform_s: float = 0.0
@@ -108,6 +110,9 @@ class StagedBatch:
     reporting_currency: str = "USD"
     # Set: the fx_rates table is replaced by these rows (currency, rate_date, rate) in the same transaction.
     fx_rates: pa.Table | None = None
+    # Quarantined lines by file and reason, when the engine counted them as it staged them; else they
+    # are counted from `quarantine` itself.
+    quarantined_by_file: dict[str, dict[str, int]] | None = None
 
 
 def slice_end(batch: StagedBatch) -> tuple[int | None, int | None]:

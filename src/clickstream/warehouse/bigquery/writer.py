@@ -7,9 +7,11 @@ A batch commits in two steps:
    BigQuery from their URIs (`load_table_from_uri`): they never pass through the driver. Staged
    files elsewhere (a shared folder) are uploaded file by file, streamed from disk;
 2. ONE query job runs a script: BEGIN TRANSACTION; skip if the ledger already has the batch or one of
-   its files; bronze and quarantine appends; silver insert of event_ids not already in silver within
-   the dedup horizon's partitions; gold recompute of only the touched keys (the gold SQL of
-   `gold.py`, transpiled by `dialect.py`); ledger rows; COMMIT. The staging tables are then dropped.
+   its files; bronze and quarantine appends; the candidates deduplicated inside the batch (the first
+   of each event_id by file and line: the Spark engine stages them per executor task, so repeats
+   across tasks meet only here); silver insert of event_ids not already in silver within the dedup
+   horizon's partitions; gold recompute of only the touched keys (the gold SQL of `gold.py`,
+   transpiled by `dialect.py`); ledger rows; COMMIT. The staging tables are then dropped.
 
 The script's job id is derived from the batch (datasets, id, files), so a client that died while its
 commit was running finds that job on restart and waits for it instead of committing twice.
@@ -44,7 +46,7 @@ from clickstream.contract.tables import (
     Table,
 )
 from clickstream.errors import WarehouseError
-from clickstream.pipeline.transform import SILVER_CANDIDATE_COLUMNS
+from clickstream.pipeline.transform import SILVER_CANDIDATE_COLUMNS, unique_candidates_sql
 from clickstream.warehouse import gold
 from clickstream.warehouse.base import CommitResult, FileProgress, RowSet, StagedBatch, slice_end
 from clickstream.warehouse.bigquery.client import bigquery_client, bq_str, bq_ts, table_locations
@@ -131,6 +133,12 @@ def bounds_statements(candidates: str) -> list[str]:
             f"SET {var}_hi = TIMESTAMP_ADD(TIMESTAMP_TRUNC(c_hi, {unit}), INTERVAL 1 {unit})",
         ]
     return out
+
+
+def unique_candidates_statement(table_id: str) -> str:
+    """The shared in-batch dedupe (`unique_candidates_sql`) over a staging table `project.dataset.table`, as BigQuery SQL."""
+    project, dataset, name = table_id.split(".")
+    return to_bigquery(unique_candidates_sql(name), {name: (project, dataset)})
 
 
 def gold_statements(locations: dict[str, tuple[str, str]], reporting_currency: str = "USD") -> list[str]:
@@ -478,7 +486,10 @@ class BigQueryWarehouse:
             f"SET bronze_rows = (SELECT count(*) FROM {raw})",
             f"SET quarantined = (SELECT count(*) FROM {quarantine})",
             f"SET candidates = (SELECT count(*) FROM {candidates})",
-            *bounds_statements(candidates),
+            # The staged candidates may repeat an event_id (each executor saw only its own files): the
+            # first by (file, line) is the one silver can get, as the DuckDB warehouse picks it.
+            f"CREATE OR REPLACE TEMP TABLE unique_candidates AS {unique_candidates_statement(staging['candidates'])}",
+            *bounds_statements("unique_candidates"),
             *fx_statements,
             f"INSERT INTO {self.ref(BRONZE.name)} ({', '.join(BRONZE.column_names)}) "
             f"SELECT raw_line, source_file, line_number, {bid}, {ingested} FROM {raw}",
@@ -487,7 +498,7 @@ class BigQueryWarehouse:
             # The anti-join reads only silver partitions from the oldest candidate on (the dedup horizon
             # already quarantined anything older).
             f"CREATE OR REPLACE TEMP TABLE new_silver AS SELECT c.*, {converted} AS reporting_revenue "
-            f"FROM {candidates} c {gold.fx_join_sql(fx_table=self.ref(FX_RATES.name))} WHERE c.event_id NOT IN "
+            f"FROM unique_candidates c {gold.fx_join_sql(fx_table=self.ref(FX_RATES.name))} WHERE c.event_id NOT IN "
             f"(SELECT event_id FROM {self.ref(SILVER.name)} WHERE event_date >= DATE({lookback}) AND event_ts >= {lookback})",
             f"INSERT INTO {self.ref(SILVER.name)} ({silver_cols}) SELECT {silver_values}, {bid} FROM new_silver",
             "SET inserted = (SELECT count(*) FROM new_silver)",

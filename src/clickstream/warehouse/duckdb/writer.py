@@ -15,6 +15,7 @@ from clickstream.contract.render import duckdb_schema_ddl, duckdb_type
 from clickstream.contract.tables import PIPELINE_BATCHES, PIPELINE_FILES, SILVER, SILVER_CONVERTED
 from clickstream.errors import WarehouseBusyError, WarehouseError
 from clickstream.pipeline.batch import configure_duckdb
+from clickstream.pipeline.transform import unique_candidates_sql
 from clickstream.sql import sql_str, sql_ts
 from clickstream.warehouse import gold
 from clickstream.warehouse.base import CommitResult, FileProgress, StagedBatch, row_count, slice_end
@@ -179,7 +180,7 @@ class DuckDBWarehouse:
                 pass
             raise
         finally:
-            for name in ("batch_raw", "batch_quarantine", "batch_candidates", "new_silver", "batch_fx"):
+            for name in ("batch_raw", "batch_quarantine", "batch_candidates", "batch_unique", "new_silver", "batch_fx"):
                 con.unregister(name)
         result.commit_s = time.perf_counter() - t0
         return result
@@ -206,8 +207,11 @@ class DuckDBWarehouse:
         if batch.fx_rates is not None:
             con.execute("DELETE FROM fx_rates")
             con.execute("INSERT INTO fx_rates SELECT currency, rate_date, rate FROM batch_fx")
+        # The staged candidates may repeat an event_id (each executor saw only its own files): the
+        # first by (file, line) is the one silver can get, as if one process had read the batch.
+        con.register("batch_unique", con.sql(unique_candidates_sql("batch_candidates")).to_arrow_table())
         # The dedup horizon bounds the anti-join: candidates older than it were already quarantined.
-        lo = con.execute("SELECT min(event_ts) FROM batch_candidates").fetchall()[0][0]
+        lo = con.execute("SELECT min(event_ts) FROM batch_unique").fetchall()[0][0]
         # No candidates: without a lower bound the anti-join would scan all of silver for nothing.
         anti_join = (
             f"WHERE c.event_id NOT IN (SELECT event_id FROM silver_events WHERE event_ts >= {sql_ts(lo - gold.REPEAT_LOOKBACK)})"
@@ -217,7 +221,7 @@ class DuckDBWarehouse:
         cols = ", ".join(c.name for c in SILVER.columns if c.name != "batch_id")
         new_silver = con.sql(
             f"SELECT c.*, {gold.converted_sql(batch.reporting_currency)} AS reporting_revenue "
-            f"FROM batch_candidates c {gold.fx_join_sql()} {anti_join}"
+            f"FROM batch_unique c {gold.fx_join_sql()} {anti_join}"
         ).to_arrow_table()
         con.register("new_silver", new_silver)
         silver_order = ", ".join(c.name for c in SILVER.columns)

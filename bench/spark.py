@@ -8,8 +8,8 @@ Not a timed test: it prints events/s of each and the ratios, on the same generat
 first run once over a small warm-up folder, so neither pays the JVM's first-query warm-up alone.
 For (b) it also prints what reached the driver: the task results per batch (only file metadata,
 since executors stage the rows) and the JVM heap's peak (in local mode the executors share it), and
-where each micro-batch's seconds went: the executors' job (read, parse, stage), the driver's
-in-batch dedupe over the staged files, and the warehouse commit.
+where each micro-batch's seconds went: the executors' job (read, parse, stage), the driver's own
+work between job and commit (metadata only), and the warehouse commit (in-batch dedupe included).
 With --cluster it then starts a standalone master with 1, then 2 one-core workers (separate JVMs on
 127.0.0.1) and runs (a) and (b) again on each: the 2-over-1 speed-up is the scaling factor (on a
 2-core machine shared with other work, only a sanity check).
@@ -71,7 +71,7 @@ def engine_seconds(
         if result_bytes is not None and "driver_result_bytes" in report.result.stats:
             result_bytes.append(report.result.stats["driver_result_bytes"])
         if stages is not None:
-            for name, seconds in (("executors", report.read_s), ("dedupe", report.transform_s), ("commit", report.result.commit_s)):
+            for name, seconds in (("executors", report.read_s), ("driver", report.transform_s), ("commit", report.result.commit_s)):
                 stages[name] = stages.get(name, 0.0) + seconds
 
     try:

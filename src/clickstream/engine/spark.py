@@ -249,7 +249,7 @@ def parse_files_in_executor(
                 paths: dict[str, str | None] = dict.fromkeys(_STAGED_KINDS)
                 if raw.table.num_rows:
                     # The quarantine join is local: a rejected row's raw line is in the same chunk.
-                    rows = finish_rows(con, raw.table, parsed, 0.0, dedupe=False)
+                    rows = finish_rows(con, raw.table, parsed, 0.0)
                     stem = f"part-{part:05d}-{chunk:05d}.parquet"
                     for kind, table in zip(_STAGED_KINDS, (raw.table, rows.quarantine, rows.silver_candidates)):
                         paths[kind] = f"{staging.batch_dir(batch_id)}/{kind}/{stem}"
@@ -598,7 +598,7 @@ class SparkEngine:
 
         raw = RAW_LINES_SCHEMA.empty_table()
         parsed = parse_lines(self.con, RawLines(table=raw, adapter=self.adapter), params)
-        rows = finish_rows(self.con, raw, parsed, 0.0, dedupe=False)
+        rows = finish_rows(self.con, raw, parsed, 0.0)
         return raw, rows.quarantine, rows.silver_candidates
 
     def _files_remaining(self) -> int:

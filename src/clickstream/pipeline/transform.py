@@ -283,25 +283,19 @@ def valid_candidates_sql(parsed: str = "parsed") -> str:
     return f"SELECT {cols} FROM {parsed} WHERE reason IS NULL"
 
 
-def unique_candidates_sql(candidates: str, ctes: str = "") -> str:
+def unique_candidates_sql(candidates: str) -> str:
     """The candidates with each event_id once: its first occurrence in (file, line) order.
 
     The commit runs it over a batch's staged candidates, in DuckDB as written and in BigQuery
-    transpiled, so an in-batch duplicate has the same winner whichever engine staged it. `ctes`:
-    common table expressions to define first ("name AS (...), ").
+    transpiled, so an in-batch duplicate has the same winner whichever engine staged it.
     """
     # Repeated ids are rare: only their rows are ranked. A window over every row sorts them all
     # (1.5x slower), and a min() of (file, line) per id was 2x slower than counting.
-    return f"""WITH {ctes}repeated AS (SELECT event_id FROM {candidates} GROUP BY event_id HAVING count(*) > 1)
+    return f"""WITH repeated AS (SELECT event_id FROM {candidates} GROUP BY event_id HAVING count(*) > 1)
 SELECT c.* FROM {candidates} c ANTI JOIN repeated r ON c.event_id = r.event_id
 UNION ALL
 SELECT * FROM (SELECT c.* FROM {candidates} c SEMI JOIN repeated r ON c.event_id = r.event_id)
 QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY source_file, line_number) = 1"""
-
-
-def silver_candidates_sql(parsed: str = "parsed") -> str:
-    """Valid rows, the first occurrence of each event_id in (file, line) order."""
-    return unique_candidates_sql("valid", ctes=f"valid AS ({valid_candidates_sql(parsed)}),\n")
 
 
 def quarantine_sql(parsed: str = "parsed", raw: str = "raw_lines") -> str:

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from clickstream.generator import generate_batch
-from clickstream.warehouse.duckdb.writer import APPEND_ONLY, COMPACT_AFTER_GROUPS, ROW_GROUP_ROWS
+from clickstream.warehouse.duckdb.writer import ROW_GROUP_ROWS
 from tests.conftest import run_once
 
 START = datetime(2026, 11, 20)
@@ -48,40 +48,46 @@ def land(root: Path, landing: Path, name: str, events: int, start: datetime) -> 
 
 
 def test_runs_of_small_batches_keep_few_row_groups_and_every_row(tmp_path: Path) -> None:
-    """A cron job's `run --once` closes (and checkpoints) after every small batch; without packing,
-    each run would leave a row group of its own forever."""
+    """A cron job's `run --once` closes (and checkpoints) after every small batch; the checkpoint's
+    vacuum packs the small groups this leaves at the end of the table."""
     landing, warehouse = tmp_path / "landing", tmp_path / "w.duckdb"
     landing.mkdir()
-    runs = 3 * COMPACT_AFTER_GROUPS
+    runs = 12
     for k in range(runs):
         land(tmp_path, landing, f"run{k:02d}", 500, START + timedelta(minutes=10 * k))
         summary = run_once(landing, warehouse)
         assert summary.files == 1
         for table in ("silver_events", "bronze_events"):
-            assert len(row_groups(warehouse, table)) <= COMPACT_AFTER_GROUPS, (k, table)
+            assert len(row_groups(warehouse, table)) <= 4, (k, table)
     got = contents(warehouse)
     assert len(got["silver"]) == len({r[0] for r in got["silver"]}) == 500 * runs
     assert len(got["bronze"]) == 500 * runs
-    # Every row moved by the packing kept its values, batch id included.
     assert sorted({r[3] for r in got["silver"]}) == list(range(1, runs + 1))
 
 
 @pytest.mark.slow
-def test_a_batch_onto_history_leaves_the_history_row_groups_where_they_are(tmp_path: Path) -> None:
-    """A commit's checkpoint must not rewrite row groups of earlier batches: that made the cost of one
-    batch grow with the history (DuckDB's vacuum merged under-filled groups with full neighbours)."""
+def test_bulk_batches_fill_row_groups_without_rewriting_earlier_ones(tmp_path: Path) -> None:
+    """Every group but the last stays full, and a batch never rewrites an earlier batch's full
+    groups: DuckDB's vacuum did, to merge the under-filled group each bulk batch left behind, which
+    made the cost of one batch grow with the history."""
     landing, warehouse = tmp_path / "landing", tmp_path / "w.duckdb"
     landing.mkdir()
-    # Two bulk batches, each a little over one row group: each leaves a small group behind it.
+    layouts = {}
     for k in range(2):
+        # A little over one row group each, in one batch of its own.
         land(tmp_path, landing, f"bulk{k}", ROW_GROUP_ROWS + 5_000, START + timedelta(hours=k))
         run_once(landing, warehouse, engine={"max_files_per_batch": 1})
-    before = {t: row_groups(warehouse, t) for t in APPEND_ONLY if t != "quarantine_events"}
-    # Nothing merged them: each batch's rows stayed in the groups its own insert wrote.
-    assert [rows for rows, _ in before["silver_events"]] == [ROW_GROUP_ROWS, 5_000] * 2
+        layouts[k] = {t: row_groups(warehouse, t) for t in ("silver_events", "bronze_events")}
     land(tmp_path, landing, "small", 2_000, START + timedelta(hours=3))
     run_once(landing, warehouse)
-    for table, groups in before.items():
+    for table in ("silver_events", "bronze_events"):
+        first, second = layouts[0][table], layouts[1][table]
+        assert [rows for rows, _ in first] == [ROW_GROUP_ROWS, 5_000], table
+        # The second batch took the first one's small group along: full groups, then one.
+        assert [rows for rows, _ in second] == [ROW_GROUP_ROWS, ROW_GROUP_ROWS, 10_000], table
+        assert second[0] == first[0], table
         after = row_groups(warehouse, table)
-        assert after[: len(groups)] == groups, table
-        assert sum(rows for rows, _ in after) == sum(rows for rows, _ in groups) + 2_000
+        assert after[: len(second)] == second, table
+        assert sum(rows for rows, _ in after) == 2 * (ROW_GROUP_ROWS + 5_000) + 2_000, table
+    got = contents(warehouse)
+    assert len(got["silver"]) == len({r[0] for r in got["silver"]}) == 2 * (ROW_GROUP_ROWS + 5_000) + 2_000

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import re
 import time
 from datetime import datetime, timedelta
@@ -21,8 +20,6 @@ from clickstream.sql import sql_str, sql_ts
 from clickstream.warehouse import gold
 from clickstream.warehouse.base import CommitResult, FileProgress, StagedBatch, row_count, slice_end
 from clickstream.warehouse.duckdb.reader import CAPABILITIES, DuckDBReader
-
-log = logging.getLogger(__name__)
 
 
 def _open(path: Path, read_only: bool, create: bool) -> duckdb.DuckDBPyConnection:
@@ -59,11 +56,9 @@ def _open(path: Path, read_only: bool, create: bool) -> duckdb.DuckDBPyConnectio
 
 _OFFSET_COLUMNS = ("offset_bytes", "offset_line")
 
-# The tables every batch appends to and nothing else changes: their row groups are laid out by
-# this writer (see `DuckDBWarehouse.__init__` and `compact_tail`).
+# The tables every batch appends to and nothing else changes (see `DuckDBWarehouse._append`).
 APPEND_ONLY = ("bronze_events", "silver_events", "quarantine_events")
 ROW_GROUP_ROWS = 122_880  # DuckDB's default row group size, which these files are created with
-COMPACT_AFTER_GROUPS = 4
 
 
 class DuckDBWarehouse:
@@ -93,13 +88,6 @@ class DuckDBWarehouse:
         if checkpoint_threshold and not read_only:
             self.con.execute(f"SET checkpoint_threshold = {sql_str(checkpoint_threshold)}")
         self._threads = int(self.con.execute("SELECT current_setting('threads')").fetchall()[0][0])
-        self._committed = False
-        if not read_only:
-            # DuckDB's checkpoint vacuum merges under-filled row groups by rewriting their full
-            # neighbours too, anywhere in a table: a later commit's checkpoint paid for the history's
-            # layout (7.4 s for one 100k-event batch onto 3M events). Appends here leave at most one
-            # under-filled group per batch, and `compact_tail` packs the small ones a run leaves at the end.
-            self.con.execute("SET max_vacuum_tasks = 0")
         if create:
             try:
                 for ddl in duckdb_schema_ddl():
@@ -131,61 +119,42 @@ class DuckDBWarehouse:
         return DuckDBReader(self.cursor(), self.label)
 
     def close(self) -> None:
-        if self._committed:
-            try:
-                self.compact_tail()
-            except duckdb.Error as exc:
-                # The layout is an optimisation: the data is committed either way.
-                log.warning("could not compact the newest row groups of %s: %s", self.label, str(exc).splitlines()[0])
         self.con.close()
 
-    def compact_tail(self) -> int:
-        """Rewrite the small row groups at the end of each append-only table as one; the rows moved.
+    def _append(self, table: str, select_sql: str, rows: int) -> None:
+        """Append a batch's rows to an append-only table so that every row group but the last is full.
 
-        Small groups come from checkpoints between small batches (each `run --once` of a cron job
-        closes with one). Only the newest groups are touched, once there are a few of them, so the cost
-        is bounded by a row group whatever the history; groups at least half full are left alone.
+        DuckDB's checkpoint vacuum merges an under-filled row group with its neighbours by rewriting
+        them, full ones included, anywhere in the table: with one such group per bulk batch, a later
+        commit's checkpoint paid for the history's layout (7.4 s for one 100k-event batch onto 3M
+        events). So a batch that fills at least a row group takes the table's last, under-filled
+        group with it (at most one group's rows, whatever the history), and it is inserted on one
+        thread, since each thread of a parallel insert leaves an under-filled group of its own.
         """
-        moved = 0
-        for table in APPEND_ONLY:
-            groups = self.con.execute(
-                f"SELECT row_group_id, sum(count) FROM pragma_storage_info('{table}') WHERE column_path = '[0]' "
-                "GROUP BY 1 ORDER BY 1 DESC"
-            ).fetchall()
-            run = []
-            for _, rows in groups:
-                if rows * 2 >= ROW_GROUP_ROWS or sum(run) + rows > ROW_GROUP_ROWS:
-                    break
-                run.append(rows)
-            # Waiting for a few keeps a cron job's cost per run at a fraction of one group's rewrite.
-            if len(run) < COMPACT_AFTER_GROUPS:
-                continue
-            # The trailing groups hold contiguous rowids up to the last one; earlier compactions leave
-            # gaps only below them, so the end is at least the stored row count (a bound that prunes).
-            stored = sum(rows for _, rows in groups)
-            end = self.con.execute(f"SELECT max(rowid) + 1 FROM {table} WHERE rowid >= ?", [stored - sum(run)]).fetchall()[0][0]
-            start = end - sum(run)
-            self.con.execute("BEGIN TRANSACTION")
-            try:
-                self.con.execute(f"CREATE TEMP TABLE compacted AS SELECT * FROM {table} WHERE rowid >= ?", [start])
-                self.con.execute(f"DELETE FROM {table} WHERE rowid >= ?", [start])
-                self._append(f"INSERT INTO {table} SELECT * FROM compacted")
-                moved += self.con.execute("SELECT count(*) FROM compacted").fetchall()[0][0]
-                self.con.execute("DROP TABLE compacted")
-                self.con.execute("COMMIT")
-            except BaseException:
-                self.con.execute("ROLLBACK")
-                raise
-        return moved
-
-    def _append(self, sql: str) -> None:
-        """Run an INSERT on one thread: each thread of a parallel insert leaves its own under-filled
-        row group, one thread leaves one per statement (about 10% slower to insert)."""
-        self.con.execute("SET threads = 1")
+        con = self.con
+        moved = False
+        if rows >= ROW_GROUP_ROWS:
+            groups = [n for (n,) in con.execute(
+                f"SELECT sum(count) FROM pragma_storage_info('{table}') WHERE column_path = '[0]' "
+                "GROUP BY row_group_id ORDER BY row_group_id"
+            ).fetchall()]  # fmt: skip
+            if groups and groups[-1] < ROW_GROUP_ROWS:
+                tail = groups[-1]
+                # The last group's rowids run to the end; a bound below them lets the scan prune.
+                end = con.execute(f"SELECT max(rowid) + 1 FROM {table} WHERE rowid >= ?", [sum(groups) - tail]).fetchall()[0][0]
+                if end is not None:
+                    con.execute(f"CREATE TEMP TABLE tail_rows AS SELECT * FROM {table} WHERE rowid >= ?", [end - tail])
+                    con.execute(f"DELETE FROM {table} WHERE rowid >= ?", [end - tail])
+                    moved = True
+        con.execute("SET threads = 1")
         try:
-            self.con.execute(sql)
+            if moved:
+                con.execute(f"INSERT INTO {table} SELECT * FROM tail_rows")
+            con.execute(f"INSERT INTO {table} {select_sql}")
         finally:
-            self.con.execute(f"SET threads = {self._threads}")
+            con.execute(f"SET threads = {self._threads}")
+            if moved:
+                con.execute("DROP TABLE tail_rows")
 
     def consumed_files(self) -> set[str]:
         rows = self.con.execute("SELECT source_file FROM pipeline_files WHERE status IS DISTINCT FROM 'partial'").fetchall()
@@ -244,7 +213,6 @@ class DuckDBWarehouse:
                 return CommitResult(batch.batch_id, committed=False)
             result = self._write_layers(batch)
             con.execute("COMMIT")
-            self._committed = True
         except BaseException:
             try:
                 con.execute("ROLLBACK")
@@ -268,13 +236,16 @@ class DuckDBWarehouse:
         con.execute("SET force_compression = 'zstd'")
         try:
             self._append(
-                f"INSERT INTO bronze_events SELECT raw_line, source_file, line_number, {bid}, {ingested} FROM batch_raw"
+                "bronze_events",
+                f"SELECT raw_line, source_file, line_number, {bid}, {ingested} FROM batch_raw",
+                row_count(batch.raw_lines),
             )
         finally:
             con.execute("RESET force_compression")
         self._append(
-            f"INSERT INTO quarantine_events SELECT raw_line, reason, source_file, line_number, {bid}, {ingested} "
-            "FROM batch_quarantine"
+            "quarantine_events",
+            f"SELECT raw_line, reason, source_file, line_number, {bid}, {ingested} FROM batch_quarantine",
+            row_count(batch.quarantine),
         )
         if batch.fx_rates is not None:
             con.execute("DELETE FROM fx_rates")
@@ -297,7 +268,7 @@ class DuckDBWarehouse:
         ).to_arrow_table()
         con.register("new_silver", new_silver)
         silver_order = ", ".join(c.name for c in SILVER.columns)
-        self._append(f"INSERT INTO silver_events ({silver_order}) SELECT {cols}, {bid} FROM new_silver")
+        self._append("silver_events", f"({silver_order}) SELECT {cols}, {bid} FROM new_silver", new_silver.num_rows)
         inserted, min_ts, max_ts = con.execute(
             "SELECT count(*), min(event_ts), max(event_ts) FROM new_silver"
         ).fetchall()[0]

@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from clickstream.config import PipelineSettings
 from clickstream.pipeline import adapter_sql, fast_path
@@ -117,7 +118,7 @@ def finish_rows(con: duckdb.DuckDBPyConnection, raw_lines: Any, parsed: Any, sta
     con.register("parsed", parsed)
     try:
         quarantine = con.sql(quarantine_sql()).to_arrow_table()
-        candidates = con.sql(valid_candidates_sql()).to_arrow_table()
+        candidates = _valid_rows(con, parsed)
         damaged = dict(
             con.execute(
                 "SELECT d, count(*) FROM (SELECT unnest(damaged) AS d FROM parsed WHERE reason IS NULL) GROUP BY d ORDER BY d"
@@ -127,6 +128,20 @@ def finish_rows(con: duckdb.DuckDBPyConnection, raw_lines: Any, parsed: Any, sta
         con.unregister("raw_lines")
         con.unregister("parsed")
     return StagedRows(quarantine, candidates, time.perf_counter() - started, damaged)
+
+
+def _valid_rows(con: duckdb.DuckDBPyConnection, parsed: Any) -> pa.Table:
+    """`valid_candidates_sql` over `parsed` (registered as such)."""
+    target = con.sql(valid_candidates_sql()).limit(0).to_arrow_table().schema
+    if isinstance(parsed, pa.Table) and all(
+        name in parsed.column_names and parsed.schema.field(name).type == target.field(name).type for name in target.names
+    ):
+        # Already in the contract's types: selecting the columns in Arrow shares their buffers, where
+        # DuckDB's result would copy every string of the batch once more.
+        reason = parsed.column("reason")
+        valid = parsed if reason.null_count == parsed.num_rows else parsed.filter(pc.is_null(reason))
+        return valid.select(target.names).cast(target)
+    return con.sql(valid_candidates_sql()).to_arrow_table()
 
 
 def fast_lines(

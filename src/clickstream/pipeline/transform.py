@@ -283,6 +283,11 @@ def valid_candidates_sql(parsed: str = "parsed") -> str:
     return f"SELECT {cols} FROM {parsed} WHERE reason IS NULL"
 
 
+def repeated_ids_sql(candidates: str) -> str:
+    """The event_ids that occur more than once among the candidates."""
+    return f"SELECT event_id FROM {candidates} GROUP BY event_id HAVING count(*) > 1"
+
+
 def unique_candidates_sql(candidates: str) -> str:
     """The candidates with each event_id once: its first occurrence in (file, line) order.
 
@@ -291,7 +296,7 @@ def unique_candidates_sql(candidates: str) -> str:
     """
     # Repeated ids are rare: only their rows are ranked. A window over every row sorts them all
     # (1.5x slower), and a min() of (file, line) per id was 2x slower than counting.
-    return f"""WITH repeated AS (SELECT event_id FROM {candidates} GROUP BY event_id HAVING count(*) > 1)
+    return f"""WITH repeated AS ({repeated_ids_sql(candidates)})
 SELECT c.* FROM {candidates} c ANTI JOIN repeated r ON c.event_id = r.event_id
 UNION ALL
 SELECT * FROM (SELECT c.* FROM {candidates} c SEMI JOIN repeated r ON c.event_id = r.event_id)

@@ -15,7 +15,7 @@ from clickstream.contract.render import duckdb_schema_ddl, duckdb_type
 from clickstream.contract.tables import PIPELINE_BATCHES, PIPELINE_FILES, SILVER, SILVER_CONVERTED
 from clickstream.errors import WarehouseBusyError, WarehouseError
 from clickstream.pipeline.batch import configure_duckdb
-from clickstream.pipeline.transform import unique_candidates_sql
+from clickstream.pipeline.transform import repeated_ids_sql, unique_candidates_sql
 from clickstream.sql import sql_str, sql_ts
 from clickstream.warehouse import gold
 from clickstream.warehouse.base import CommitResult, FileProgress, StagedBatch, row_count, slice_end
@@ -252,7 +252,12 @@ class DuckDBWarehouse:
             con.execute("INSERT INTO fx_rates SELECT currency, rate_date, rate FROM batch_fx")
         # The staged candidates may repeat an event_id (each executor saw only its own files): the
         # first by (file, line) is the one silver can get, as if one process had read the batch.
-        con.register("batch_unique", con.sql(unique_candidates_sql("batch_candidates")).to_arrow_table())
+        # Most batches repeat no id, and then the candidates are already unique: copying every row
+        # to Arrow once more cost more than the dedupe itself.
+        if con.execute(f"SELECT count(*) FROM ({repeated_ids_sql('batch_candidates')})").fetchall()[0][0]:
+            con.register("batch_unique", con.sql(unique_candidates_sql("batch_candidates")).to_arrow_table())
+        else:
+            con.register("batch_unique", batch.silver_candidates)
         # The dedup horizon bounds the anti-join: candidates older than it were already quarantined.
         lo = con.execute("SELECT min(event_ts) FROM batch_unique").fetchall()[0][0]
         # No candidates: without a lower bound the anti-join would scan all of silver for nothing.

@@ -18,7 +18,7 @@ from pathlib import Path
 from clickstream.config import load_settings
 from clickstream.engine.duckdb import DuckDBEngine
 from clickstream.generator import generate_batch
-from clickstream.warehouse.duckdb import DuckDBWarehouse
+from clickstream.warehouse import open_warehouse
 
 
 def main() -> None:
@@ -34,7 +34,8 @@ def main() -> None:
             staging, events=args.files * args.events_per_file, files=args.files, seed=5, start=datetime(2026, 11, 27)
         )
         settings = load_settings(overrides={"landing": {"path": landing}, "warehouse": {"path": root / "w.duckdb"}})
-        wh = DuckDBWarehouse(settings.warehouse.path)
+        # The writer `clickstream run` opens: its threads, memory limit and checkpoint threshold.
+        wh = open_warehouse(settings, "write")
         engine = DuckDBEngine(settings, wh)
         stop = threading.Event()
         runner = threading.Thread(target=engine.run, kwargs={"once": False, "stop": stop})

@@ -56,8 +56,6 @@ def _open(path: Path, read_only: bool, create: bool) -> duckdb.DuckDBPyConnectio
 
 _OFFSET_COLUMNS = ("offset_bytes", "offset_line")
 
-# The tables every batch appends to and nothing else changes (see `DuckDBWarehouse._append`).
-APPEND_ONLY = ("bronze_events", "silver_events", "quarantine_events")
 ROW_GROUP_ROWS = 122_880  # DuckDB's default row group size, which these files are created with
 
 

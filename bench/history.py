@@ -31,7 +31,7 @@ from clickstream.config import load_settings
 from clickstream.engine.base import BatchReport
 from clickstream.engine.duckdb import DuckDBEngine
 from clickstream.generator import generate_batch
-from clickstream.warehouse.duckdb import DuckDBWarehouse
+from clickstream.warehouse import open_warehouse
 
 START = datetime(2026, 11, 20)
 
@@ -81,7 +81,8 @@ def soak(root: Path, history: Path, minutes: int, rate: int) -> None:
     target = root / "soak.duckdb"
     shutil.copyfile(history, target)
     settings = load_settings(overrides={"landing": {"path": landing}, "warehouse": {"path": target}})
-    wh = DuckDBWarehouse(target)
+    # As `clickstream run` opens it: its threads, memory limit and checkpoint threshold.
+    wh = open_warehouse(settings, "write")
     engine = DuckDBEngine(settings, wh)
     commits: list[tuple[float, float]] = []  # (seconds since start, commit seconds)
     t0 = time.monotonic()

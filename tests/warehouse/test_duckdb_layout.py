@@ -42,7 +42,9 @@ def contents(path: Path) -> dict[str, list[tuple]]:
 
 
 def land(root: Path, landing: Path, name: str, events: int, start: datetime) -> None:
-    generate_batch(root / name, events=events, files=1, seed=hash(name) % 1000, start=start, span=timedelta(minutes=10), prefix=name)
+    # Each name its own seed, the same in every process: equal seeds would generate equal event ids.
+    seed = int.from_bytes(name.encode(), "big") % 2**31
+    generate_batch(root / name, events=events, files=1, seed=seed, start=start, span=timedelta(minutes=10), prefix=name)
     for f in (root / name).glob("*.jsonl"):
         f.rename(landing / f.name)
 

@@ -21,15 +21,15 @@ LO, HI = datetime(2026, 11, 25, 10, 17, 3, 250000), datetime(2026, 11, 25, 12, 2
 
 
 def duckdb_statements() -> list[str]:
-    minute, hour, day = gold.touched_ranges(LO, HI)
+    minute, hour, _day = gold.touched_ranges(LO, HI)
     return [
         *gold.kpi_minute_sql(minute),
         *gold.sessions_prepare_sql(),
         *gold.sessions_sql(gold.TouchedRange(datetime(2026, 11, 25, 9, 0), datetime(2026, 11, 25, 12, 30))),
         *gold.funnel_hourly_sql(),
-        *gold.top_pages_hourly_sql(hour),
-        *gold.top_products_daily_sql(day),
-        *gold.revenue_daily_sql(day, "USD"),
+        *gold.top_pages_hourly_sql(hour, 7),
+        *gold.top_products_daily_sql(),
+        *gold.revenue_daily_sql("USD"),
     ]
 
 
@@ -38,7 +38,7 @@ def bigquery_statements() -> list[str]:
     from clickstream.warehouse.bigquery.client import table_locations
     from clickstream.warehouse.bigquery.writer import gold_statements
 
-    return gold_statements(table_locations("my-project", DatasetSettings()))
+    return gold_statements(table_locations("my-project", DatasetSettings()), 7)
 
 
 @pytest.mark.parametrize("dialect", ["duckdb", "bigquery"])

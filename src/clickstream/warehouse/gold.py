@@ -198,55 +198,84 @@ GROUP BY 1""",
     ]
 
 
-def top_pages_hourly_sql(r: TouchedRange) -> list[str]:
-    touched = (
-        "SELECT DISTINCT date_trunc('hour', event_ts) FROM new_silver "
-        "WHERE event_type = 'page_view' AND page_url IS NOT NULL"
+def _add_to_gold(table: str, scope: str, keys: tuple[str, ...], measures: tuple[str, ...], delta: str, rank: str | None = None) -> list[str]:
+    """Add a batch's additive `delta` (one row per key) to the gold rows of the scopes it touched.
+
+    The touched scopes' rows (an hour's pages, a day's products or currencies: bounded by the
+    catalogue, not by traffic) are summed with the delta, ranked again if `rank` orders them, and
+    replace the old rows. Silver is append-only, so this equals a recompute from silver, without
+    reading the hour's or day's events again: that read grew with the traffic of the touched hour or day.
+    """
+    cols = ", ".join((*keys, *measures))
+    sums = ", ".join(f"sum({m}) AS {m}" for m in measures)
+    merged = (
+        f"SELECT {', '.join(keys)}, {sums} FROM ("
+        f"SELECT {cols} FROM {table} WHERE {scope} IN (SELECT {scope} FROM {table}_delta) "
+        f"UNION ALL SELECT {cols} FROM {table}_delta) GROUP BY {', '.join(keys)}"
+    )
+    ranked = f"SELECT *, row_number() OVER ({rank}) AS rank FROM ({merged})" if rank else merged
+    out_cols = f"{cols}, rank" if rank else cols
+    return [
+        f"CREATE OR REPLACE TEMP TABLE {table}_delta AS {delta}",
+        f"CREATE OR REPLACE TEMP TABLE {table}_merged AS {ranked}",
+        f"DELETE FROM {table} WHERE {scope} IN (SELECT {scope} FROM {table}_delta)",
+        f"INSERT INTO {table} ({out_cols}) SELECT {out_cols} FROM {table}_merged",
+    ]
+
+
+def top_pages_hourly_sql(r: TouchedRange, batch_id: int) -> list[str]:
+    """Page views add up; a distinct user adds one only if silver had no view of that page by that user
+    in that hour before this batch (`batch_id`, whose rows silver already holds)."""
+    views = (
+        "SELECT date_trunc('hour', event_ts) AS hour, page_url, user_id, count(*) AS views FROM new_silver "
+        "WHERE event_type = 'page_view' AND page_url IS NOT NULL GROUP BY 1, 2, 3"
+    )
+    # Only the batch's users' earlier views are read: a probe of the touched hours, not an aggregate of them.
+    seen = (
+        "SELECT DISTINCT date_trunc('hour', event_ts) AS hour, page_url, user_id FROM silver_events "
+        f"WHERE {_between('event_ts', r)} AND event_type = 'page_view' AND page_url IS NOT NULL "
+        f"AND batch_id <> {int(batch_id)} AND user_id IN (SELECT user_id FROM page_users) "
+        "AND date_trunc('hour', event_ts) IN (SELECT hour FROM page_users)"
+    )
+    delta = (
+        "SELECT p.hour, p.page_url, sum(p.views) AS page_views, "
+        f"{_count_if('s.user_id IS NULL')} AS unique_users "
+        f"FROM page_users p LEFT JOIN ({seen}) s ON s.hour = p.hour AND s.page_url = p.page_url AND s.user_id = p.user_id "
+        "GROUP BY 1, 2"
     )
     return [
-        f"DELETE FROM gold_top_pages_hourly WHERE hour IN ({touched})",
-        f"""INSERT INTO gold_top_pages_hourly
-SELECT hour, page_url, page_views, unique_users,
-  row_number() OVER (PARTITION BY hour ORDER BY page_views DESC, page_url) AS rank
-FROM (
-  SELECT date_trunc('hour', event_ts) AS hour, page_url, count(*) AS page_views, count(DISTINCT user_id) AS unique_users
-  FROM silver_events
-  WHERE {_between("event_ts", r)} AND event_type = 'page_view' AND page_url IS NOT NULL
-    AND date_trunc('hour', event_ts) IN ({touched})
-  GROUP BY 1, 2
-)""",
-    ]
+        f"CREATE OR REPLACE TEMP TABLE page_users AS {views}",
+        *_add_to_gold(
+            "gold_top_pages_hourly", "hour", ("hour", "page_url"), ("page_views", "unique_users"), delta,
+            rank="PARTITION BY hour ORDER BY page_views DESC, page_url",
+        ),
+    ]  # fmt: skip
 
 
-def top_products_daily_sql(r: TouchedRange) -> list[str]:
-    touched = "SELECT DISTINCT event_date FROM new_silver WHERE product_id IS NOT NULL"
-    return [
-        f"DELETE FROM gold_top_products_daily WHERE day IN ({touched})",
-        f"""INSERT INTO gold_top_products_daily
-SELECT day, product_id, views, add_to_carts, purchases, units, revenue,
-  row_number() OVER (PARTITION BY day ORDER BY revenue DESC, purchases DESC, views DESC, product_id) AS rank
-FROM (
-  SELECT event_date AS day, product_id,
-    {_count_if("event_type = 'page_view'")} AS views,
-    {_count_if("event_type = 'add_to_cart'")} AS add_to_carts,
-    {_count_if("event_type = 'purchase'")} AS purchases,
-    coalesce(sum(CASE WHEN event_type = 'purchase' THEN coalesce(quantity, 1) END), 0) AS units,
-    {_PURCHASE_REVENUE} AS revenue
-  FROM silver_events
-  WHERE {_between("event_ts", r)} AND product_id IS NOT NULL AND event_date IN ({touched})
-  GROUP BY 1, 2
-)""",
-    ]
+def top_products_daily_sql() -> list[str]:
+    delta = f"""SELECT event_date AS day, product_id,
+  {_count_if("event_type = 'page_view'")} AS views,
+  {_count_if("event_type = 'add_to_cart'")} AS add_to_carts,
+  {_count_if("event_type = 'purchase'")} AS purchases,
+  coalesce(sum(CASE WHEN event_type = 'purchase' THEN coalesce(quantity, 1) END), 0) AS units,
+  {_PURCHASE_REVENUE} AS revenue
+FROM new_silver
+WHERE product_id IS NOT NULL
+GROUP BY 1, 2"""
+    return _add_to_gold(
+        "gold_top_products_daily", "day", ("day", "product_id"), ("views", "add_to_carts", "purchases", "units", "revenue"), delta,
+        rank="PARTITION BY day ORDER BY revenue DESC, purchases DESC, views DESC, product_id",
+    )  # fmt: skip
 
 
-def revenue_daily_sql(r: TouchedRange, reporting_currency: str) -> list[str]:
-    """Money per day and currency, for the days whose purchases or refunds the batch touched."""
-    touched = "SELECT DISTINCT event_date FROM new_silver WHERE revenue IS NOT NULL"
+def revenue_daily_sql(reporting_currency: str) -> list[str]:
+    """Money per day and currency, for the days whose purchases or refunds the batch touched.
+
+    `reporting_net_revenue` stays NULL while no event of the day and currency had a rate: SUM
+    over the old row and the delta keeps that, as it would over the day's events.
+    """
     zero = f"CAST(0 AS {DECIMAL_SUM_TYPE})"
-    return [
-        f"DELETE FROM gold_revenue_daily WHERE day IN ({touched})",
-        f"""INSERT INTO gold_revenue_daily
-SELECT event_date AS day, coalesce(currency, {sql_str(reporting_currency)}) AS currency,
+    delta = f"""SELECT event_date AS day, coalesce(currency, {sql_str(reporting_currency)}) AS currency,
   {_count_if("event_type = 'purchase'")} AS purchases,
   {_count_if("event_type = 'refund'")} AS refunds,
   coalesce(sum(CASE WHEN event_type = 'purchase' THEN revenue END), {zero}) AS revenue,
@@ -254,7 +283,8 @@ SELECT event_date AS day, coalesce(currency, {sql_str(reporting_currency)}) AS c
   coalesce(sum(revenue), {zero}) AS net_revenue,
   sum(reporting_revenue) AS reporting_net_revenue,
   {_count_if("reporting_revenue IS NULL")} AS unconverted_events
-FROM silver_events
-WHERE {_between("event_ts", r)} AND revenue IS NOT NULL AND event_date IN ({touched})
-GROUP BY 1, 2""",
-    ]
+FROM new_silver
+WHERE revenue IS NOT NULL
+GROUP BY 1, 2"""
+    measures = ("purchases", "refunds", "revenue", "refunded", "net_revenue", "reporting_net_revenue", "unconverted_events")
+    return _add_to_gold("gold_revenue_daily", "day", ("day", "currency"), measures, delta)

@@ -117,7 +117,7 @@ def parquet_bytes(rows: RowSet, columns: tuple[tuple[str, FieldType], ...]) -> b
 
 # Script variables: event-time bounds of the candidates, the whole minutes / hours / days around them,
 # and the range the touched sessions' events can lie in (known only once new_silver exists).
-_BOUND_VARIABLES = ("c_lo", "c_hi", "minute_lo", "minute_hi", "hour_lo", "hour_hi", "day_lo", "day_hi", "sess_lo", "sess_hi")
+_BOUND_VARIABLES = ("c_lo", "c_hi", "minute_lo", "minute_hi", "hour_lo", "hour_hi", "sess_lo", "sess_hi")
 
 
 def bounds_statements(candidates: str) -> list[str]:
@@ -126,7 +126,7 @@ def bounds_statements(candidates: str) -> list[str]:
         f"SET c_lo = (SELECT min(event_ts) FROM {candidates})",
         f"SET c_hi = (SELECT max(event_ts) FROM {candidates})",
     ]
-    for unit in ("MINUTE", "HOUR", "DAY"):
+    for unit in ("MINUTE", "HOUR"):
         var = unit.lower()
         out += [
             f"SET {var}_lo = TIMESTAMP_TRUNC(c_lo, {unit})",
@@ -141,12 +141,12 @@ def unique_candidates_statement(table_id: str) -> str:
     return to_bigquery(unique_candidates_sql(name), {name: (project, dataset)})
 
 
-def gold_statements(locations: dict[str, tuple[str, str]], reporting_currency: str = "USD") -> list[str]:
+def gold_statements(locations: dict[str, tuple[str, str]], batch_id: int, reporting_currency: str = "USD") -> list[str]:
     """The gold recompute of a batch as BigQuery script statements: the shared gold SQL, transpiled.
 
     It reads the temp table new_silver (the rows just inserted) and the bound variables above.
     """
-    range_of = {unit: gold.TouchedRange(f"{unit}_lo", f"{unit}_hi") for unit in ("minute", "hour", "day")}
+    range_of = {unit: gold.TouchedRange(f"{unit}_lo", f"{unit}_hi") for unit in ("minute", "hour")}
     prepare, _ = gold.sessions_prepare_sql()
     out = [to_bigquery(s, locations) for s in (*gold.kpi_minute_sql(range_of["minute"]), prepare)]
     out.append("SET sess_lo = (" + to_bigquery(f"SELECT {gold.SESSIONS_LO} FROM touched_sessions", locations) + ")")
@@ -158,9 +158,9 @@ def gold_statements(locations: dict[str, tuple[str, str]], reporting_currency: s
     for s in (
         *gold.sessions_sql(gold.TouchedRange("sess_lo", "sess_hi")),
         *gold.funnel_hourly_sql(),
-        *gold.top_pages_hourly_sql(range_of["hour"]),
-        *gold.top_products_daily_sql(range_of["day"]),
-        *gold.revenue_daily_sql(range_of["day"], reporting_currency),
+        *gold.top_pages_hourly_sql(range_of["hour"], batch_id),
+        *gold.top_products_daily_sql(),
+        *gold.revenue_daily_sql(reporting_currency),
     ):
         out.append(to_bigquery(s, locations))
     return out
@@ -503,7 +503,7 @@ class BigQueryWarehouse:
             f"INSERT INTO {self.ref(SILVER.name)} ({silver_cols}) SELECT {silver_values}, {bid} FROM new_silver",
             "SET inserted = (SELECT count(*) FROM new_silver)",
             f"SET unconverted = ({gold.unconverted_sql()})",
-            "IF inserted > 0 THEN\n" + ";\n".join(gold_statements(self.locations, batch.reporting_currency)) + ";\nEND IF",
+            "IF inserted > 0 THEN\n" + ";\n".join(gold_statements(self.locations, bid, batch.reporting_currency)) + ";\nEND IF",
             *self.ledger_statements(batch, committed_at),
         ]
         script = [

@@ -277,7 +277,7 @@ class DuckDBWarehouse:
         ).fetchall()[0]
         unconverted = con.execute(gold.unconverted_sql()).fetchall()[0][0]
         if inserted:
-            self._recompute_gold(min_ts, max_ts, batch.reporting_currency)
+            self._recompute_gold(min_ts, max_ts, batch.reporting_currency, bid)
         committed_at = utc_now()
         input_lines = sum(batch.lines_per_file.values())
         quarantined = row_count(batch.quarantine)
@@ -335,10 +335,10 @@ class DuckDBWarehouse:
             unconverted_revenue_events=unconverted,
         )
 
-    def _recompute_gold(self, min_ts: datetime, max_ts: datetime, reporting_currency: str) -> None:
+    def _recompute_gold(self, min_ts: datetime, max_ts: datetime, reporting_currency: str, batch_id: int) -> None:
         con = self.con
 
-        minute, hour, day = gold.touched_ranges(min_ts, max_ts)
+        minute, hour, _day = gold.touched_ranges(min_ts, max_ts)
         for stmt in gold.kpi_minute_sql(minute):
             con.execute(stmt)
         prepare, bounds = gold.sessions_prepare_sql()
@@ -348,11 +348,11 @@ class DuckDBWarehouse:
             con.execute(stmt)
         for stmt in gold.funnel_hourly_sql():
             con.execute(stmt)
-        for stmt in gold.top_pages_hourly_sql(hour):
+        for stmt in gold.top_pages_hourly_sql(hour, batch_id):
             con.execute(stmt)
-        for stmt in gold.top_products_daily_sql(day):
+        for stmt in gold.top_products_daily_sql():
             con.execute(stmt)
-        for stmt in gold.revenue_daily_sql(day, reporting_currency):
+        for stmt in gold.revenue_daily_sql(reporting_currency):
             con.execute(stmt)
 
 

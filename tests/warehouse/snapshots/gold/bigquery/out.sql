@@ -201,58 +201,199 @@ WHERE
 GROUP BY
   1;
 
-DELETE FROM `my-project`.`clickstream_gold`.`gold_top_pages_hourly`
-WHERE
-  hour IN (
-    SELECT DISTINCT
-      TIMESTAMP_TRUNC(event_ts, HOUR)
-    FROM new_silver
-    WHERE
-      event_type = 'page_view' AND NOT page_url IS NULL
-  );
-
-INSERT INTO `my-project`.`clickstream_gold`.`gold_top_pages_hourly`
+CREATE OR REPLACE TEMPORARY TABLE page_users AS
 SELECT
-  hour,
+  TIMESTAMP_TRUNC(event_ts, HOUR) AS hour,
   page_url,
-  page_views,
-  unique_users,
-  ROW_NUMBER() OVER (PARTITION BY hour ORDER BY page_views DESC, page_url NULLS LAST) AS rank
-FROM (
-  SELECT
+  user_id,
+  COUNT(*) AS views
+FROM new_silver
+WHERE
+  event_type = 'page_view' AND NOT page_url IS NULL
+GROUP BY
+  1,
+  2,
+  3;
+
+CREATE OR REPLACE TEMPORARY TABLE gold_top_pages_hourly_delta AS
+SELECT
+  p.hour,
+  p.page_url,
+  SUM(p.views) AS page_views,
+  SUM(CASE WHEN s.user_id IS NULL THEN 1 ELSE 0 END) AS unique_users
+FROM page_users AS p
+LEFT JOIN (
+  SELECT DISTINCT
     TIMESTAMP_TRUNC(event_ts, HOUR) AS hour,
     page_url,
-    COUNT(*) AS page_views,
-    COUNT(DISTINCT user_id) AS unique_users
+    user_id
   FROM `my-project`.`clickstream_silver`.`silver_events`
   WHERE
     event_ts >= hour_lo
     AND event_ts < hour_hi
     AND event_type = 'page_view'
     AND NOT page_url IS NULL
-    AND TIMESTAMP_TRUNC(event_ts, HOUR) IN (
-      SELECT DISTINCT
-        TIMESTAMP_TRUNC(event_ts, HOUR)
-      FROM new_silver
-      WHERE
-        event_type = 'page_view' AND NOT page_url IS NULL
+    AND batch_id <> 7
+    AND user_id IN (
+      SELECT
+        user_id
+      FROM page_users
     )
+    AND TIMESTAMP_TRUNC(event_ts, HOUR) IN (
+      SELECT
+        hour
+      FROM page_users
+    )
+) AS s
+  ON s.hour = p.hour AND s.page_url = p.page_url AND s.user_id = p.user_id
+GROUP BY
+  1,
+  2;
+
+CREATE OR REPLACE TEMPORARY TABLE gold_top_pages_hourly_merged AS
+SELECT
+  *,
+  ROW_NUMBER() OVER (PARTITION BY hour ORDER BY page_views DESC, page_url NULLS LAST) AS rank
+FROM (
+  SELECT
+    hour,
+    page_url,
+    SUM(page_views) AS page_views,
+    SUM(unique_users) AS unique_users
+  FROM (
+    SELECT
+      hour,
+      page_url,
+      page_views,
+      unique_users
+    FROM `my-project`.`clickstream_gold`.`gold_top_pages_hourly`
+    WHERE
+      hour IN (
+        SELECT
+          hour
+        FROM gold_top_pages_hourly_delta
+      )
+    UNION ALL
+    SELECT
+      hour,
+      page_url,
+      page_views,
+      unique_users
+    FROM gold_top_pages_hourly_delta
+  )
   GROUP BY
-    1,
-    2
+    hour,
+    page_url
+);
+
+DELETE FROM `my-project`.`clickstream_gold`.`gold_top_pages_hourly`
+WHERE
+  hour IN (
+    SELECT
+      hour
+    FROM gold_top_pages_hourly_delta
+  );
+
+INSERT INTO `my-project`.`clickstream_gold`.`gold_top_pages_hourly` (
+  hour,
+  page_url,
+  page_views,
+  unique_users,
+  rank
+)
+SELECT
+  hour,
+  page_url,
+  page_views,
+  unique_users,
+  rank
+FROM gold_top_pages_hourly_merged;
+
+CREATE OR REPLACE TEMPORARY TABLE gold_top_products_daily_delta AS
+SELECT
+  event_date AS day,
+  product_id,
+  SUM(CASE WHEN event_type = 'page_view' THEN 1 ELSE 0 END) AS views,
+  SUM(CASE WHEN event_type = 'add_to_cart' THEN 1 ELSE 0 END) AS add_to_carts,
+  SUM(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
+  COALESCE(SUM(CASE WHEN event_type = 'purchase' THEN COALESCE(quantity, 1) END), 0) AS units,
+  COALESCE(
+    SUM(CASE WHEN event_type = 'purchase' THEN reporting_revenue END),
+    CAST(0 AS NUMERIC)
+  ) AS revenue
+FROM new_silver
+WHERE
+  NOT product_id IS NULL
+GROUP BY
+  1,
+  2;
+
+CREATE OR REPLACE TEMPORARY TABLE gold_top_products_daily_merged AS
+SELECT
+  *,
+  ROW_NUMBER() OVER (
+    PARTITION BY day
+    ORDER BY revenue DESC, purchases DESC, views DESC, product_id NULLS LAST
+  ) AS rank
+FROM (
+  SELECT
+    day,
+    product_id,
+    SUM(views) AS views,
+    SUM(add_to_carts) AS add_to_carts,
+    SUM(purchases) AS purchases,
+    SUM(units) AS units,
+    SUM(revenue) AS revenue
+  FROM (
+    SELECT
+      day,
+      product_id,
+      views,
+      add_to_carts,
+      purchases,
+      units,
+      revenue
+    FROM `my-project`.`clickstream_gold`.`gold_top_products_daily`
+    WHERE
+      day IN (
+        SELECT
+          day
+        FROM gold_top_products_daily_delta
+      )
+    UNION ALL
+    SELECT
+      day,
+      product_id,
+      views,
+      add_to_carts,
+      purchases,
+      units,
+      revenue
+    FROM gold_top_products_daily_delta
+  )
+  GROUP BY
+    day,
+    product_id
 );
 
 DELETE FROM `my-project`.`clickstream_gold`.`gold_top_products_daily`
 WHERE
   day IN (
-    SELECT DISTINCT
-      event_date
-    FROM new_silver
-    WHERE
-      NOT product_id IS NULL
+    SELECT
+      day
+    FROM gold_top_products_daily_delta
   );
 
-INSERT INTO `my-project`.`clickstream_gold`.`gold_top_products_daily`
+INSERT INTO `my-project`.`clickstream_gold`.`gold_top_products_daily` (
+  day,
+  product_id,
+  views,
+  add_to_carts,
+  purchases,
+  units,
+  revenue,
+  rank
+)
 SELECT
   day,
   product_id,
@@ -261,50 +402,10 @@ SELECT
   purchases,
   units,
   revenue,
-  ROW_NUMBER() OVER (
-    PARTITION BY day
-    ORDER BY revenue DESC, purchases DESC, views DESC, product_id NULLS LAST
-  ) AS rank
-FROM (
-  SELECT
-    event_date AS day,
-    product_id,
-    SUM(CASE WHEN event_type = 'page_view' THEN 1 ELSE 0 END) AS views,
-    SUM(CASE WHEN event_type = 'add_to_cart' THEN 1 ELSE 0 END) AS add_to_carts,
-    SUM(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
-    COALESCE(SUM(CASE WHEN event_type = 'purchase' THEN COALESCE(quantity, 1) END), 0) AS units,
-    COALESCE(
-      SUM(CASE WHEN event_type = 'purchase' THEN reporting_revenue END),
-      CAST(0 AS NUMERIC)
-    ) AS revenue
-  FROM `my-project`.`clickstream_silver`.`silver_events`
-  WHERE
-    event_ts >= day_lo
-    AND event_ts < day_hi
-    AND NOT product_id IS NULL
-    AND event_date IN (
-      SELECT DISTINCT
-        event_date
-      FROM new_silver
-      WHERE
-        NOT product_id IS NULL
-    )
-  GROUP BY
-    1,
-    2
-);
+  rank
+FROM gold_top_products_daily_merged;
 
-DELETE FROM `my-project`.`clickstream_gold`.`gold_revenue_daily`
-WHERE
-  day IN (
-    SELECT DISTINCT
-      event_date
-    FROM new_silver
-    WHERE
-      NOT revenue IS NULL
-  );
-
-INSERT INTO `my-project`.`clickstream_gold`.`gold_revenue_daily`
+CREATE OR REPLACE TEMPORARY TABLE gold_revenue_daily_delta AS
 SELECT
   event_date AS day,
   COALESCE(currency, 'USD') AS currency,
@@ -315,18 +416,86 @@ SELECT
   COALESCE(SUM(revenue), CAST(0 AS NUMERIC)) AS net_revenue,
   SUM(reporting_revenue) AS reporting_net_revenue,
   SUM(CASE WHEN reporting_revenue IS NULL THEN 1 ELSE 0 END) AS unconverted_events
-FROM `my-project`.`clickstream_silver`.`silver_events`
+FROM new_silver
 WHERE
-  event_ts >= day_lo
-  AND event_ts < day_hi
-  AND NOT revenue IS NULL
-  AND event_date IN (
-    SELECT DISTINCT
-      event_date
-    FROM new_silver
-    WHERE
-      NOT revenue IS NULL
-  )
+  NOT revenue IS NULL
 GROUP BY
   1,
   2;
+
+CREATE OR REPLACE TEMPORARY TABLE gold_revenue_daily_merged AS
+SELECT
+  day,
+  currency,
+  SUM(purchases) AS purchases,
+  SUM(refunds) AS refunds,
+  SUM(revenue) AS revenue,
+  SUM(refunded) AS refunded,
+  SUM(net_revenue) AS net_revenue,
+  SUM(reporting_net_revenue) AS reporting_net_revenue,
+  SUM(unconverted_events) AS unconverted_events
+FROM (
+  SELECT
+    day,
+    currency,
+    purchases,
+    refunds,
+    revenue,
+    refunded,
+    net_revenue,
+    reporting_net_revenue,
+    unconverted_events
+  FROM `my-project`.`clickstream_gold`.`gold_revenue_daily`
+  WHERE
+    day IN (
+      SELECT
+        day
+      FROM gold_revenue_daily_delta
+    )
+  UNION ALL
+  SELECT
+    day,
+    currency,
+    purchases,
+    refunds,
+    revenue,
+    refunded,
+    net_revenue,
+    reporting_net_revenue,
+    unconverted_events
+  FROM gold_revenue_daily_delta
+)
+GROUP BY
+  day,
+  currency;
+
+DELETE FROM `my-project`.`clickstream_gold`.`gold_revenue_daily`
+WHERE
+  day IN (
+    SELECT
+      day
+    FROM gold_revenue_daily_delta
+  );
+
+INSERT INTO `my-project`.`clickstream_gold`.`gold_revenue_daily` (
+  day,
+  currency,
+  purchases,
+  refunds,
+  revenue,
+  refunded,
+  net_revenue,
+  reporting_net_revenue,
+  unconverted_events
+)
+SELECT
+  day,
+  currency,
+  purchases,
+  refunds,
+  revenue,
+  refunded,
+  net_revenue,
+  reporting_net_revenue,
+  unconverted_events
+FROM gold_revenue_daily_merged;

@@ -85,40 +85,33 @@ WHERE session_start >= (SELECT min(h) FROM touched_hours)
   AND date_trunc('hour', session_start) IN (SELECT h FROM touched_hours)
 GROUP BY 1;
 
-DELETE FROM gold_top_pages_hourly WHERE hour IN (SELECT DISTINCT date_trunc('hour', event_ts) FROM new_silver WHERE event_type = 'page_view' AND page_url IS NOT NULL);
+CREATE OR REPLACE TEMP TABLE page_users AS SELECT date_trunc('hour', event_ts) AS hour, page_url, user_id, count(*) AS views FROM new_silver WHERE event_type = 'page_view' AND page_url IS NOT NULL GROUP BY 1, 2, 3;
 
-INSERT INTO gold_top_pages_hourly
-SELECT hour, page_url, page_views, unique_users,
-  row_number() OVER (PARTITION BY hour ORDER BY page_views DESC, page_url) AS rank
-FROM (
-  SELECT date_trunc('hour', event_ts) AS hour, page_url, count(*) AS page_views, count(DISTINCT user_id) AS unique_users
-  FROM silver_events
-  WHERE event_ts >= TIMESTAMP '2026-11-25 10:00:00.000000' AND event_ts < TIMESTAMP '2026-11-25 13:00:00.000000' AND event_type = 'page_view' AND page_url IS NOT NULL
-    AND date_trunc('hour', event_ts) IN (SELECT DISTINCT date_trunc('hour', event_ts) FROM new_silver WHERE event_type = 'page_view' AND page_url IS NOT NULL)
-  GROUP BY 1, 2
-);
+CREATE OR REPLACE TEMP TABLE gold_top_pages_hourly_delta AS SELECT p.hour, p.page_url, sum(p.views) AS page_views, sum(CASE WHEN s.user_id IS NULL THEN 1 ELSE 0 END) AS unique_users FROM page_users p LEFT JOIN (SELECT DISTINCT date_trunc('hour', event_ts) AS hour, page_url, user_id FROM silver_events WHERE event_ts >= TIMESTAMP '2026-11-25 10:00:00.000000' AND event_ts < TIMESTAMP '2026-11-25 13:00:00.000000' AND event_type = 'page_view' AND page_url IS NOT NULL AND batch_id <> 7 AND user_id IN (SELECT user_id FROM page_users) AND date_trunc('hour', event_ts) IN (SELECT hour FROM page_users)) s ON s.hour = p.hour AND s.page_url = p.page_url AND s.user_id = p.user_id GROUP BY 1, 2;
 
-DELETE FROM gold_top_products_daily WHERE day IN (SELECT DISTINCT event_date FROM new_silver WHERE product_id IS NOT NULL);
+CREATE OR REPLACE TEMP TABLE gold_top_pages_hourly_merged AS SELECT *, row_number() OVER (PARTITION BY hour ORDER BY page_views DESC, page_url) AS rank FROM (SELECT hour, page_url, sum(page_views) AS page_views, sum(unique_users) AS unique_users FROM (SELECT hour, page_url, page_views, unique_users FROM gold_top_pages_hourly WHERE hour IN (SELECT hour FROM gold_top_pages_hourly_delta) UNION ALL SELECT hour, page_url, page_views, unique_users FROM gold_top_pages_hourly_delta) GROUP BY hour, page_url);
 
-INSERT INTO gold_top_products_daily
-SELECT day, product_id, views, add_to_carts, purchases, units, revenue,
-  row_number() OVER (PARTITION BY day ORDER BY revenue DESC, purchases DESC, views DESC, product_id) AS rank
-FROM (
-  SELECT event_date AS day, product_id,
-    sum(CASE WHEN event_type = 'page_view' THEN 1 ELSE 0 END) AS views,
-    sum(CASE WHEN event_type = 'add_to_cart' THEN 1 ELSE 0 END) AS add_to_carts,
-    sum(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
-    coalesce(sum(CASE WHEN event_type = 'purchase' THEN coalesce(quantity, 1) END), 0) AS units,
-    coalesce(sum(CASE WHEN event_type = 'purchase' THEN reporting_revenue END), CAST(0 AS DECIMAL(38, 4))) AS revenue
-  FROM silver_events
-  WHERE event_ts >= TIMESTAMP '2026-11-25 00:00:00.000000' AND event_ts < TIMESTAMP '2026-11-26 00:00:00.000000' AND product_id IS NOT NULL AND event_date IN (SELECT DISTINCT event_date FROM new_silver WHERE product_id IS NOT NULL)
-  GROUP BY 1, 2
-);
+DELETE FROM gold_top_pages_hourly WHERE hour IN (SELECT hour FROM gold_top_pages_hourly_delta);
 
-DELETE FROM gold_revenue_daily WHERE day IN (SELECT DISTINCT event_date FROM new_silver WHERE revenue IS NOT NULL);
+INSERT INTO gold_top_pages_hourly (hour, page_url, page_views, unique_users, rank) SELECT hour, page_url, page_views, unique_users, rank FROM gold_top_pages_hourly_merged;
 
-INSERT INTO gold_revenue_daily
-SELECT event_date AS day, coalesce(currency, 'USD') AS currency,
+CREATE OR REPLACE TEMP TABLE gold_top_products_daily_delta AS SELECT event_date AS day, product_id,
+  sum(CASE WHEN event_type = 'page_view' THEN 1 ELSE 0 END) AS views,
+  sum(CASE WHEN event_type = 'add_to_cart' THEN 1 ELSE 0 END) AS add_to_carts,
+  sum(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
+  coalesce(sum(CASE WHEN event_type = 'purchase' THEN coalesce(quantity, 1) END), 0) AS units,
+  coalesce(sum(CASE WHEN event_type = 'purchase' THEN reporting_revenue END), CAST(0 AS DECIMAL(38, 4))) AS revenue
+FROM new_silver
+WHERE product_id IS NOT NULL
+GROUP BY 1, 2;
+
+CREATE OR REPLACE TEMP TABLE gold_top_products_daily_merged AS SELECT *, row_number() OVER (PARTITION BY day ORDER BY revenue DESC, purchases DESC, views DESC, product_id) AS rank FROM (SELECT day, product_id, sum(views) AS views, sum(add_to_carts) AS add_to_carts, sum(purchases) AS purchases, sum(units) AS units, sum(revenue) AS revenue FROM (SELECT day, product_id, views, add_to_carts, purchases, units, revenue FROM gold_top_products_daily WHERE day IN (SELECT day FROM gold_top_products_daily_delta) UNION ALL SELECT day, product_id, views, add_to_carts, purchases, units, revenue FROM gold_top_products_daily_delta) GROUP BY day, product_id);
+
+DELETE FROM gold_top_products_daily WHERE day IN (SELECT day FROM gold_top_products_daily_delta);
+
+INSERT INTO gold_top_products_daily (day, product_id, views, add_to_carts, purchases, units, revenue, rank) SELECT day, product_id, views, add_to_carts, purchases, units, revenue, rank FROM gold_top_products_daily_merged;
+
+CREATE OR REPLACE TEMP TABLE gold_revenue_daily_delta AS SELECT event_date AS day, coalesce(currency, 'USD') AS currency,
   sum(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
   sum(CASE WHEN event_type = 'refund' THEN 1 ELSE 0 END) AS refunds,
   coalesce(sum(CASE WHEN event_type = 'purchase' THEN revenue END), CAST(0 AS DECIMAL(38, 4))) AS revenue,
@@ -126,6 +119,12 @@ SELECT event_date AS day, coalesce(currency, 'USD') AS currency,
   coalesce(sum(revenue), CAST(0 AS DECIMAL(38, 4))) AS net_revenue,
   sum(reporting_revenue) AS reporting_net_revenue,
   sum(CASE WHEN reporting_revenue IS NULL THEN 1 ELSE 0 END) AS unconverted_events
-FROM silver_events
-WHERE event_ts >= TIMESTAMP '2026-11-25 00:00:00.000000' AND event_ts < TIMESTAMP '2026-11-26 00:00:00.000000' AND revenue IS NOT NULL AND event_date IN (SELECT DISTINCT event_date FROM new_silver WHERE revenue IS NOT NULL)
+FROM new_silver
+WHERE revenue IS NOT NULL
 GROUP BY 1, 2;
+
+CREATE OR REPLACE TEMP TABLE gold_revenue_daily_merged AS SELECT day, currency, sum(purchases) AS purchases, sum(refunds) AS refunds, sum(revenue) AS revenue, sum(refunded) AS refunded, sum(net_revenue) AS net_revenue, sum(reporting_net_revenue) AS reporting_net_revenue, sum(unconverted_events) AS unconverted_events FROM (SELECT day, currency, purchases, refunds, revenue, refunded, net_revenue, reporting_net_revenue, unconverted_events FROM gold_revenue_daily WHERE day IN (SELECT day FROM gold_revenue_daily_delta) UNION ALL SELECT day, currency, purchases, refunds, revenue, refunded, net_revenue, reporting_net_revenue, unconverted_events FROM gold_revenue_daily_delta) GROUP BY day, currency;
+
+DELETE FROM gold_revenue_daily WHERE day IN (SELECT day FROM gold_revenue_daily_delta);
+
+INSERT INTO gold_revenue_daily (day, currency, purchases, refunds, revenue, refunded, net_revenue, reporting_net_revenue, unconverted_events) SELECT day, currency, purchases, refunds, revenue, refunded, net_revenue, reporting_net_revenue, unconverted_events FROM gold_revenue_daily_merged;

@@ -22,10 +22,11 @@ LO, HI = datetime(2026, 11, 25, 10, 17, 3, 250000), datetime(2026, 11, 25, 12, 2
 
 def duckdb_statements() -> list[str]:
     minute, hour, _day = gold.touched_ranges(LO, HI)
+    sessions = gold.TouchedRange(datetime(2026, 11, 25, 9, 0), datetime(2026, 11, 25, 12, 30))
     return [
         *gold.kpi_minute_sql(minute),
         *gold.sessions_prepare_sql(),
-        *gold.sessions_sql(gold.TouchedRange(datetime(2026, 11, 25, 9, 0), datetime(2026, 11, 25, 12, 30))),
+        *gold.sessions_sql(gold.TouchedRange(datetime(2026, 11, 25, 9, 0), datetime(2026, 11, 25, 11, 0)), sessions),
         *gold.funnel_hourly_sql(),
         *gold.top_pages_hourly_sql(hour, 7),
         *gold.top_products_daily_sql(),

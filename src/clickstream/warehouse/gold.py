@@ -98,37 +98,60 @@ GROUP BY 1""",
     ]
 
 
-# The event-time range the touched sessions' events can lie in (old and new bounds), over touched_sessions.
-SESSIONS_LO = "min(least(new_lo, coalesce(old_start, new_lo)))"
-SESSIONS_HI = "max(greatest(new_hi, coalesce(old_end, new_hi)))"
+# Over touched_sessions: the bounds of the old rows' starts (the rows a batch replaces), and the
+# event-time range the late sessions' events can lie in (old and new bounds). NULL when none.
+OLD_STARTS_LO, OLD_STARTS_HI = "min(old_start)", "max(old_start)"
+LATE_LO = "min(CASE WHEN late THEN least(new_lo, old_start) END)"
+LATE_HI = "max(CASE WHEN late THEN greatest(new_hi, old_end) END)"
+NO_TIME = "CAST(NULL AS TIMESTAMP)"  # the bound of an empty set: every comparison with it is false
+
+# The old row's columns a session continued by later events is merged from.
+_OLD_SESSION = ("user_id", "session_start", "session_end", "page_views", "events", "converted", "revenue",
+                "landing_page", "exit_page", "device", "country", "channel", "funnel_step")  # fmt: skip
 
 
 def sessions_prepare_sql() -> list[str]:
-    """Touched sessions with their old bounds, and a query for the range their events can lie in."""
+    """Touched sessions with their old row, and a query for the bounds `sessions_sql` takes.
+
+    A session is continued when all its new events come after its old row's last event (the usual
+    case, events arriving in order): its new row is the old row merged with the new events. It is
+    late when a new event falls inside or before the old row's span: its events are read again.
+    """
+    old = ", ".join(f"g.{c} AS old_{c}" for c in _OLD_SESSION)
     return [
-        """CREATE OR REPLACE TEMP TABLE touched_sessions AS
-SELECT n.session_id, n.lo AS new_lo, n.hi AS new_hi, g.session_start AS old_start, g.session_end AS old_end
+        f"""CREATE OR REPLACE TEMP TABLE touched_sessions AS
+SELECT n.session_id, n.lo AS new_lo, n.hi AS new_hi, g.session_start AS old_start, g.session_end AS old_end,
+  coalesce(n.lo <= g.session_end, false) AS late, {old}
 FROM (SELECT session_id, min(event_ts) AS lo, max(event_ts) AS hi FROM new_silver GROUP BY session_id) n
 LEFT JOIN gold_sessions g ON g.session_id = n.session_id""",
-        f"SELECT {SESSIONS_LO}, {SESSIONS_HI} FROM touched_sessions",
+        f"SELECT {OLD_STARTS_LO}, {OLD_STARTS_HI}, {LATE_LO}, {LATE_HI} FROM touched_sessions",
     ]
 
 
-def sessions_sql(r: TouchedRange) -> list[str]:
+def sessions_sql(old_starts: TouchedRange, late: TouchedRange) -> list[str]:
+    """Replace the touched sessions' rows: `old_starts` bounds the old rows' starts, `late` the
+    events of the late sessions (both prune their scans; an empty set gives NULL bounds)."""
     # "The first page view's page", "the first known device": each event's position in its session
     # (one sort), the position of the first / last qualifying event per session (unordered window
     # aggregates), then the value at that position. Portable, where DuckDB's first(x ORDER BY) is not.
+    # The scope: a late session's events from silver; a new or continued session's from the batch.
     scope = (
-        f"SELECT * FROM silver_events WHERE {_between('event_ts', r)} "
-        f"AND session_id IN (SELECT session_id FROM touched_sessions)"
+        "SELECT * FROM (SELECT session_id, event_id, event_ts, event_type, user_id, page_url, device, country, channel, "
+        "reporting_revenue FROM new_silver WHERE session_id IN (SELECT session_id FROM touched_sessions WHERE NOT late) "
+        "UNION ALL SELECT session_id, event_id, event_ts, event_type, user_id, page_url, device, country, channel, "
+        f"reporting_revenue FROM silver_events WHERE {_between('event_ts', late)} "
+        "AND session_id IN (SELECT session_id FROM touched_sessions WHERE late))"
     )
     session = "PARTITION BY session_id"
+    engaged = "a.page_views >= 2 OR a.purchases > 0"
+    merged_views = "t.old_page_views + a.page_views"
+    merged_engaged = f"{merged_views} >= 2 OR t.old_converted OR a.purchases > 0"
     return [
-        "DELETE FROM gold_sessions WHERE session_id IN (SELECT session_id FROM touched_sessions)",
-        f"""INSERT INTO gold_sessions
+        f"""CREATE OR REPLACE TEMP TABLE sessions_new AS
 WITH scope AS ({scope}),
 viewed AS (
   SELECT *, min(CASE WHEN event_type = 'page_view' THEN event_ts END) OVER ({session}) AS t_view,
+    min(CASE WHEN event_type = 'add_to_cart' THEN event_ts END) OVER ({session}) AS t_any_cart,
     row_number() OVER ({session} ORDER BY event_ts, event_id) AS nth
   FROM scope
 ),
@@ -157,20 +180,47 @@ agg AS (
     max(CASE WHEN nth = 1 THEN channel END) AS channel,
     max(t_view) AS t_view,
     max(t_cart) AS t_cart,
-    max(CASE WHEN event_type = 'purchase' AND event_ts >= t_cart THEN 1 ELSE 0 END) AS purchased_after_cart
+    max(t_any_cart) AS t_any_cart,
+    max(CASE WHEN event_type = 'purchase' AND event_ts >= t_cart THEN 1 ELSE 0 END) AS purchased_after_cart,
+    max(CASE WHEN event_type = 'purchase' AND event_ts >= t_any_cart THEN 1 ELSE 0 END) AS purchased_after_any_cart
   FROM carted
   GROUP BY session_id
-)
-SELECT session_id, user_id, session_start, session_end,
-  date_diff('microsecond', session_start, session_end) / 1000000.0 AS duration_s,
-  page_views, events,
-  page_views >= 2 OR purchases > 0 AS is_engaged,
-  NOT (page_views >= 2 OR purchases > 0) AS bounced,
-  purchases > 0 AS converted,
-  revenue, landing_page, exit_page, device, country, channel,
-  CASE WHEN purchased_after_cart = 1 THEN 3 WHEN t_cart IS NOT NULL THEN 2 WHEN t_view IS NOT NULL THEN 1 ELSE 0 END
+),
+steps AS (
+  SELECT *, CASE WHEN purchased_after_cart = 1 THEN 3 WHEN t_cart IS NOT NULL THEN 2 WHEN t_view IS NOT NULL THEN 1 ELSE 0 END
     AS funnel_step
-FROM agg""",
+  FROM agg
+)
+SELECT a.session_id, a.user_id, a.session_start, a.session_end,
+  date_diff('microsecond', a.session_start, a.session_end) / 1000000.0 AS duration_s,
+  a.page_views, a.events,
+  {engaged} AS is_engaged,
+  NOT ({engaged}) AS bounced,
+  a.purchases > 0 AS converted,
+  a.revenue, a.landing_page, a.exit_page, a.device, a.country, a.channel, a.funnel_step
+FROM steps a JOIN touched_sessions t ON t.session_id = a.session_id
+WHERE t.late OR t.old_start IS NULL
+UNION ALL
+SELECT a.session_id, t.old_user_id, t.old_session_start, a.session_end,
+  date_diff('microsecond', t.old_session_start, a.session_end) / 1000000.0 AS duration_s,
+  {merged_views}, t.old_events + a.events,
+  {merged_engaged},
+  NOT ({merged_engaged}),
+  t.old_converted OR a.purchases > 0,
+  t.old_revenue + a.revenue,
+  CASE WHEN t.old_page_views > 0 THEN t.old_landing_page ELSE a.landing_page END,
+  CASE WHEN a.page_views > 0 THEN a.exit_page ELSE t.old_exit_page END,
+  coalesce(t.old_device, a.device), coalesce(t.old_country, a.country), t.old_channel,
+  -- Every new event comes after every old one: the old steps stand, and the new events continue them.
+  CASE WHEN t.old_funnel_step = 3 THEN 3
+    WHEN t.old_funnel_step = 2 THEN CASE WHEN a.purchases > 0 THEN 3 ELSE 2 END
+    WHEN t.old_funnel_step = 1 THEN CASE WHEN a.purchased_after_any_cart = 1 THEN 3 WHEN a.t_any_cart IS NOT NULL THEN 2 ELSE 1 END
+    ELSE a.funnel_step END
+FROM steps a JOIN touched_sessions t ON t.session_id = a.session_id
+WHERE t.old_start IS NOT NULL AND NOT t.late""",
+        f"DELETE FROM gold_sessions WHERE {_between('session_start', old_starts)} "
+        "AND session_id IN (SELECT session_id FROM touched_sessions WHERE old_start IS NOT NULL)",
+        "INSERT INTO gold_sessions SELECT * FROM sessions_new",
     ]
 
 
@@ -178,8 +228,7 @@ def funnel_hourly_sql() -> list[str]:
     """Rebuild the start hours touched sessions had before and have now (a late event can move a start)."""
     touched = (
         "SELECT date_trunc('hour', old_start) AS h FROM touched_sessions WHERE old_start IS NOT NULL "
-        "UNION SELECT date_trunc('hour', g.session_start) AS h FROM gold_sessions g "
-        "WHERE g.session_id IN (SELECT session_id FROM touched_sessions)"
+        "UNION SELECT date_trunc('hour', session_start) AS h FROM sessions_new"
     )
     return [
         f"CREATE OR REPLACE TEMP TABLE touched_hours AS {touched}",

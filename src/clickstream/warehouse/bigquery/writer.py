@@ -117,7 +117,7 @@ def parquet_bytes(rows: RowSet, columns: tuple[tuple[str, FieldType], ...]) -> b
 
 # Script variables: event-time bounds of the candidates, the whole minutes / hours / days around them,
 # and the range the touched sessions' events can lie in (known only once new_silver exists).
-_BOUND_VARIABLES = ("c_lo", "c_hi", "minute_lo", "minute_hi", "hour_lo", "hour_hi", "sess_lo", "sess_hi")
+_BOUND_VARIABLES = ("c_lo", "c_hi", "minute_lo", "minute_hi", "hour_lo", "hour_hi", "old_lo", "old_hi", "sess_lo", "sess_hi")
 
 
 def bounds_statements(candidates: str) -> list[str]:
@@ -149,14 +149,15 @@ def gold_statements(locations: dict[str, tuple[str, str]], batch_id: int, report
     range_of = {unit: gold.TouchedRange(f"{unit}_lo", f"{unit}_hi") for unit in ("minute", "hour")}
     prepare, _ = gold.sessions_prepare_sql()
     out = [to_bigquery(s, locations) for s in (*gold.kpi_minute_sql(range_of["minute"]), prepare)]
-    out.append("SET sess_lo = (" + to_bigquery(f"SELECT {gold.SESSIONS_LO} FROM touched_sessions", locations) + ")")
-    out.append(
-        "SET sess_hi = TIMESTAMP_ADD(("
-        + to_bigquery(f"SELECT {gold.SESSIONS_HI} FROM touched_sessions", locations)
-        + "), INTERVAL 1 MICROSECOND)"
-    )
+    for var, lo, hi in (("old", gold.OLD_STARTS_LO, gold.OLD_STARTS_HI), ("sess", gold.LATE_LO, gold.LATE_HI)):
+        out.append(f"SET {var}_lo = (" + to_bigquery(f"SELECT {lo} FROM touched_sessions", locations) + ")")
+        out.append(
+            f"SET {var}_hi = TIMESTAMP_ADD(("
+            + to_bigquery(f"SELECT {hi} FROM touched_sessions", locations)
+            + "), INTERVAL 1 MICROSECOND)"
+        )
     for s in (
-        *gold.sessions_sql(gold.TouchedRange("sess_lo", "sess_hi")),
+        *gold.sessions_sql(gold.TouchedRange("old_lo", "old_hi"), gold.TouchedRange("sess_lo", "sess_hi")),
         *gold.funnel_hourly_sql(),
         *gold.top_pages_hourly_sql(range_of["hour"], batch_id),
         *gold.top_products_daily_sql(),

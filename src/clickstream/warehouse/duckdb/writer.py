@@ -59,6 +59,13 @@ _OFFSET_COLUMNS = ("offset_bytes", "offset_line")
 ROW_GROUP_ROWS = 122_880  # DuckDB's default row group size, which these files are created with
 
 
+def _closed(lo: datetime | None, hi: datetime | None) -> gold.TouchedRange:
+    """[lo, hi] as a half-open range; NULL bounds (an empty set) match nothing."""
+    if lo is None or hi is None:
+        return gold.TouchedRange(gold.NO_TIME, gold.NO_TIME)
+    return gold.TouchedRange(lo, hi + timedelta(microseconds=1))
+
+
 class DuckDBWarehouse:
     """Layers in one DuckDB file. One process owns it; readers in that process use `reader()`.
 
@@ -259,8 +266,11 @@ class DuckDBWarehouse:
         # The dedup horizon bounds the anti-join: candidates older than it were already quarantined.
         lo = con.execute("SELECT min(event_ts) FROM batch_unique").fetchall()[0][0]
         # No candidates: without a lower bound the anti-join would scan all of silver for nothing.
+        # NOT EXISTS, not NOT IN: DuckDB then hashes the batch's ids and probes silver's, where NOT IN
+        # hashed every silver id in the window, twice the time at 1M ids.
         anti_join = (
-            f"WHERE c.event_id NOT IN (SELECT event_id FROM silver_events WHERE event_ts >= {sql_ts(lo - gold.REPEAT_LOOKBACK)})"
+            "WHERE NOT EXISTS (SELECT 1 FROM silver_events s "
+            f"WHERE s.event_ts >= {sql_ts(lo - gold.REPEAT_LOOKBACK)} AND s.event_id = c.event_id)"
             if lo is not None
             else "WHERE false"
         )
@@ -343,8 +353,8 @@ class DuckDBWarehouse:
             con.execute(stmt)
         prepare, bounds = gold.sessions_prepare_sql()
         con.execute(prepare)
-        lo, hi = con.execute(bounds).fetchall()[0]
-        for stmt in gold.sessions_sql(gold.TouchedRange(lo, hi + timedelta(microseconds=1))):
+        old_lo, old_hi, late_lo, late_hi = con.execute(bounds).fetchall()[0]
+        for stmt in gold.sessions_sql(_closed(old_lo, old_hi), _closed(late_lo, late_hi)):
             con.execute(stmt)
         for stmt in gold.funnel_hourly_sql():
             con.execute(stmt)

@@ -37,7 +37,21 @@ SELECT
   n.lo AS new_lo,
   n.hi AS new_hi,
   g.session_start AS old_start,
-  g.session_end AS old_end
+  g.session_end AS old_end,
+  COALESCE(n.lo <= g.session_end, FALSE) AS late,
+  g.user_id AS old_user_id,
+  g.session_start AS old_session_start,
+  g.session_end AS old_session_end,
+  g.page_views AS old_page_views,
+  g.events AS old_events,
+  g.converted AS old_converted,
+  g.revenue AS old_revenue,
+  g.landing_page AS old_landing_page,
+  g.exit_page AS old_exit_page,
+  g.device AS old_device,
+  g.country AS old_country,
+  g.channel AS old_channel,
+  g.funnel_step AS old_funnel_step
 FROM (
   SELECT
     session_id,
@@ -50,39 +64,76 @@ FROM (
 LEFT JOIN `my-project`.`clickstream_gold`.`gold_sessions` AS g
   ON g.session_id = n.session_id;
 
+SET old_lo = (SELECT
+  MIN(old_start)
+FROM touched_sessions);
+
+SET old_hi = TIMESTAMP_ADD((SELECT
+  MAX(old_start)
+FROM touched_sessions), INTERVAL 1 MICROSECOND);
+
 SET sess_lo = (SELECT
-  MIN(LEAST(new_lo, COALESCE(old_start, new_lo)))
+  MIN(CASE WHEN late THEN LEAST(new_lo, old_start) END)
 FROM touched_sessions);
 
 SET sess_hi = TIMESTAMP_ADD((SELECT
-  MAX(GREATEST(new_hi, COALESCE(old_end, new_hi)))
+  MAX(CASE WHEN late THEN GREATEST(new_hi, old_end) END)
 FROM touched_sessions), INTERVAL 1 MICROSECOND);
 
-DELETE FROM `my-project`.`clickstream_gold`.`gold_sessions`
-WHERE
-  session_id IN (
-    SELECT
-      session_id
-    FROM touched_sessions
-  );
-
-INSERT INTO `my-project`.`clickstream_gold`.`gold_sessions`
+CREATE OR REPLACE TEMPORARY TABLE sessions_new AS
 WITH scope AS (
   SELECT
     *
-  FROM `my-project`.`clickstream_silver`.`silver_events`
-  WHERE
-    event_ts >= sess_lo
-    AND event_ts < sess_hi
-    AND session_id IN (
-      SELECT
-        session_id
-      FROM touched_sessions
-    )
+  FROM (
+    SELECT
+      session_id,
+      event_id,
+      event_ts,
+      event_type,
+      user_id,
+      page_url,
+      device,
+      country,
+      channel,
+      reporting_revenue
+    FROM new_silver
+    WHERE
+      session_id IN (
+        SELECT
+          session_id
+        FROM touched_sessions
+        WHERE
+          NOT late
+      )
+    UNION ALL
+    SELECT
+      session_id,
+      event_id,
+      event_ts,
+      event_type,
+      user_id,
+      page_url,
+      device,
+      country,
+      channel,
+      reporting_revenue
+    FROM `my-project`.`clickstream_silver`.`silver_events`
+    WHERE
+      event_ts >= sess_lo
+      AND event_ts < sess_hi
+      AND session_id IN (
+        SELECT
+          session_id
+        FROM touched_sessions
+        WHERE
+          late
+      )
+  )
 ), viewed AS (
   SELECT
     *,
     MIN(CASE WHEN event_type = 'page_view' THEN event_ts END) OVER (PARTITION BY session_id) AS t_view,
+    MIN(CASE WHEN event_type = 'add_to_cart' THEN event_ts END) OVER (PARTITION BY session_id) AS t_any_cart,
     ROW_NUMBER() OVER (PARTITION BY session_id ORDER BY event_ts NULLS LAST, event_id NULLS LAST) AS nth
   FROM scope
 ), carted AS (
@@ -114,40 +165,108 @@ WITH scope AS (
     MAX(CASE WHEN nth = 1 THEN channel END) AS channel,
     MAX(t_view) AS t_view,
     MAX(t_cart) AS t_cart,
-    MAX(CASE WHEN event_type = 'purchase' AND event_ts >= t_cart THEN 1 ELSE 0 END) AS purchased_after_cart
+    MAX(t_any_cart) AS t_any_cart,
+    MAX(CASE WHEN event_type = 'purchase' AND event_ts >= t_cart THEN 1 ELSE 0 END) AS purchased_after_cart,
+    MAX(CASE WHEN event_type = 'purchase' AND event_ts >= t_any_cart THEN 1 ELSE 0 END) AS purchased_after_any_cart
   FROM carted
   GROUP BY
     session_id
+), steps AS (
+  SELECT
+    *,
+    CASE
+      WHEN purchased_after_cart = 1
+      THEN 3
+      WHEN NOT t_cart IS NULL
+      THEN 2
+      WHEN NOT t_view IS NULL
+      THEN 1
+      ELSE 0
+    END AS funnel_step
+  FROM agg
 )
 SELECT
-  session_id,
-  user_id,
-  session_start,
-  session_end,
-  TIMESTAMP_DIFF(session_end, session_start, MICROSECOND) / 1000000.0 AS duration_s,
-  page_views,
-  events,
-  page_views >= 2 OR purchases > 0 AS is_engaged,
+  a.session_id,
+  a.user_id,
+  a.session_start,
+  a.session_end,
+  TIMESTAMP_DIFF(a.session_end, a.session_start, MICROSECOND) / 1000000.0 AS duration_s,
+  a.page_views,
+  a.events,
+  a.page_views >= 2 OR a.purchases > 0 AS is_engaged,
   NOT (
-    page_views >= 2 OR purchases > 0
+    a.page_views >= 2 OR a.purchases > 0
   ) AS bounced,
-  purchases > 0 AS converted,
-  revenue,
-  landing_page,
-  exit_page,
-  device,
-  country,
-  channel,
+  a.purchases > 0 AS converted,
+  a.revenue,
+  a.landing_page,
+  a.exit_page,
+  a.device,
+  a.country,
+  a.channel,
+  a.funnel_step
+FROM steps AS a
+JOIN touched_sessions AS t
+  ON t.session_id = a.session_id
+WHERE
+  t.late OR t.old_start IS NULL
+UNION ALL
+SELECT
+  a.session_id,
+  t.old_user_id,
+  t.old_session_start,
+  a.session_end,
+  TIMESTAMP_DIFF(a.session_end, t.old_session_start, MICROSECOND) / 1000000.0 AS duration_s,
+  t.old_page_views + a.page_views,
+  t.old_events + a.events,
+  t.old_page_views + a.page_views >= 2 OR t.old_converted OR a.purchases > 0,
+  NOT (
+    t.old_page_views + a.page_views >= 2 OR t.old_converted OR a.purchases > 0
+  ),
+  t.old_converted OR a.purchases > 0,
+  t.old_revenue + a.revenue,
+  CASE WHEN t.old_page_views > 0 THEN t.old_landing_page ELSE a.landing_page END,
+  CASE WHEN a.page_views > 0 THEN a.exit_page ELSE t.old_exit_page END,
+  COALESCE(t.old_device, a.device),
+  COALESCE(t.old_country, a.country),
+  t.old_channel,
   CASE
-    WHEN purchased_after_cart = 1
+    WHEN t.old_funnel_step = 3
     THEN 3
-    WHEN NOT t_cart IS NULL
-    THEN 2
-    WHEN NOT t_view IS NULL
-    THEN 1
-    ELSE 0
-  END AS funnel_step
-FROM agg;
+    WHEN t.old_funnel_step = 2
+    THEN CASE WHEN a.purchases > 0 THEN 3 ELSE 2 END
+    WHEN t.old_funnel_step = 1
+    THEN CASE
+      WHEN a.purchased_after_any_cart = 1
+      THEN 3
+      WHEN NOT a.t_any_cart IS NULL
+      THEN 2
+      ELSE 1
+    END
+    ELSE a.funnel_step
+  END /* Every new event comes after every old one: the old steps stand, and the new events continue them. */
+FROM steps AS a
+JOIN touched_sessions AS t
+  ON t.session_id = a.session_id
+WHERE
+  NOT t.old_start IS NULL AND NOT t.late;
+
+DELETE FROM `my-project`.`clickstream_gold`.`gold_sessions`
+WHERE
+  session_start >= old_lo
+  AND session_start < old_hi
+  AND session_id IN (
+    SELECT
+      session_id
+    FROM touched_sessions
+    WHERE
+      NOT old_start IS NULL
+  );
+
+INSERT INTO `my-project`.`clickstream_gold`.`gold_sessions`
+SELECT
+  *
+FROM sessions_new;
 
 CREATE OR REPLACE TEMPORARY TABLE touched_hours AS
 SELECT
@@ -157,14 +276,8 @@ WHERE
   NOT old_start IS NULL
 UNION DISTINCT
 SELECT
-  TIMESTAMP_TRUNC(g.session_start, HOUR) AS h
-FROM `my-project`.`clickstream_gold`.`gold_sessions` AS g
-WHERE
-  g.session_id IN (
-    SELECT
-      session_id
-    FROM touched_sessions
-  );
+  TIMESTAMP_TRUNC(session_start, HOUR) AS h
+FROM sessions_new;
 
 DELETE FROM `my-project`.`clickstream_gold`.`gold_funnel_hourly`
 WHERE

@@ -14,18 +14,18 @@ WHERE event_ts >= TIMESTAMP '2026-11-25 10:17:00.000000' AND event_ts < TIMESTAM
 GROUP BY 1;
 
 CREATE OR REPLACE TEMP TABLE touched_sessions AS
-SELECT n.session_id, n.lo AS new_lo, n.hi AS new_hi, g.session_start AS old_start, g.session_end AS old_end
+SELECT n.session_id, n.lo AS new_lo, n.hi AS new_hi, g.session_start AS old_start, g.session_end AS old_end,
+  coalesce(n.lo <= g.session_end, false) AS late, g.user_id AS old_user_id, g.session_start AS old_session_start, g.session_end AS old_session_end, g.page_views AS old_page_views, g.events AS old_events, g.converted AS old_converted, g.revenue AS old_revenue, g.landing_page AS old_landing_page, g.exit_page AS old_exit_page, g.device AS old_device, g.country AS old_country, g.channel AS old_channel, g.funnel_step AS old_funnel_step
 FROM (SELECT session_id, min(event_ts) AS lo, max(event_ts) AS hi FROM new_silver GROUP BY session_id) n
 LEFT JOIN gold_sessions g ON g.session_id = n.session_id;
 
-SELECT min(least(new_lo, coalesce(old_start, new_lo))), max(greatest(new_hi, coalesce(old_end, new_hi))) FROM touched_sessions;
+SELECT min(old_start), max(old_start), min(CASE WHEN late THEN least(new_lo, old_start) END), max(CASE WHEN late THEN greatest(new_hi, old_end) END) FROM touched_sessions;
 
-DELETE FROM gold_sessions WHERE session_id IN (SELECT session_id FROM touched_sessions);
-
-INSERT INTO gold_sessions
-WITH scope AS (SELECT * FROM silver_events WHERE event_ts >= TIMESTAMP '2026-11-25 09:00:00.000000' AND event_ts < TIMESTAMP '2026-11-25 12:30:00.000000' AND session_id IN (SELECT session_id FROM touched_sessions)),
+CREATE OR REPLACE TEMP TABLE sessions_new AS
+WITH scope AS (SELECT * FROM (SELECT session_id, event_id, event_ts, event_type, user_id, page_url, device, country, channel, reporting_revenue FROM new_silver WHERE session_id IN (SELECT session_id FROM touched_sessions WHERE NOT late) UNION ALL SELECT session_id, event_id, event_ts, event_type, user_id, page_url, device, country, channel, reporting_revenue FROM silver_events WHERE event_ts >= TIMESTAMP '2026-11-25 09:00:00.000000' AND event_ts < TIMESTAMP '2026-11-25 12:30:00.000000' AND session_id IN (SELECT session_id FROM touched_sessions WHERE late))),
 viewed AS (
   SELECT *, min(CASE WHEN event_type = 'page_view' THEN event_ts END) OVER (PARTITION BY session_id) AS t_view,
+    min(CASE WHEN event_type = 'add_to_cart' THEN event_ts END) OVER (PARTITION BY session_id) AS t_any_cart,
     row_number() OVER (PARTITION BY session_id ORDER BY event_ts, event_id) AS nth
   FROM scope
 ),
@@ -54,22 +54,50 @@ agg AS (
     max(CASE WHEN nth = 1 THEN channel END) AS channel,
     max(t_view) AS t_view,
     max(t_cart) AS t_cart,
-    max(CASE WHEN event_type = 'purchase' AND event_ts >= t_cart THEN 1 ELSE 0 END) AS purchased_after_cart
+    max(t_any_cart) AS t_any_cart,
+    max(CASE WHEN event_type = 'purchase' AND event_ts >= t_cart THEN 1 ELSE 0 END) AS purchased_after_cart,
+    max(CASE WHEN event_type = 'purchase' AND event_ts >= t_any_cart THEN 1 ELSE 0 END) AS purchased_after_any_cart
   FROM carted
   GROUP BY session_id
-)
-SELECT session_id, user_id, session_start, session_end,
-  date_diff('microsecond', session_start, session_end) / 1000000.0 AS duration_s,
-  page_views, events,
-  page_views >= 2 OR purchases > 0 AS is_engaged,
-  NOT (page_views >= 2 OR purchases > 0) AS bounced,
-  purchases > 0 AS converted,
-  revenue, landing_page, exit_page, device, country, channel,
-  CASE WHEN purchased_after_cart = 1 THEN 3 WHEN t_cart IS NOT NULL THEN 2 WHEN t_view IS NOT NULL THEN 1 ELSE 0 END
+),
+steps AS (
+  SELECT *, CASE WHEN purchased_after_cart = 1 THEN 3 WHEN t_cart IS NOT NULL THEN 2 WHEN t_view IS NOT NULL THEN 1 ELSE 0 END
     AS funnel_step
-FROM agg;
+  FROM agg
+)
+SELECT a.session_id, a.user_id, a.session_start, a.session_end,
+  date_diff('microsecond', a.session_start, a.session_end) / 1000000.0 AS duration_s,
+  a.page_views, a.events,
+  a.page_views >= 2 OR a.purchases > 0 AS is_engaged,
+  NOT (a.page_views >= 2 OR a.purchases > 0) AS bounced,
+  a.purchases > 0 AS converted,
+  a.revenue, a.landing_page, a.exit_page, a.device, a.country, a.channel, a.funnel_step
+FROM steps a JOIN touched_sessions t ON t.session_id = a.session_id
+WHERE t.late OR t.old_start IS NULL
+UNION ALL
+SELECT a.session_id, t.old_user_id, t.old_session_start, a.session_end,
+  date_diff('microsecond', t.old_session_start, a.session_end) / 1000000.0 AS duration_s,
+  t.old_page_views + a.page_views, t.old_events + a.events,
+  t.old_page_views + a.page_views >= 2 OR t.old_converted OR a.purchases > 0,
+  NOT (t.old_page_views + a.page_views >= 2 OR t.old_converted OR a.purchases > 0),
+  t.old_converted OR a.purchases > 0,
+  t.old_revenue + a.revenue,
+  CASE WHEN t.old_page_views > 0 THEN t.old_landing_page ELSE a.landing_page END,
+  CASE WHEN a.page_views > 0 THEN a.exit_page ELSE t.old_exit_page END,
+  coalesce(t.old_device, a.device), coalesce(t.old_country, a.country), t.old_channel,
+  -- Every new event comes after every old one: the old steps stand, and the new events continue them.
+  CASE WHEN t.old_funnel_step = 3 THEN 3
+    WHEN t.old_funnel_step = 2 THEN CASE WHEN a.purchases > 0 THEN 3 ELSE 2 END
+    WHEN t.old_funnel_step = 1 THEN CASE WHEN a.purchased_after_any_cart = 1 THEN 3 WHEN a.t_any_cart IS NOT NULL THEN 2 ELSE 1 END
+    ELSE a.funnel_step END
+FROM steps a JOIN touched_sessions t ON t.session_id = a.session_id
+WHERE t.old_start IS NOT NULL AND NOT t.late;
 
-CREATE OR REPLACE TEMP TABLE touched_hours AS SELECT date_trunc('hour', old_start) AS h FROM touched_sessions WHERE old_start IS NOT NULL UNION SELECT date_trunc('hour', g.session_start) AS h FROM gold_sessions g WHERE g.session_id IN (SELECT session_id FROM touched_sessions);
+DELETE FROM gold_sessions WHERE session_start >= TIMESTAMP '2026-11-25 09:00:00.000000' AND session_start < TIMESTAMP '2026-11-25 11:00:00.000000' AND session_id IN (SELECT session_id FROM touched_sessions WHERE old_start IS NOT NULL);
+
+INSERT INTO gold_sessions SELECT * FROM sessions_new;
+
+CREATE OR REPLACE TEMP TABLE touched_hours AS SELECT date_trunc('hour', old_start) AS h FROM touched_sessions WHERE old_start IS NOT NULL UNION SELECT date_trunc('hour', session_start) AS h FROM sessions_new;
 
 DELETE FROM gold_funnel_hourly WHERE hour IN (SELECT h FROM touched_hours);
 

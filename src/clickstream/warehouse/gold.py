@@ -105,23 +105,18 @@ LATE_LO = "min(CASE WHEN late THEN least(new_lo, old_start) END)"
 LATE_HI = "max(CASE WHEN late THEN greatest(new_hi, old_end) END)"
 NO_TIME = "CAST(NULL AS TIMESTAMP)"  # the bound of an empty set: every comparison with it is false
 
-# The old row's columns a session continued by later events is merged from.
-_OLD_SESSION = ("user_id", "session_start", "session_end", "page_views", "events", "converted", "revenue",
-                "landing_page", "exit_page", "device", "country", "channel", "funnel_step")  # fmt: skip
-
 
 def sessions_prepare_sql() -> list[str]:
-    """Touched sessions with their old row, and a query for the bounds `sessions_sql` takes.
+    """Touched sessions with their old bounds, and a query for the bounds `sessions_sql` takes.
 
     A session is continued when all its new events come after its old row's last event (the usual
     case, events arriving in order): its new row is the old row merged with the new events. It is
     late when a new event falls inside or before the old row's span: its events are read again.
     """
-    old = ", ".join(f"g.{c} AS old_{c}" for c in _OLD_SESSION)
     return [
-        f"""CREATE OR REPLACE TEMP TABLE touched_sessions AS
+        """CREATE OR REPLACE TEMP TABLE touched_sessions AS
 SELECT n.session_id, n.lo AS new_lo, n.hi AS new_hi, g.session_start AS old_start, g.session_end AS old_end,
-  coalesce(n.lo <= g.session_end, false) AS late, {old}
+  coalesce(n.lo <= g.session_end, false) AS late
 FROM (SELECT session_id, min(event_ts) AS lo, max(event_ts) AS hi FROM new_silver GROUP BY session_id) n
 LEFT JOIN gold_sessions g ON g.session_id = n.session_id""",
         f"SELECT {OLD_STARTS_LO}, {OLD_STARTS_HI}, {LATE_LO}, {LATE_HI} FROM touched_sessions",
@@ -144,8 +139,8 @@ def sessions_sql(old_starts: TouchedRange, late: TouchedRange) -> list[str]:
     )
     session = "PARTITION BY session_id"
     engaged = "a.page_views >= 2 OR a.purchases > 0"
-    merged_views = "t.old_page_views + a.page_views"
-    merged_engaged = f"{merged_views} >= 2 OR t.old_converted OR a.purchases > 0"
+    merged_views = "g.page_views + a.page_views"
+    merged_engaged = f"{merged_views} >= 2 OR g.converted OR a.purchases > 0"
     return [
         f"""CREATE OR REPLACE TEMP TABLE sessions_new AS
 WITH scope AS ({scope}),
@@ -201,23 +196,25 @@ SELECT a.session_id, a.user_id, a.session_start, a.session_end,
 FROM steps a JOIN touched_sessions t ON t.session_id = a.session_id
 WHERE t.late OR t.old_start IS NULL
 UNION ALL
-SELECT a.session_id, t.old_user_id, t.old_session_start, a.session_end,
-  date_diff('microsecond', t.old_session_start, a.session_end) / 1000000.0 AS duration_s,
-  {merged_views}, t.old_events + a.events,
+SELECT a.session_id, g.user_id, g.session_start, a.session_end,
+  date_diff('microsecond', g.session_start, a.session_end) / 1000000.0 AS duration_s,
+  {merged_views}, g.events + a.events,
   {merged_engaged},
   NOT ({merged_engaged}),
-  t.old_converted OR a.purchases > 0,
-  t.old_revenue + a.revenue,
-  CASE WHEN t.old_page_views > 0 THEN t.old_landing_page ELSE a.landing_page END,
-  CASE WHEN a.page_views > 0 THEN a.exit_page ELSE t.old_exit_page END,
-  coalesce(t.old_device, a.device), coalesce(t.old_country, a.country), t.old_channel,
+  g.converted OR a.purchases > 0,
+  g.revenue + a.revenue,
+  CASE WHEN g.page_views > 0 THEN g.landing_page ELSE a.landing_page END,
+  CASE WHEN a.page_views > 0 THEN a.exit_page ELSE g.exit_page END,
+  coalesce(g.device, a.device), coalesce(g.country, a.country), g.channel,
   -- Every new event comes after every old one: the old steps stand, and the new events continue them.
-  CASE WHEN t.old_funnel_step = 3 THEN 3
-    WHEN t.old_funnel_step = 2 THEN CASE WHEN a.purchases > 0 THEN 3 ELSE 2 END
-    WHEN t.old_funnel_step = 1 THEN CASE WHEN a.purchased_after_any_cart = 1 THEN 3 WHEN a.t_any_cart IS NOT NULL THEN 2 ELSE 1 END
+  CASE WHEN g.funnel_step = 3 THEN 3
+    WHEN g.funnel_step = 2 THEN CASE WHEN a.purchases > 0 THEN 3 ELSE 2 END
+    WHEN g.funnel_step = 1 THEN CASE WHEN a.purchased_after_any_cart = 1 THEN 3 WHEN a.t_any_cart IS NOT NULL THEN 2 ELSE 1 END
     ELSE a.funnel_step END
 FROM steps a JOIN touched_sessions t ON t.session_id = a.session_id
-WHERE t.old_start IS NOT NULL AND NOT t.late""",
+-- The old rows only where their starts lie, so the scan is pruned (touched_sessions read the whole table once).
+JOIN (SELECT * FROM gold_sessions WHERE {_between('session_start', old_starts)}) g ON g.session_id = a.session_id
+WHERE NOT t.late""",
         f"DELETE FROM gold_sessions WHERE {_between('session_start', old_starts)} "
         "AND session_id IN (SELECT session_id FROM touched_sessions WHERE old_start IS NOT NULL)",
         "INSERT INTO gold_sessions SELECT * FROM sessions_new",

@@ -15,7 +15,7 @@ GROUP BY 1;
 
 CREATE OR REPLACE TEMP TABLE touched_sessions AS
 SELECT n.session_id, n.lo AS new_lo, n.hi AS new_hi, g.session_start AS old_start, g.session_end AS old_end,
-  coalesce(n.lo <= g.session_end, false) AS late, g.user_id AS old_user_id, g.session_start AS old_session_start, g.session_end AS old_session_end, g.page_views AS old_page_views, g.events AS old_events, g.converted AS old_converted, g.revenue AS old_revenue, g.landing_page AS old_landing_page, g.exit_page AS old_exit_page, g.device AS old_device, g.country AS old_country, g.channel AS old_channel, g.funnel_step AS old_funnel_step
+  coalesce(n.lo <= g.session_end, false) AS late
 FROM (SELECT session_id, min(event_ts) AS lo, max(event_ts) AS hi FROM new_silver GROUP BY session_id) n
 LEFT JOIN gold_sessions g ON g.session_id = n.session_id;
 
@@ -75,23 +75,25 @@ SELECT a.session_id, a.user_id, a.session_start, a.session_end,
 FROM steps a JOIN touched_sessions t ON t.session_id = a.session_id
 WHERE t.late OR t.old_start IS NULL
 UNION ALL
-SELECT a.session_id, t.old_user_id, t.old_session_start, a.session_end,
-  date_diff('microsecond', t.old_session_start, a.session_end) / 1000000.0 AS duration_s,
-  t.old_page_views + a.page_views, t.old_events + a.events,
-  t.old_page_views + a.page_views >= 2 OR t.old_converted OR a.purchases > 0,
-  NOT (t.old_page_views + a.page_views >= 2 OR t.old_converted OR a.purchases > 0),
-  t.old_converted OR a.purchases > 0,
-  t.old_revenue + a.revenue,
-  CASE WHEN t.old_page_views > 0 THEN t.old_landing_page ELSE a.landing_page END,
-  CASE WHEN a.page_views > 0 THEN a.exit_page ELSE t.old_exit_page END,
-  coalesce(t.old_device, a.device), coalesce(t.old_country, a.country), t.old_channel,
+SELECT a.session_id, g.user_id, g.session_start, a.session_end,
+  date_diff('microsecond', g.session_start, a.session_end) / 1000000.0 AS duration_s,
+  g.page_views + a.page_views, g.events + a.events,
+  g.page_views + a.page_views >= 2 OR g.converted OR a.purchases > 0,
+  NOT (g.page_views + a.page_views >= 2 OR g.converted OR a.purchases > 0),
+  g.converted OR a.purchases > 0,
+  g.revenue + a.revenue,
+  CASE WHEN g.page_views > 0 THEN g.landing_page ELSE a.landing_page END,
+  CASE WHEN a.page_views > 0 THEN a.exit_page ELSE g.exit_page END,
+  coalesce(g.device, a.device), coalesce(g.country, a.country), g.channel,
   -- Every new event comes after every old one: the old steps stand, and the new events continue them.
-  CASE WHEN t.old_funnel_step = 3 THEN 3
-    WHEN t.old_funnel_step = 2 THEN CASE WHEN a.purchases > 0 THEN 3 ELSE 2 END
-    WHEN t.old_funnel_step = 1 THEN CASE WHEN a.purchased_after_any_cart = 1 THEN 3 WHEN a.t_any_cart IS NOT NULL THEN 2 ELSE 1 END
+  CASE WHEN g.funnel_step = 3 THEN 3
+    WHEN g.funnel_step = 2 THEN CASE WHEN a.purchases > 0 THEN 3 ELSE 2 END
+    WHEN g.funnel_step = 1 THEN CASE WHEN a.purchased_after_any_cart = 1 THEN 3 WHEN a.t_any_cart IS NOT NULL THEN 2 ELSE 1 END
     ELSE a.funnel_step END
 FROM steps a JOIN touched_sessions t ON t.session_id = a.session_id
-WHERE t.old_start IS NOT NULL AND NOT t.late;
+-- The old rows only where their starts lie, so the scan is pruned (touched_sessions read the whole table once).
+JOIN (SELECT * FROM gold_sessions WHERE session_start >= TIMESTAMP '2026-11-25 09:00:00.000000' AND session_start < TIMESTAMP '2026-11-25 11:00:00.000000') g ON g.session_id = a.session_id
+WHERE NOT t.late;
 
 DELETE FROM gold_sessions WHERE session_start >= TIMESTAMP '2026-11-25 09:00:00.000000' AND session_start < TIMESTAMP '2026-11-25 11:00:00.000000' AND session_id IN (SELECT session_id FROM touched_sessions WHERE old_start IS NOT NULL);
 

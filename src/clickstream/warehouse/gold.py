@@ -1,7 +1,8 @@
-"""Gold SQL: recompute only the keys a batch touched, from silver.
+"""Gold SQL: update only the keys a batch touched, from the batch and the touched gold rows.
 
-Every statement reads `new_silver` (the rows the batch inserted) to find the touched keys, and
-scans silver only inside an event-time range passed in as literals, so the scan is pruned by
+Every statement reads `new_silver` (the rows the batch inserted) to find the touched keys. What adds
+up is added to the touched gold rows; what does not (a minute's distinct users, a late session) is
+recomputed from silver inside an event-time range passed in as literals, so the scan is pruned by
 DuckDB's zone maps (BigQuery: partitions) and work grows with the batch, not with history.
 """
 
@@ -138,9 +139,23 @@ def sessions_sql(old_starts: TouchedRange, late: TouchedRange) -> list[str]:
         "AND session_id IN (SELECT session_id FROM touched_sessions WHERE late))"
     )
     session = "PARTITION BY session_id"
-    engaged = "a.page_views >= 2 OR a.purchases > 0"
-    merged_views = "g.page_views + a.page_views"
-    merged_engaged = f"{merged_views} >= 2 OR g.converted OR a.purchases > 0"
+
+    def pick(continued: str, fresh: str) -> str:
+        # A continued session (its old row joined) merges; a new or late one is what its scope says.
+        return f"CASE WHEN g.session_id IS NOT NULL THEN {continued} ELSE {fresh} END"
+
+    start = pick("g.session_start", "a.session_start")
+    views = pick("g.page_views + a.page_views", "a.page_views")
+    converted = pick("g.converted OR a.purchases > 0", "a.purchases > 0")
+    engaged = f"{views} >= 2 OR {converted}"
+    # Every new event of a continued session comes after every old one: its old steps stand, and the
+    # new events continue them.
+    continued_step = (
+        "CASE WHEN g.funnel_step = 3 THEN 3 "
+        "WHEN g.funnel_step = 2 THEN CASE WHEN a.purchases > 0 THEN 3 ELSE 2 END "
+        "WHEN g.funnel_step = 1 THEN CASE WHEN a.purchased_after_any_cart = 1 THEN 3 WHEN a.t_any_cart IS NOT NULL THEN 2 ELSE 1 END "
+        "ELSE a.funnel_step END"
+    )
     return [
         f"""CREATE OR REPLACE TEMP TABLE sessions_new AS
 WITH scope AS ({scope}),
@@ -186,35 +201,28 @@ steps AS (
     AS funnel_step
   FROM agg
 )
-SELECT a.session_id, a.user_id, a.session_start, a.session_end,
-  date_diff('microsecond', a.session_start, a.session_end) / 1000000.0 AS duration_s,
-  a.page_views, a.events,
+SELECT a.session_id,
+  {pick("g.user_id", "a.user_id")} AS user_id,
+  {start} AS session_start,
+  a.session_end,
+  date_diff('microsecond', {start}, a.session_end) / 1000000.0 AS duration_s,
+  {views} AS page_views,
+  {pick("g.events + a.events", "a.events")} AS events,
   {engaged} AS is_engaged,
   NOT ({engaged}) AS bounced,
-  a.purchases > 0 AS converted,
-  a.revenue, a.landing_page, a.exit_page, a.device, a.country, a.channel, a.funnel_step
-FROM steps a JOIN touched_sessions t ON t.session_id = a.session_id
-WHERE t.late OR t.old_start IS NULL
-UNION ALL
-SELECT a.session_id, g.user_id, g.session_start, a.session_end,
-  date_diff('microsecond', g.session_start, a.session_end) / 1000000.0 AS duration_s,
-  {merged_views}, g.events + a.events,
-  {merged_engaged},
-  NOT ({merged_engaged}),
-  g.converted OR a.purchases > 0,
-  g.revenue + a.revenue,
-  CASE WHEN g.page_views > 0 THEN g.landing_page ELSE a.landing_page END,
-  CASE WHEN a.page_views > 0 THEN a.exit_page ELSE g.exit_page END,
-  coalesce(g.device, a.device), coalesce(g.country, a.country), g.channel,
-  -- Every new event comes after every old one: the old steps stand, and the new events continue them.
-  CASE WHEN g.funnel_step = 3 THEN 3
-    WHEN g.funnel_step = 2 THEN CASE WHEN a.purchases > 0 THEN 3 ELSE 2 END
-    WHEN g.funnel_step = 1 THEN CASE WHEN a.purchased_after_any_cart = 1 THEN 3 WHEN a.t_any_cart IS NOT NULL THEN 2 ELSE 1 END
-    ELSE a.funnel_step END
-FROM steps a JOIN touched_sessions t ON t.session_id = a.session_id
--- The old rows only where their starts lie, so the scan is pruned (touched_sessions read the whole table once).
-JOIN (SELECT * FROM gold_sessions WHERE {_between('session_start', old_starts)}) g ON g.session_id = a.session_id
-WHERE NOT t.late""",
+  {converted} AS converted,
+  {pick("g.revenue + a.revenue", "a.revenue")} AS revenue,
+  {pick("CASE WHEN g.page_views > 0 THEN g.landing_page ELSE a.landing_page END", "a.landing_page")} AS landing_page,
+  {pick("CASE WHEN a.page_views > 0 THEN a.exit_page ELSE g.exit_page END", "a.exit_page")} AS exit_page,
+  {pick("coalesce(g.device, a.device)", "a.device")} AS device,
+  {pick("coalesce(g.country, a.country)", "a.country")} AS country,
+  {pick("g.channel", "a.channel")} AS channel,
+  {pick(continued_step, "a.funnel_step")} AS funnel_step
+FROM steps a
+JOIN touched_sessions t ON t.session_id = a.session_id
+-- A continued session's old row, read only where the old rows start, so the scan is pruned.
+LEFT JOIN (SELECT * FROM gold_sessions WHERE {_between('session_start', old_starts)}) g
+  ON g.session_id = a.session_id AND NOT t.late""",
         f"DELETE FROM gold_sessions WHERE {_between('session_start', old_starts)} "
         "AND session_id IN (SELECT session_id FROM touched_sessions WHERE old_start IS NOT NULL)",
         "INSERT INTO gold_sessions SELECT * FROM sessions_new",
@@ -244,27 +252,31 @@ GROUP BY 1""",
     ]
 
 
-def _add_to_gold(table: str, scope: str, keys: tuple[str, ...], measures: tuple[str, ...], delta: str, rank: str | None = None) -> list[str]:
+def _add_to_gold(
+    table: str, scope: str, keys: tuple[str, ...], measures: tuple[str, ...], delta: str, rank: str | None = None,
+    before: tuple[tuple[str, str], ...] = (),
+) -> list[str]:
     """Add a batch's additive `delta` (one row per key) to the gold rows of the scopes it touched.
 
     The touched scopes' rows (an hour's pages, a day's products or currencies: bounded by the
     catalogue, not by traffic) are summed with the delta, ranked again if `rank` orders them, and
     replace the old rows. Silver is append-only, so this equals a recompute from silver, without
-    reading the hour's or day's events again: that read grew with the traffic of the touched hour or day.
+    reading the hour's or day's events again: that read grew with the traffic of the touched hour or
+    day. `before` names queries the delta reads, as (name, SQL).
     """
     cols = ", ".join((*keys, *measures))
     sums = ", ".join(f"sum({m}) AS {m}" for m in measures)
+    ctes = ", ".join(f"{name} AS ({sql})" for name, sql in (*before, ("delta", delta)))
     merged = (
         f"SELECT {', '.join(keys)}, {sums} FROM ("
-        f"SELECT {cols} FROM {table} WHERE {scope} IN (SELECT {scope} FROM {table}_delta) "
-        f"UNION ALL SELECT {cols} FROM {table}_delta) GROUP BY {', '.join(keys)}"
+        f"SELECT {cols} FROM {table} WHERE {scope} IN (SELECT {scope} FROM delta) "
+        f"UNION ALL SELECT {cols} FROM delta) GROUP BY {', '.join(keys)}"
     )
     ranked = f"SELECT *, row_number() OVER ({rank}) AS rank FROM ({merged})" if rank else merged
     out_cols = f"{cols}, rank" if rank else cols
     return [
-        f"CREATE OR REPLACE TEMP TABLE {table}_delta AS {delta}",
-        f"CREATE OR REPLACE TEMP TABLE {table}_merged AS {ranked}",
-        f"DELETE FROM {table} WHERE {scope} IN (SELECT {scope} FROM {table}_delta)",
+        f"CREATE OR REPLACE TEMP TABLE {table}_merged AS WITH {ctes} {ranked}",
+        f"DELETE FROM {table} WHERE {scope} IN (SELECT {scope} FROM {table}_merged)",
         f"INSERT INTO {table} ({out_cols}) SELECT {out_cols} FROM {table}_merged",
     ]
 
@@ -289,13 +301,10 @@ def top_pages_hourly_sql(r: TouchedRange, batch_id: int) -> list[str]:
         f"FROM page_users p LEFT JOIN ({seen}) s ON s.hour = p.hour AND s.page_url = p.page_url AND s.user_id = p.user_id "
         "GROUP BY 1, 2"
     )
-    return [
-        f"CREATE OR REPLACE TEMP TABLE page_users AS {views}",
-        *_add_to_gold(
-            "gold_top_pages_hourly", "hour", ("hour", "page_url"), ("page_views", "unique_users"), delta,
-            rank="PARTITION BY hour ORDER BY page_views DESC, page_url",
-        ),
-    ]  # fmt: skip
+    return _add_to_gold(
+        "gold_top_pages_hourly", "hour", ("hour", "page_url"), ("page_views", "unique_users"), delta,
+        rank="PARTITION BY hour ORDER BY page_views DESC, page_url", before=(("page_users", views),),
+    )  # fmt: skip
 
 
 def top_products_daily_sql() -> list[str]:

@@ -174,78 +174,100 @@ WITH scope AS (
 )
 SELECT
   a.session_id,
-  a.user_id,
-  a.session_start,
+  CASE WHEN NOT g.session_id IS NULL THEN g.user_id ELSE a.user_id END AS user_id,
+  CASE WHEN NOT g.session_id IS NULL THEN g.session_start ELSE a.session_start END AS session_start,
   a.session_end,
-  TIMESTAMP_DIFF(a.session_end, a.session_start, MICROSECOND) / 1000000.0 AS duration_s,
-  a.page_views,
-  a.events,
-  a.page_views >= 2 OR a.purchases > 0 AS is_engaged,
-  NOT (
-    a.page_views >= 2 OR a.purchases > 0
-  ) AS bounced,
-  a.purchases > 0 AS converted,
-  a.revenue,
-  a.landing_page,
-  a.exit_page,
-  a.device,
-  a.country,
-  a.channel,
-  a.funnel_step
-FROM steps AS a
-JOIN touched_sessions AS t
-  ON t.session_id = a.session_id
-WHERE
-  t.late OR t.old_start IS NULL
-UNION ALL
-SELECT
-  a.session_id,
-  g.user_id,
-  g.session_start,
-  a.session_end,
-  TIMESTAMP_DIFF(a.session_end, g.session_start, MICROSECOND) / 1000000.0 AS duration_s,
-  g.page_views + a.page_views,
-  g.events + a.events,
-  g.page_views + a.page_views >= 2 OR g.converted OR a.purchases > 0,
-  NOT (
-    g.page_views + a.page_views >= 2 OR g.converted OR a.purchases > 0
-  ),
-  g.converted OR a.purchases > 0,
-  g.revenue + a.revenue,
-  CASE WHEN g.page_views > 0 THEN g.landing_page ELSE a.landing_page END,
-  CASE WHEN a.page_views > 0 THEN a.exit_page ELSE g.exit_page END,
-  COALESCE(g.device, a.device),
-  COALESCE(g.country, a.country),
-  g.channel,
+  TIMESTAMP_DIFF(
+    a.session_end,
+    CASE WHEN NOT g.session_id IS NULL THEN g.session_start ELSE a.session_start END,
+    MICROSECOND
+  ) / 1000000.0 AS duration_s,
   CASE
-    WHEN g.funnel_step = 3
-    THEN 3
-    WHEN g.funnel_step = 2
-    THEN CASE WHEN a.purchases > 0 THEN 3 ELSE 2 END
-    WHEN g.funnel_step = 1
+    WHEN NOT g.session_id IS NULL
+    THEN g.page_views + a.page_views
+    ELSE a.page_views
+  END AS page_views,
+  CASE WHEN NOT g.session_id IS NULL THEN g.events + a.events ELSE a.events END AS events,
+  CASE
+    WHEN NOT g.session_id IS NULL
+    THEN g.page_views + a.page_views
+    ELSE a.page_views
+  END >= 2
+  OR CASE
+    WHEN NOT g.session_id IS NULL
+    THEN g.converted OR a.purchases > 0
+    ELSE a.purchases > 0
+  END AS is_engaged,
+  NOT (
+    CASE
+      WHEN NOT g.session_id IS NULL
+      THEN g.page_views + a.page_views
+      ELSE a.page_views
+    END >= 2
+    OR CASE
+      WHEN NOT g.session_id IS NULL
+      THEN g.converted OR a.purchases > 0
+      ELSE a.purchases > 0
+    END
+  ) AS bounced,
+  CASE
+    WHEN NOT g.session_id IS NULL
+    THEN g.converted OR a.purchases > 0
+    ELSE a.purchases > 0
+  END AS converted,
+  CASE WHEN NOT g.session_id IS NULL THEN g.revenue + a.revenue ELSE a.revenue END AS revenue,
+  CASE
+    WHEN NOT g.session_id IS NULL
+    THEN CASE WHEN g.page_views > 0 THEN g.landing_page ELSE a.landing_page END
+    ELSE a.landing_page
+  END AS landing_page,
+  CASE
+    WHEN NOT g.session_id IS NULL
+    THEN CASE WHEN a.page_views > 0 THEN a.exit_page ELSE g.exit_page END
+    ELSE a.exit_page
+  END AS exit_page,
+  CASE
+    WHEN NOT g.session_id IS NULL
+    THEN COALESCE(g.device, a.device)
+    ELSE a.device
+  END AS device,
+  CASE
+    WHEN NOT g.session_id IS NULL
+    THEN COALESCE(g.country, a.country)
+    ELSE a.country
+  END AS country,
+  CASE WHEN NOT g.session_id IS NULL THEN g.channel ELSE a.channel END AS channel,
+  CASE
+    WHEN NOT g.session_id IS NULL
     THEN CASE
-      WHEN a.purchased_after_any_cart = 1
+      WHEN g.funnel_step = 3
       THEN 3
-      WHEN NOT a.t_any_cart IS NULL
-      THEN 2
-      ELSE 1
+      WHEN g.funnel_step = 2
+      THEN CASE WHEN a.purchases > 0 THEN 3 ELSE 2 END
+      WHEN g.funnel_step = 1
+      THEN CASE
+        WHEN a.purchased_after_any_cart = 1
+        THEN 3
+        WHEN NOT a.t_any_cart IS NULL
+        THEN 2
+        ELSE 1
+      END
+      ELSE a.funnel_step
     END
     ELSE a.funnel_step
-  END /* Every new event comes after every old one: the old steps stand, and the new events continue them. */
+  END AS funnel_step
 FROM steps AS a
 JOIN touched_sessions AS t
   ON t.session_id = a.session_id
-/* The old rows only where their starts lie, so the scan is pruned (touched_sessions read the whole table once). */
-JOIN (
+/* A continued session's old row, read only where the old rows start, so the scan is pruned. */
+LEFT JOIN (
   SELECT
     *
   FROM `my-project`.`clickstream_gold`.`gold_sessions`
   WHERE
     session_start >= old_lo AND session_start < old_hi
 ) AS g
-  ON g.session_id = a.session_id
-WHERE
-  NOT t.late;
+  ON g.session_id = a.session_id AND NOT t.late;
 
 DELETE FROM `my-project`.`clickstream_gold`.`gold_sessions`
 WHERE
@@ -310,56 +332,55 @@ WHERE
 GROUP BY
   1;
 
-CREATE OR REPLACE TEMPORARY TABLE page_users AS
-SELECT
-  TIMESTAMP_TRUNC(event_ts, HOUR) AS hour,
-  page_url,
-  user_id,
-  COUNT(*) AS views
-FROM new_silver
-WHERE
-  event_type = 'page_view' AND NOT page_url IS NULL
-GROUP BY
-  1,
-  2,
-  3;
-
-CREATE OR REPLACE TEMPORARY TABLE gold_top_pages_hourly_delta AS
-SELECT
-  p.hour,
-  p.page_url,
-  SUM(p.views) AS page_views,
-  SUM(CASE WHEN s.user_id IS NULL THEN 1 ELSE 0 END) AS unique_users
-FROM page_users AS p
-LEFT JOIN (
-  SELECT DISTINCT
+CREATE OR REPLACE TEMPORARY TABLE gold_top_pages_hourly_merged AS
+WITH page_users AS (
+  SELECT
     TIMESTAMP_TRUNC(event_ts, HOUR) AS hour,
     page_url,
-    user_id
-  FROM `my-project`.`clickstream_silver`.`silver_events`
+    user_id,
+    COUNT(*) AS views
+  FROM new_silver
   WHERE
-    event_ts >= hour_lo
-    AND event_ts < hour_hi
-    AND event_type = 'page_view'
-    AND NOT page_url IS NULL
-    AND batch_id <> 7
-    AND user_id IN (
-      SELECT
-        user_id
-      FROM page_users
-    )
-    AND TIMESTAMP_TRUNC(event_ts, HOUR) IN (
-      SELECT
-        hour
-      FROM page_users
-    )
-) AS s
-  ON s.hour = p.hour AND s.page_url = p.page_url AND s.user_id = p.user_id
-GROUP BY
-  1,
-  2;
-
-CREATE OR REPLACE TEMPORARY TABLE gold_top_pages_hourly_merged AS
+    event_type = 'page_view' AND NOT page_url IS NULL
+  GROUP BY
+    1,
+    2,
+    3
+), delta AS (
+  SELECT
+    p.hour,
+    p.page_url,
+    SUM(p.views) AS page_views,
+    SUM(CASE WHEN s.user_id IS NULL THEN 1 ELSE 0 END) AS unique_users
+  FROM page_users AS p
+  LEFT JOIN (
+    SELECT DISTINCT
+      TIMESTAMP_TRUNC(event_ts, HOUR) AS hour,
+      page_url,
+      user_id
+    FROM `my-project`.`clickstream_silver`.`silver_events`
+    WHERE
+      event_ts >= hour_lo
+      AND event_ts < hour_hi
+      AND event_type = 'page_view'
+      AND NOT page_url IS NULL
+      AND batch_id <> 7
+      AND user_id IN (
+        SELECT
+          user_id
+        FROM page_users
+      )
+      AND TIMESTAMP_TRUNC(event_ts, HOUR) IN (
+        SELECT
+          hour
+        FROM page_users
+      )
+  ) AS s
+    ON s.hour = p.hour AND s.page_url = p.page_url AND s.user_id = p.user_id
+  GROUP BY
+    1,
+    2
+)
 SELECT
   *,
   ROW_NUMBER() OVER (PARTITION BY hour ORDER BY page_views DESC, page_url NULLS LAST) AS rank
@@ -380,7 +401,7 @@ FROM (
       hour IN (
         SELECT
           hour
-        FROM gold_top_pages_hourly_delta
+        FROM delta
       )
     UNION ALL
     SELECT
@@ -388,7 +409,7 @@ FROM (
       page_url,
       page_views,
       unique_users
-    FROM gold_top_pages_hourly_delta
+    FROM delta
   )
   GROUP BY
     hour,
@@ -400,7 +421,7 @@ WHERE
   hour IN (
     SELECT
       hour
-    FROM gold_top_pages_hourly_delta
+    FROM gold_top_pages_hourly_merged
   );
 
 INSERT INTO `my-project`.`clickstream_gold`.`gold_top_pages_hourly` (
@@ -418,26 +439,26 @@ SELECT
   rank
 FROM gold_top_pages_hourly_merged;
 
-CREATE OR REPLACE TEMPORARY TABLE gold_top_products_daily_delta AS
-SELECT
-  event_date AS day,
-  product_id,
-  SUM(CASE WHEN event_type = 'page_view' THEN 1 ELSE 0 END) AS views,
-  SUM(CASE WHEN event_type = 'add_to_cart' THEN 1 ELSE 0 END) AS add_to_carts,
-  SUM(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
-  COALESCE(SUM(CASE WHEN event_type = 'purchase' THEN COALESCE(quantity, 1) END), 0) AS units,
-  COALESCE(
-    SUM(CASE WHEN event_type = 'purchase' THEN reporting_revenue END),
-    CAST(0 AS NUMERIC)
-  ) AS revenue
-FROM new_silver
-WHERE
-  NOT product_id IS NULL
-GROUP BY
-  1,
-  2;
-
 CREATE OR REPLACE TEMPORARY TABLE gold_top_products_daily_merged AS
+WITH delta AS (
+  SELECT
+    event_date AS day,
+    product_id,
+    SUM(CASE WHEN event_type = 'page_view' THEN 1 ELSE 0 END) AS views,
+    SUM(CASE WHEN event_type = 'add_to_cart' THEN 1 ELSE 0 END) AS add_to_carts,
+    SUM(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
+    COALESCE(SUM(CASE WHEN event_type = 'purchase' THEN COALESCE(quantity, 1) END), 0) AS units,
+    COALESCE(
+      SUM(CASE WHEN event_type = 'purchase' THEN reporting_revenue END),
+      CAST(0 AS NUMERIC)
+    ) AS revenue
+  FROM new_silver
+  WHERE
+    NOT product_id IS NULL
+  GROUP BY
+    1,
+    2
+)
 SELECT
   *,
   ROW_NUMBER() OVER (
@@ -467,7 +488,7 @@ FROM (
       day IN (
         SELECT
           day
-        FROM gold_top_products_daily_delta
+        FROM delta
       )
     UNION ALL
     SELECT
@@ -478,7 +499,7 @@ FROM (
       purchases,
       units,
       revenue
-    FROM gold_top_products_daily_delta
+    FROM delta
   )
   GROUP BY
     day,
@@ -490,7 +511,7 @@ WHERE
   day IN (
     SELECT
       day
-    FROM gold_top_products_daily_delta
+    FROM gold_top_products_daily_merged
   );
 
 INSERT INTO `my-project`.`clickstream_gold`.`gold_top_products_daily` (
@@ -514,25 +535,25 @@ SELECT
   rank
 FROM gold_top_products_daily_merged;
 
-CREATE OR REPLACE TEMPORARY TABLE gold_revenue_daily_delta AS
-SELECT
-  event_date AS day,
-  COALESCE(currency, 'USD') AS currency,
-  SUM(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
-  SUM(CASE WHEN event_type = 'refund' THEN 1 ELSE 0 END) AS refunds,
-  COALESCE(SUM(CASE WHEN event_type = 'purchase' THEN revenue END), CAST(0 AS NUMERIC)) AS revenue,
-  COALESCE(SUM(CASE WHEN event_type = 'refund' THEN -revenue END), CAST(0 AS NUMERIC)) AS refunded,
-  COALESCE(SUM(revenue), CAST(0 AS NUMERIC)) AS net_revenue,
-  SUM(reporting_revenue) AS reporting_net_revenue,
-  SUM(CASE WHEN reporting_revenue IS NULL THEN 1 ELSE 0 END) AS unconverted_events
-FROM new_silver
-WHERE
-  NOT revenue IS NULL
-GROUP BY
-  1,
-  2;
-
 CREATE OR REPLACE TEMPORARY TABLE gold_revenue_daily_merged AS
+WITH delta AS (
+  SELECT
+    event_date AS day,
+    COALESCE(currency, 'USD') AS currency,
+    SUM(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
+    SUM(CASE WHEN event_type = 'refund' THEN 1 ELSE 0 END) AS refunds,
+    COALESCE(SUM(CASE WHEN event_type = 'purchase' THEN revenue END), CAST(0 AS NUMERIC)) AS revenue,
+    COALESCE(SUM(CASE WHEN event_type = 'refund' THEN -revenue END), CAST(0 AS NUMERIC)) AS refunded,
+    COALESCE(SUM(revenue), CAST(0 AS NUMERIC)) AS net_revenue,
+    SUM(reporting_revenue) AS reporting_net_revenue,
+    SUM(CASE WHEN reporting_revenue IS NULL THEN 1 ELSE 0 END) AS unconverted_events
+  FROM new_silver
+  WHERE
+    NOT revenue IS NULL
+  GROUP BY
+    1,
+    2
+)
 SELECT
   day,
   currency,
@@ -559,7 +580,7 @@ FROM (
     day IN (
       SELECT
         day
-      FROM gold_revenue_daily_delta
+      FROM delta
     )
   UNION ALL
   SELECT
@@ -572,7 +593,7 @@ FROM (
     net_revenue,
     reporting_net_revenue,
     unconverted_events
-  FROM gold_revenue_daily_delta
+  FROM delta
 )
 GROUP BY
   day,
@@ -583,7 +604,7 @@ WHERE
   day IN (
     SELECT
       day
-    FROM gold_revenue_daily_delta
+    FROM gold_revenue_daily_merged
   );
 
 INSERT INTO `my-project`.`clickstream_gold`.`gold_revenue_daily` (

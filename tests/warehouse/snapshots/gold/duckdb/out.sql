@@ -65,35 +65,28 @@ steps AS (
     AS funnel_step
   FROM agg
 )
-SELECT a.session_id, a.user_id, a.session_start, a.session_end,
-  date_diff('microsecond', a.session_start, a.session_end) / 1000000.0 AS duration_s,
-  a.page_views, a.events,
-  a.page_views >= 2 OR a.purchases > 0 AS is_engaged,
-  NOT (a.page_views >= 2 OR a.purchases > 0) AS bounced,
-  a.purchases > 0 AS converted,
-  a.revenue, a.landing_page, a.exit_page, a.device, a.country, a.channel, a.funnel_step
-FROM steps a JOIN touched_sessions t ON t.session_id = a.session_id
-WHERE t.late OR t.old_start IS NULL
-UNION ALL
-SELECT a.session_id, g.user_id, g.session_start, a.session_end,
-  date_diff('microsecond', g.session_start, a.session_end) / 1000000.0 AS duration_s,
-  g.page_views + a.page_views, g.events + a.events,
-  g.page_views + a.page_views >= 2 OR g.converted OR a.purchases > 0,
-  NOT (g.page_views + a.page_views >= 2 OR g.converted OR a.purchases > 0),
-  g.converted OR a.purchases > 0,
-  g.revenue + a.revenue,
-  CASE WHEN g.page_views > 0 THEN g.landing_page ELSE a.landing_page END,
-  CASE WHEN a.page_views > 0 THEN a.exit_page ELSE g.exit_page END,
-  coalesce(g.device, a.device), coalesce(g.country, a.country), g.channel,
-  -- Every new event comes after every old one: the old steps stand, and the new events continue them.
-  CASE WHEN g.funnel_step = 3 THEN 3
-    WHEN g.funnel_step = 2 THEN CASE WHEN a.purchases > 0 THEN 3 ELSE 2 END
-    WHEN g.funnel_step = 1 THEN CASE WHEN a.purchased_after_any_cart = 1 THEN 3 WHEN a.t_any_cart IS NOT NULL THEN 2 ELSE 1 END
-    ELSE a.funnel_step END
-FROM steps a JOIN touched_sessions t ON t.session_id = a.session_id
--- The old rows only where their starts lie, so the scan is pruned (touched_sessions read the whole table once).
-JOIN (SELECT * FROM gold_sessions WHERE session_start >= TIMESTAMP '2026-11-25 09:00:00.000000' AND session_start < TIMESTAMP '2026-11-25 11:00:00.000000') g ON g.session_id = a.session_id
-WHERE NOT t.late;
+SELECT a.session_id,
+  CASE WHEN g.session_id IS NOT NULL THEN g.user_id ELSE a.user_id END AS user_id,
+  CASE WHEN g.session_id IS NOT NULL THEN g.session_start ELSE a.session_start END AS session_start,
+  a.session_end,
+  date_diff('microsecond', CASE WHEN g.session_id IS NOT NULL THEN g.session_start ELSE a.session_start END, a.session_end) / 1000000.0 AS duration_s,
+  CASE WHEN g.session_id IS NOT NULL THEN g.page_views + a.page_views ELSE a.page_views END AS page_views,
+  CASE WHEN g.session_id IS NOT NULL THEN g.events + a.events ELSE a.events END AS events,
+  CASE WHEN g.session_id IS NOT NULL THEN g.page_views + a.page_views ELSE a.page_views END >= 2 OR CASE WHEN g.session_id IS NOT NULL THEN g.converted OR a.purchases > 0 ELSE a.purchases > 0 END AS is_engaged,
+  NOT (CASE WHEN g.session_id IS NOT NULL THEN g.page_views + a.page_views ELSE a.page_views END >= 2 OR CASE WHEN g.session_id IS NOT NULL THEN g.converted OR a.purchases > 0 ELSE a.purchases > 0 END) AS bounced,
+  CASE WHEN g.session_id IS NOT NULL THEN g.converted OR a.purchases > 0 ELSE a.purchases > 0 END AS converted,
+  CASE WHEN g.session_id IS NOT NULL THEN g.revenue + a.revenue ELSE a.revenue END AS revenue,
+  CASE WHEN g.session_id IS NOT NULL THEN CASE WHEN g.page_views > 0 THEN g.landing_page ELSE a.landing_page END ELSE a.landing_page END AS landing_page,
+  CASE WHEN g.session_id IS NOT NULL THEN CASE WHEN a.page_views > 0 THEN a.exit_page ELSE g.exit_page END ELSE a.exit_page END AS exit_page,
+  CASE WHEN g.session_id IS NOT NULL THEN coalesce(g.device, a.device) ELSE a.device END AS device,
+  CASE WHEN g.session_id IS NOT NULL THEN coalesce(g.country, a.country) ELSE a.country END AS country,
+  CASE WHEN g.session_id IS NOT NULL THEN g.channel ELSE a.channel END AS channel,
+  CASE WHEN g.session_id IS NOT NULL THEN CASE WHEN g.funnel_step = 3 THEN 3 WHEN g.funnel_step = 2 THEN CASE WHEN a.purchases > 0 THEN 3 ELSE 2 END WHEN g.funnel_step = 1 THEN CASE WHEN a.purchased_after_any_cart = 1 THEN 3 WHEN a.t_any_cart IS NOT NULL THEN 2 ELSE 1 END ELSE a.funnel_step END ELSE a.funnel_step END AS funnel_step
+FROM steps a
+JOIN touched_sessions t ON t.session_id = a.session_id
+-- A continued session's old row, read only where the old rows start, so the scan is pruned.
+LEFT JOIN (SELECT * FROM gold_sessions WHERE session_start >= TIMESTAMP '2026-11-25 09:00:00.000000' AND session_start < TIMESTAMP '2026-11-25 11:00:00.000000') g
+  ON g.session_id = a.session_id AND NOT t.late;
 
 DELETE FROM gold_sessions WHERE session_start >= TIMESTAMP '2026-11-25 09:00:00.000000' AND session_start < TIMESTAMP '2026-11-25 11:00:00.000000' AND session_id IN (SELECT session_id FROM touched_sessions WHERE old_start IS NOT NULL);
 
@@ -115,17 +108,13 @@ WHERE session_start >= (SELECT min(h) FROM touched_hours)
   AND date_trunc('hour', session_start) IN (SELECT h FROM touched_hours)
 GROUP BY 1;
 
-CREATE OR REPLACE TEMP TABLE page_users AS SELECT date_trunc('hour', event_ts) AS hour, page_url, user_id, count(*) AS views FROM new_silver WHERE event_type = 'page_view' AND page_url IS NOT NULL GROUP BY 1, 2, 3;
+CREATE OR REPLACE TEMP TABLE gold_top_pages_hourly_merged AS WITH page_users AS (SELECT date_trunc('hour', event_ts) AS hour, page_url, user_id, count(*) AS views FROM new_silver WHERE event_type = 'page_view' AND page_url IS NOT NULL GROUP BY 1, 2, 3), delta AS (SELECT p.hour, p.page_url, sum(p.views) AS page_views, sum(CASE WHEN s.user_id IS NULL THEN 1 ELSE 0 END) AS unique_users FROM page_users p LEFT JOIN (SELECT DISTINCT date_trunc('hour', event_ts) AS hour, page_url, user_id FROM silver_events WHERE event_ts >= TIMESTAMP '2026-11-25 10:00:00.000000' AND event_ts < TIMESTAMP '2026-11-25 13:00:00.000000' AND event_type = 'page_view' AND page_url IS NOT NULL AND batch_id <> 7 AND user_id IN (SELECT user_id FROM page_users) AND date_trunc('hour', event_ts) IN (SELECT hour FROM page_users)) s ON s.hour = p.hour AND s.page_url = p.page_url AND s.user_id = p.user_id GROUP BY 1, 2) SELECT *, row_number() OVER (PARTITION BY hour ORDER BY page_views DESC, page_url) AS rank FROM (SELECT hour, page_url, sum(page_views) AS page_views, sum(unique_users) AS unique_users FROM (SELECT hour, page_url, page_views, unique_users FROM gold_top_pages_hourly WHERE hour IN (SELECT hour FROM delta) UNION ALL SELECT hour, page_url, page_views, unique_users FROM delta) GROUP BY hour, page_url);
 
-CREATE OR REPLACE TEMP TABLE gold_top_pages_hourly_delta AS SELECT p.hour, p.page_url, sum(p.views) AS page_views, sum(CASE WHEN s.user_id IS NULL THEN 1 ELSE 0 END) AS unique_users FROM page_users p LEFT JOIN (SELECT DISTINCT date_trunc('hour', event_ts) AS hour, page_url, user_id FROM silver_events WHERE event_ts >= TIMESTAMP '2026-11-25 10:00:00.000000' AND event_ts < TIMESTAMP '2026-11-25 13:00:00.000000' AND event_type = 'page_view' AND page_url IS NOT NULL AND batch_id <> 7 AND user_id IN (SELECT user_id FROM page_users) AND date_trunc('hour', event_ts) IN (SELECT hour FROM page_users)) s ON s.hour = p.hour AND s.page_url = p.page_url AND s.user_id = p.user_id GROUP BY 1, 2;
-
-CREATE OR REPLACE TEMP TABLE gold_top_pages_hourly_merged AS SELECT *, row_number() OVER (PARTITION BY hour ORDER BY page_views DESC, page_url) AS rank FROM (SELECT hour, page_url, sum(page_views) AS page_views, sum(unique_users) AS unique_users FROM (SELECT hour, page_url, page_views, unique_users FROM gold_top_pages_hourly WHERE hour IN (SELECT hour FROM gold_top_pages_hourly_delta) UNION ALL SELECT hour, page_url, page_views, unique_users FROM gold_top_pages_hourly_delta) GROUP BY hour, page_url);
-
-DELETE FROM gold_top_pages_hourly WHERE hour IN (SELECT hour FROM gold_top_pages_hourly_delta);
+DELETE FROM gold_top_pages_hourly WHERE hour IN (SELECT hour FROM gold_top_pages_hourly_merged);
 
 INSERT INTO gold_top_pages_hourly (hour, page_url, page_views, unique_users, rank) SELECT hour, page_url, page_views, unique_users, rank FROM gold_top_pages_hourly_merged;
 
-CREATE OR REPLACE TEMP TABLE gold_top_products_daily_delta AS SELECT event_date AS day, product_id,
+CREATE OR REPLACE TEMP TABLE gold_top_products_daily_merged AS WITH delta AS (SELECT event_date AS day, product_id,
   sum(CASE WHEN event_type = 'page_view' THEN 1 ELSE 0 END) AS views,
   sum(CASE WHEN event_type = 'add_to_cart' THEN 1 ELSE 0 END) AS add_to_carts,
   sum(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
@@ -133,15 +122,13 @@ CREATE OR REPLACE TEMP TABLE gold_top_products_daily_delta AS SELECT event_date 
   coalesce(sum(CASE WHEN event_type = 'purchase' THEN reporting_revenue END), CAST(0 AS DECIMAL(38, 4))) AS revenue
 FROM new_silver
 WHERE product_id IS NOT NULL
-GROUP BY 1, 2;
+GROUP BY 1, 2) SELECT *, row_number() OVER (PARTITION BY day ORDER BY revenue DESC, purchases DESC, views DESC, product_id) AS rank FROM (SELECT day, product_id, sum(views) AS views, sum(add_to_carts) AS add_to_carts, sum(purchases) AS purchases, sum(units) AS units, sum(revenue) AS revenue FROM (SELECT day, product_id, views, add_to_carts, purchases, units, revenue FROM gold_top_products_daily WHERE day IN (SELECT day FROM delta) UNION ALL SELECT day, product_id, views, add_to_carts, purchases, units, revenue FROM delta) GROUP BY day, product_id);
 
-CREATE OR REPLACE TEMP TABLE gold_top_products_daily_merged AS SELECT *, row_number() OVER (PARTITION BY day ORDER BY revenue DESC, purchases DESC, views DESC, product_id) AS rank FROM (SELECT day, product_id, sum(views) AS views, sum(add_to_carts) AS add_to_carts, sum(purchases) AS purchases, sum(units) AS units, sum(revenue) AS revenue FROM (SELECT day, product_id, views, add_to_carts, purchases, units, revenue FROM gold_top_products_daily WHERE day IN (SELECT day FROM gold_top_products_daily_delta) UNION ALL SELECT day, product_id, views, add_to_carts, purchases, units, revenue FROM gold_top_products_daily_delta) GROUP BY day, product_id);
-
-DELETE FROM gold_top_products_daily WHERE day IN (SELECT day FROM gold_top_products_daily_delta);
+DELETE FROM gold_top_products_daily WHERE day IN (SELECT day FROM gold_top_products_daily_merged);
 
 INSERT INTO gold_top_products_daily (day, product_id, views, add_to_carts, purchases, units, revenue, rank) SELECT day, product_id, views, add_to_carts, purchases, units, revenue, rank FROM gold_top_products_daily_merged;
 
-CREATE OR REPLACE TEMP TABLE gold_revenue_daily_delta AS SELECT event_date AS day, coalesce(currency, 'USD') AS currency,
+CREATE OR REPLACE TEMP TABLE gold_revenue_daily_merged AS WITH delta AS (SELECT event_date AS day, coalesce(currency, 'USD') AS currency,
   sum(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
   sum(CASE WHEN event_type = 'refund' THEN 1 ELSE 0 END) AS refunds,
   coalesce(sum(CASE WHEN event_type = 'purchase' THEN revenue END), CAST(0 AS DECIMAL(38, 4))) AS revenue,
@@ -151,10 +138,8 @@ CREATE OR REPLACE TEMP TABLE gold_revenue_daily_delta AS SELECT event_date AS da
   sum(CASE WHEN reporting_revenue IS NULL THEN 1 ELSE 0 END) AS unconverted_events
 FROM new_silver
 WHERE revenue IS NOT NULL
-GROUP BY 1, 2;
+GROUP BY 1, 2) SELECT day, currency, sum(purchases) AS purchases, sum(refunds) AS refunds, sum(revenue) AS revenue, sum(refunded) AS refunded, sum(net_revenue) AS net_revenue, sum(reporting_net_revenue) AS reporting_net_revenue, sum(unconverted_events) AS unconverted_events FROM (SELECT day, currency, purchases, refunds, revenue, refunded, net_revenue, reporting_net_revenue, unconverted_events FROM gold_revenue_daily WHERE day IN (SELECT day FROM delta) UNION ALL SELECT day, currency, purchases, refunds, revenue, refunded, net_revenue, reporting_net_revenue, unconverted_events FROM delta) GROUP BY day, currency;
 
-CREATE OR REPLACE TEMP TABLE gold_revenue_daily_merged AS SELECT day, currency, sum(purchases) AS purchases, sum(refunds) AS refunds, sum(revenue) AS revenue, sum(refunded) AS refunded, sum(net_revenue) AS net_revenue, sum(reporting_net_revenue) AS reporting_net_revenue, sum(unconverted_events) AS unconverted_events FROM (SELECT day, currency, purchases, refunds, revenue, refunded, net_revenue, reporting_net_revenue, unconverted_events FROM gold_revenue_daily WHERE day IN (SELECT day FROM gold_revenue_daily_delta) UNION ALL SELECT day, currency, purchases, refunds, revenue, refunded, net_revenue, reporting_net_revenue, unconverted_events FROM gold_revenue_daily_delta) GROUP BY day, currency;
-
-DELETE FROM gold_revenue_daily WHERE day IN (SELECT day FROM gold_revenue_daily_delta);
+DELETE FROM gold_revenue_daily WHERE day IN (SELECT day FROM gold_revenue_daily_merged);
 
 INSERT INTO gold_revenue_daily (day, currency, purchases, refunds, revenue, refunded, net_revenue, reporting_net_revenue, unconverted_events) SELECT day, currency, purchases, refunds, revenue, refunded, net_revenue, reporting_net_revenue, unconverted_events FROM gold_revenue_daily_merged;

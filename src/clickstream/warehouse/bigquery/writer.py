@@ -115,8 +115,9 @@ def parquet_bytes(rows: RowSet, columns: tuple[tuple[str, FieldType], ...]) -> b
     return buf.getvalue()
 
 
-# Script variables: event-time bounds of the candidates, the whole minutes / hours / days around them,
-# and the range the touched sessions' events can lie in (known only once new_silver exists).
+# Script variables: event-time bounds of the candidates, the whole minutes / hours around them, and
+# (known only once new_silver exists) the bounds of the touched sessions' old starts and the range
+# the late sessions' events can lie in.
 _BOUND_VARIABLES = ("c_lo", "c_hi", "minute_lo", "minute_hi", "hour_lo", "hour_hi", "old_lo", "old_hi", "sess_lo", "sess_hi")
 
 
@@ -142,7 +143,7 @@ def unique_candidates_statement(table_id: str) -> str:
 
 
 def gold_statements(locations: dict[str, tuple[str, str]], batch_id: int, reporting_currency: str = "USD") -> list[str]:
-    """The gold recompute of a batch as BigQuery script statements: the shared gold SQL, transpiled.
+    """The gold update of a batch as BigQuery script statements: the shared gold SQL, transpiled.
 
     It reads the temp table new_silver (the rows just inserted) and the bound variables above.
     """

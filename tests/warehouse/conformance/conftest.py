@@ -21,6 +21,7 @@ from clickstream.generator import Faults, generate_batch
 from clickstream.generator.writer import Manifest
 from clickstream.warehouse import Reader, Warehouse, open_warehouse
 from tests.conftest import bigquery_settings
+from tests.warehouse.tables import COMPARED, bigquery_rows, duckdb_rows, first_difference
 
 WAREHOUSE_KINDS = ("duckdb", "bigquery")
 # Small batches, so duplicates and late events cross batch boundaries.
@@ -64,6 +65,18 @@ def conformance_input(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, M
         faults=Faults(duplicates=0.02, malformed=0.01, late=0.03, schema_drift=True),
     )
     return landing, manifest
+
+
+def assert_holds_what_duckdb_holds(reference: Path, settings: Settings, tables=COMPARED, label: str = "") -> None:
+    """The warehouse `settings` name holds, table by table, the rows of the DuckDB file `reference`."""
+    wh = open_warehouse(settings, "read")
+    try:
+        for table in tables:
+            expected = duckdb_rows(reference, table)
+            got = bigquery_rows(wh, table) if settings.warehouse.kind == "bigquery" else duckdb_rows(settings.warehouse.path, table)
+            assert got == expected, f"{label}{table}: {first_difference(expected, got)}"
+    finally:
+        wh.close()
 
 
 def settings_for(kind: str, landing_path: Path, tmp_path: Path, request: pytest.FixtureRequest, **sections: Any) -> Settings:

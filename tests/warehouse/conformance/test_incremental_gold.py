@@ -14,9 +14,9 @@ from pathlib import Path
 from clickstream.engine.duckdb import DuckDBEngine
 from clickstream.warehouse import open_warehouse
 from tests.conftest import run_once
-from tests.warehouse.conformance.conftest import settings_for
+from tests.warehouse.conformance.conftest import assert_holds_what_duckdb_holds, settings_for
 from tests.warehouse.recompute import assert_gold_matches_silver
-from tests.warehouse.tables import COMPARED, bigquery_rows, duckdb_rows, first_difference
+from tests.warehouse.tables import duckdb_rows
 
 ONE_PER_BATCH = {"engine": {"max_files_per_batch": 1}}
 
@@ -72,11 +72,4 @@ def test_gold_built_batch_by_batch_equals_a_recompute(warehouse_kind, tmp_path: 
         DuckDBEngine(settings, wh).run(once=True)
     finally:
         wh.close()
-    wh = open_warehouse(settings, "read")
-    try:
-        for table in COMPARED:
-            expected = duckdb_rows(reference, table)
-            got = bigquery_rows(wh, table) if warehouse_kind == "bigquery" else duckdb_rows(settings.warehouse.path, table)
-            assert got == expected, f"{table}: {first_difference(expected, got)}"
-    finally:
-        wh.close()
+    assert_holds_what_duckdb_holds(reference, settings)

@@ -21,7 +21,7 @@ LO, HI = datetime(2026, 11, 25, 10, 17, 3, 250000), datetime(2026, 11, 25, 12, 2
 
 
 def duckdb_statements() -> list[str]:
-    minute, hour, _day = gold.touched_ranges(LO, HI)
+    minute, hour = gold.touched_ranges(LO, HI)
     sessions = gold.TouchedRange(datetime(2026, 11, 25, 9, 0), datetime(2026, 11, 25, 12, 30))
     return [
         *gold.kpi_minute_sql(minute),

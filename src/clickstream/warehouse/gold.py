@@ -23,15 +23,13 @@ class TouchedRange:
     hi: datetime | str  # exclusive
 
 
-def touched_ranges(min_ts: datetime, max_ts: datetime) -> tuple[TouchedRange, TouchedRange, TouchedRange]:
-    """Whole minutes, hours and days around the inserted events' time range."""
+def touched_ranges(min_ts: datetime, max_ts: datetime) -> tuple[TouchedRange, TouchedRange]:
+    """Whole minutes and hours around the inserted events' time range (the gold that reads silver by them)."""
     minute_lo, minute_hi = min_ts.replace(second=0, microsecond=0), max_ts.replace(second=0, microsecond=0)
     hour_lo, hour_hi = minute_lo.replace(minute=0), minute_hi.replace(minute=0)
-    day_lo, day_hi = hour_lo.replace(hour=0), hour_hi.replace(hour=0)
     return (
         TouchedRange(minute_lo, minute_hi + timedelta(minutes=1)),
         TouchedRange(hour_lo, hour_hi + timedelta(hours=1)),
-        TouchedRange(day_lo, day_hi + timedelta(days=1)),
     )
 
 

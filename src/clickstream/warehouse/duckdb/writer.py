@@ -353,7 +353,7 @@ class DuckDBWarehouse:
     def _recompute_gold(self, min_ts: datetime, max_ts: datetime, reporting_currency: str, batch_id: int) -> None:
         con = self.con
 
-        minute, hour, _day = gold.touched_ranges(min_ts, max_ts)
+        minute, hour = gold.touched_ranges(min_ts, max_ts)
         for stmt in gold.kpi_minute_sql(minute):
             con.execute(stmt)
         prepare, bounds = gold.sessions_prepare_sql()

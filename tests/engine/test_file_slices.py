@@ -21,6 +21,7 @@ import yaml
 from clickstream.errors import ConfigError
 from clickstream.generator import Faults, generate_batch
 from tests.conftest import assert_identical, query, run_once
+from tests.peak_memory import REPORT_AT_EXIT, peak_rss_mib
 
 CHUNK = 288 * 1024
 LEDGER = "SELECT status, lines, offset_bytes, offset_line, batch_id FROM pipeline_files"
@@ -93,9 +94,7 @@ def test_sigkill_in_the_middle_of_one_file_resumes_at_the_committed_offset(tmp_p
     assert input_lines == manifest.total_lines == silver + quarantine + duplicates
 
 
-# The child reports its own peak RSS as it exits.
-_MEASURED = """import atexit, resource, runpy, sys
-atexit.register(lambda: sys.stderr.write(f"\\npeak_rss_kib {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n"))
+_MEASURED = REPORT_AT_EXIT + """import runpy, sys
 sys.argv = ["clickstream", *sys.argv[1:]]
 runpy.run_module("clickstream.cli.main", run_name="__main__", alter_sys=True)
 """
@@ -114,7 +113,7 @@ def _peak_rss_mib(landing: Path, warehouse: Path, config: Path) -> float:
     run = subprocess.run([sys.executable, "-c", _MEASURED, *cli(landing, warehouse, config)[3:]],
                          capture_output=True, text=True, timeout=120)  # fmt: skip
     assert run.returncode == 0, run.stderr
-    return int(run.stderr.rsplit("peak_rss_kib", 1)[1].split()[0]) / 1024
+    return peak_rss_mib(run.stderr)
 
 
 def test_peak_memory_follows_the_chunk_size_not_the_file_size(tmp_path: Path) -> None:

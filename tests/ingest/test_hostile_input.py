@@ -7,12 +7,12 @@ import logging
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 from clickstream.config import LandingSettings
 from clickstream.ingest.landing import list_landing
 from tests.conftest import query, run_once
+from tests.peak_memory import REPORT_AT_EXIT, peak_rss_mib
 from tests.ingest.test_bad_input import line, reasons, write
 from tests.ingest.test_hostile_lines import assert_reconciles, silver_ids
 
@@ -97,16 +97,7 @@ def test_a_changed_file_under_a_consumed_name_is_reported_not_reread(landing: Pa
 
 # --- one enormous line ------------------------------------------------------------------------
 
-_MEASURE = textwrap.dedent(
-    """
-    import resource, sys
-    from clickstream.cli.main import main
-    try:
-        main()
-    finally:
-        print("maxrss_kib", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
-    """
-)
+_MEASURE = REPORT_AT_EXIT + "from clickstream.cli.main import main\nmain()\n"
 
 
 def peak_rss_of_a_run_with_one_line_of(size: int, root: Path) -> float:
@@ -131,7 +122,7 @@ def peak_rss_of_a_run_with_one_line_of(size: int, root: Path) -> float:
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert reasons(warehouse) == {("huge.jsonl", 1): "line_too_long"}
     assert silver_ids(warehouse) == {"after"}
-    return int(proc.stderr.rsplit("maxrss_kib", 1)[1].split()[0]) / 1024
+    return peak_rss_mib(proc.stderr)
 
 
 def test_one_huge_line_is_line_too_long_in_flat_memory(tmp_path: Path) -> None:

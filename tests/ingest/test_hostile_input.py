@@ -12,9 +12,9 @@ from pathlib import Path
 from clickstream.config import LandingSettings
 from clickstream.ingest.landing import list_landing
 from tests.conftest import query, run_once
-from tests.peak_memory import REPORT_AT_EXIT, peak_rss_mib
 from tests.ingest.test_bad_input import line, reasons, write
 from tests.ingest.test_hostile_lines import assert_reconciles, silver_ids
+from tests.peak_memory import REPORT_AT_EXIT, peak_rss_mib
 
 def ledger(warehouse: Path) -> dict[str, tuple[str, str | None]]:
     return {f: (s, r) for f, s, r in query(warehouse, "SELECT source_file, status, reason FROM pipeline_files")}
